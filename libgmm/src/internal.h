@@ -1,0 +1,79 @@
+/* internal.h: hidden declarations shared by libgmm's source files.
+ *
+ * Nothing here is exported. Exported `vl_*` entry points are thin shims over
+ * the `gmm_*` functions declared here; internal code never calls an exported
+ * symbol, so a process that also loaded VLFeat's libvl.so still runs ours.
+ */
+#ifndef GMM_INTERNAL_H
+#define GMM_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+
+#include "vl/generic.h"
+#include "vl/random.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define GMM_HIDDEN __attribute__((visibility("hidden")))
+#  define GMM_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#  define GMM_LIKELY(x) __builtin_expect(!!(x), 1)
+#  define GMM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#  define GMM_HIDDEN
+#  define GMM_PRINTF(a, b)
+#  define GMM_LIKELY(x) (x)
+#  define GMM_UNLIKELY(x) (x)
+#endif
+
+#define GMM_ALIGN 64
+
+/* ---- errors (thread-local) -------------------------------------------- */
+
+/* Sets the calling thread's last error and returns `code`, so that
+ * `return gmm_error(VL_ERR_BAD_ARG, "...")` is one line. */
+GMM_HIDDEN int gmm_error(int code, char const *fmt, ...) GMM_PRINTF(2, 3);
+GMM_HIDDEN void gmm_clear_error(void);
+GMM_HIDDEN int gmm_last_error(void);
+
+/* ---- output -------------------------------------------------------------- */
+
+/* Formats one message line and hands it to the log hook or printf hook. */
+GMM_HIDDEN void gmm_printf(char const *fmt, ...) GMM_PRINTF(1, 2);
+
+/* ---- sizes and allocation ------------------------------------------------ */
+
+/* *out = a * b; returns nonzero (and sets VL_ERR_OVERFLOW) on overflow. */
+GMM_HIDDEN int gmm_mul_size(size_t a, size_t b, size_t *out);
+/* a * b * c * elem bytes, zero-filled if `zero`; NULL + error on overflow or failure. */
+GMM_HIDDEN void *gmm_alloc_array(size_t a, size_t b, size_t elem, int zero);
+/* 64-byte aligned block of `a * b * elem` bytes (not zero-filled). */
+GMM_HIDDEN void *gmm_alloc_aligned(size_t a, size_t b, size_t elem);
+GMM_HIDDEN void gmm_free(void *p);
+GMM_HIDDEN void gmm_free_aligned(void *p);
+/* Test hook: make the n-th allocation from now fail (0 disables). */
+GMM_HIDDEN void gmm_alloc_fail_after(long n);
+
+/* ---- threads ------------------------------------------------------------- */
+
+GMM_HIDDEN int gmm_num_threads(void);
+
+/* ---- random numbers ---------------------------------------------------- */
+
+GMM_HIDDEN VlRand *gmm_rand_default(void);
+GMM_HIDDEN void gmm_rand_init(VlRand *r);
+GMM_HIDDEN void gmm_rand_seed(VlRand *r, vl_uint32 s);
+GMM_HIDDEN vl_uint32 gmm_rand_uint32(VlRand *r);
+GMM_HIDDEN vl_uint64 gmm_rand_uint64(VlRand *r);
+GMM_HIDDEN double gmm_rand_real1(VlRand *r);
+GMM_HIDDEN vl_uindex gmm_rand_uindex(VlRand *r, vl_uindex range);
+GMM_HIDDEN void gmm_rand_permute(VlRand *r, vl_index *array, size_t size);
+
+/* ---- checks -------------------------------------------------------------- */
+
+GMM_HIDDEN int gmm_check_type(vl_type t, char const *fn);
+/* Nonzero if every element of the n-element array is finite. */
+GMM_HIDDEN int gmm_all_finite(vl_type t, void const *x, size_t n);
+GMM_HIDDEN size_t gmm_type_size(vl_type t);
+
+#endif /* GMM_INTERNAL_H */

@@ -1,0 +1,130 @@
+/* dispatch.c: choose the kernel table once, from the CPU, the build and GMM_SIMD.
+ *
+ * This file is compiled for the baseline ISA. It only references the tables
+ * of levels that were compiled in (GMM_HAVE_<LEVEL> definitions come from
+ * CMake's compile probes), and never uses a level the CPU cannot run. */
+#include <stdlib.h>
+#include <string.h>
+#include <stdatomic.h>
+
+#include "kernels.h"
+#include "cpu.h"
+#include "vl/libgmm.h"
+
+static gmm_kernels const *table_of(int level)
+{
+  switch (level) {
+    case VL_SIMD_SCALAR: return &gmm_kernels_scalar;
+#if GMM_HAVE_SSE2
+    case VL_SIMD_SSE2: return &gmm_kernels_sse2;
+#endif
+#if GMM_HAVE_AVX2
+    case VL_SIMD_AVX2: return &gmm_kernels_avx2;
+#endif
+#if GMM_HAVE_AVX512
+    case VL_SIMD_AVX512: return &gmm_kernels_avx512;
+#endif
+    default: return NULL;
+  }
+}
+
+static int max_available_level(void)
+{
+  int level = gmm_cpu_max_level();
+  while (level > VL_SIMD_SCALAR && !table_of(level)) --level;
+  return level;
+}
+
+static int level_from_name(char const *s)
+{
+  static char const *const names[] = {"scalar", "sse2", "avx2", "avx512"};
+  for (int i = 0; i < 4; ++i)
+    if (strcmp(s, names[i]) == 0) return i;
+  return -1;
+}
+
+/* -1: not chosen yet. Every thread that races here computes the same
+ * value, so the race is benign; the atomic makes it well defined. */
+static atomic_int g_level = -1;
+static atomic_int g_simd_enabled = 1;
+static int g_level_before_disable = -1;
+
+static int current_level(void)
+{
+  int level = atomic_load_explicit(&g_level, memory_order_acquire);
+  if (level < 0) {
+    char const *env = getenv("GMM_SIMD");
+    int max = max_available_level();
+    level = max;
+    if (env && *env) {
+      int want = level_from_name(env);
+      if (want >= 0 && want < max) level = want; /* caps; never raises */
+    }
+    atomic_store_explicit(&g_level, level, memory_order_release);
+  }
+  return level;
+}
+
+gmm_kernels const *gmm_kernels_get(void) { return table_of(current_level()); }
+
+gmm_kernels const *gmm_kernels_for_level(int level)
+{
+  if (level < VL_SIMD_SCALAR || level > max_available_level()) return NULL;
+  return table_of(level);
+}
+
+VL_EXPORT int vl_get_simd_level(void)
+{
+  gmm_clear_error();
+  return current_level();
+}
+
+VL_EXPORT int vl_get_simd_max_level(void)
+{
+  gmm_clear_error();
+  return max_available_level();
+}
+
+VL_EXPORT int vl_set_simd_level(int level)
+{
+  gmm_clear_error();
+  if (!gmm_kernels_for_level(level))
+    return gmm_error(VL_ERR_BAD_ARG,
+                     "vl_set_simd_level: level %d is not available (best here: %d = %s)", level,
+                     max_available_level(), table_of(max_available_level())->name);
+  atomic_store(&g_level, level);
+  atomic_store(&g_simd_enabled, level != VL_SIMD_SCALAR);
+  return VL_ERR_OK;
+}
+
+VL_EXPORT char const *vl_get_simd_level_name(int level)
+{
+  static char const *const names[] = {"scalar", "sse2", "avx2", "avx512"};
+  gmm_clear_error();
+  if (level < 0 || level > 3) {
+    gmm_error(VL_ERR_BAD_ARG, "vl_get_simd_level_name: unknown level %d", level);
+    return NULL;
+  }
+  return names[level];
+}
+
+VL_EXPORT void vl_set_simd_enabled(vl_bool x)
+{
+  gmm_clear_error();
+  if (!x) {
+    int cur = current_level();
+    if (cur != VL_SIMD_SCALAR) g_level_before_disable = cur;
+    atomic_store(&g_level, VL_SIMD_SCALAR);
+    atomic_store(&g_simd_enabled, 0);
+  } else if (!atomic_load(&g_simd_enabled)) {
+    int level = g_level_before_disable >= 0 ? g_level_before_disable : max_available_level();
+    atomic_store(&g_level, level);
+    atomic_store(&g_simd_enabled, level != VL_SIMD_SCALAR);
+  }
+}
+
+VL_EXPORT vl_bool vl_get_simd_enabled(void)
+{
+  gmm_clear_error();
+  return current_level() != VL_SIMD_SCALAR;
+}

@@ -1,0 +1,67 @@
+/* kernels.h: the hot loops, one table of function pointers per SIMD level.
+ *
+ * Layout conventions shared by every kernel:
+ *  - point blocks are row-major, n rows of D elements, row stride `ldx`;
+ *  - component-side parameters are stored transposed, D rows of `kp`
+ *    elements (components contiguous), where kp is a multiple of GMM_KPAD
+ *    and the arrays are GMM_ALIGN-byte aligned; padding columns hold zeros;
+ *  - tile outputs are n rows of kp elements (row stride kp), 64-byte aligned.
+ * Every SIMD kernel must give the scalar kernel's result up to the order of
+ * floating-point summation (tests compare every level with scalar).
+ */
+#ifndef GMM_SIMD_KERNELS_H
+#define GMM_SIMD_KERNELS_H
+
+#include <stddef.h>
+#include "../internal.h"
+
+/* Padding of the component dimension: a multiple of every vector width
+ * (16 floats = one AVX-512 register) so kernels need no column tails. */
+#define GMM_KPAD 16
+
+typedef struct gmm_kernels {
+  char const *name; /* "scalar", "sse2", "avx2", "avx512" */
+  int level;        /* VL_SIMD_* */
+
+  /* Scaled squared distances (the E-step's Mahalanobis term):
+   *   out[i*kp + k] = sum_d (x[i*ldx + d] * s[d*kp + k] - m[d*kp + k])^2
+   * for i < n, k < kp. With s = 1/sigma and m = (mu - shift)/sigma this is
+   * the Mahalanobis distance of the shifted point x to component k. */
+  void (*wdist_f)(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
+                  float const *s, float const *m, float *out);
+  void (*wdist_d)(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
+                  double const *s, double const *m, double *out);
+
+  /* Squared Euclidean distances to centers (k-means assignment):
+   *   out[i*kp + k] = sum_d (x[i*ldx + d] - c[d*kp + k])^2 */
+  void (*l2dist_f)(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
+                   float const *c, float *out);
+  void (*l2dist_d)(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
+                   double const *c, double *out);
+
+  /* Squared Euclidean distance of two D-vectors: sum_d (x[d] - y[d])^2. */
+  float (*dist_l2_f)(size_t D, float const *x, float const *y);
+  double (*dist_l2_d)(size_t D, double const *x, double const *y);
+
+  /* Weighted centred moments (M-step, Fisher), for d < D:
+   *   s1[d] += q * (x[d] - mu[d]);  s2[d] += q * (x[d] - mu[d])^2 */
+  void (*accum_f)(size_t D, float q, float const *x, float const *mu, float *s1, float *s2);
+  void (*accum_d)(size_t D, double q, double const *x, double const *mu, double *s1,
+                  double *s2);
+} gmm_kernels;
+
+/* The table in use (detected once; GMM_SIMD and vl_set_simd_level honoured). */
+GMM_HIDDEN gmm_kernels const *gmm_kernels_get(void);
+/* The table of one level, or NULL if not compiled in or not supported by the CPU. */
+GMM_HIDDEN gmm_kernels const *gmm_kernels_for_level(int level);
+
+/* Per-level tables (defined only when compiled). */
+GMM_HIDDEN extern gmm_kernels const gmm_kernels_scalar;
+GMM_HIDDEN extern gmm_kernels const gmm_kernels_sse2;
+GMM_HIDDEN extern gmm_kernels const gmm_kernels_avx2;
+GMM_HIDDEN extern gmm_kernels const gmm_kernels_avx512;
+
+/* Round K up to the padding multiple. */
+static inline size_t gmm_kpad(size_t K) { return (K + GMM_KPAD - 1) / GMM_KPAD * GMM_KPAD; }
+
+#endif /* GMM_SIMD_KERNELS_H */

@@ -1,0 +1,68 @@
+/* kernels_scalar.c: portable reference kernels, always built.
+ * They define the results every SIMD level must reproduce (up to summation
+ * order); keep them simple and obviously right. */
+#include "kernels.h"
+#include "vl/libgmm.h"
+
+#define DEFINE_SCALAR(T, SFX)                                                         \
+  static void wdist_##SFX(size_t n, size_t D, size_t kp, T const *x, size_t ldx,      \
+                          T const *s, T const *m, T *out)                             \
+  {                                                                                   \
+    for (size_t i = 0; i < n; ++i) {                                                  \
+      T *o = out + i * kp;                                                            \
+      for (size_t k = 0; k < kp; ++k) o[k] = 0;                                       \
+      for (size_t d = 0; d < D; ++d) {                                                \
+        T xd = x[i * ldx + d];                                                        \
+        T const *sd = s + d * kp, *md = m + d * kp;                                   \
+        for (size_t k = 0; k < kp; ++k) {                                             \
+          T z = xd * sd[k] - md[k];                                                   \
+          o[k] += z * z;                                                              \
+        }                                                                             \
+      }                                                                               \
+    }                                                                                 \
+  }                                                                                   \
+  static void l2dist_##SFX(size_t n, size_t D, size_t kp, T const *x, size_t ldx,     \
+                           T const *c, T *out)                                        \
+  {                                                                                   \
+    for (size_t i = 0; i < n; ++i) {                                                  \
+      T *o = out + i * kp;                                                            \
+      for (size_t k = 0; k < kp; ++k) o[k] = 0;                                       \
+      for (size_t d = 0; d < D; ++d) {                                                \
+        T xd = x[i * ldx + d];                                                        \
+        T const *cd = c + d * kp;                                                     \
+        for (size_t k = 0; k < kp; ++k) {                                             \
+          T z = xd - cd[k];                                                           \
+          o[k] += z * z;                                                              \
+        }                                                                             \
+      }                                                                               \
+    }                                                                                 \
+  }                                                                                   \
+  static T dist_l2_##SFX(size_t D, T const *x, T const *y)                            \
+  {                                                                                   \
+    T acc = 0;                                                                        \
+    for (size_t d = 0; d < D; ++d) {                                                  \
+      T z = x[d] - y[d];                                                              \
+      acc += z * z;                                                                   \
+    }                                                                                 \
+    return acc;                                                                       \
+  }                                                                                   \
+  static void accum_##SFX(size_t D, T q, T const *x, T const *mu, T *s1, T *s2)       \
+  {                                                                                   \
+    for (size_t d = 0; d < D; ++d) {                                                  \
+      T z = x[d] - mu[d];                                                             \
+      T t = q * z;                                                                    \
+      s1[d] += t;                                                                     \
+      s2[d] += t * z;                                                                 \
+    }                                                                                 \
+  }
+
+DEFINE_SCALAR(float, f)
+DEFINE_SCALAR(double, d)
+
+gmm_kernels const gmm_kernels_scalar = {
+  "scalar", VL_SIMD_SCALAR,
+  wdist_f, wdist_d,
+  l2dist_f, l2dist_d,
+  dist_l2_f, dist_l2_d,
+  accum_f, accum_d,
+};
