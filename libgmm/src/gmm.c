@@ -1,1 +1,665 @@
-#include "internal.h"
+/* gmm.c: the VlGMM object: lifecycle, parameters, EM driver, initialisations.
+ *
+ * EM follows VLFeat 0.9.21 (see docs/vlfeat-semantics in the repository's
+ * spec and docs/vlfeat-differences.md for where we differ on purpose): the
+ * E-step of estep.h, an M-step that ignores posteriors below 1e-2/K,
+ * covariance lower bounds, restarts of nearly empty modes, a relative
+ * log-likelihood convergence test of 1e-5, and the best of N repetitions.
+ * The work is done in passes over fixed blocks of points (gmm_pass.h), so
+ * the E-step and the M-step's sums share one sweep over the data and the
+ * results do not depend on the number of threads.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "gmm_internal.h"
+#include "kmeans_internal.h"
+#include "template.h"
+
+
+#define T float
+#define SFX f
+#include "gmm.tc"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX d
+#include "gmm.tc"
+#undef T
+#undef SFX
+
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static double cpu_seconds(void) { return (double)clock() / CLOCKS_PER_SEC; }
+
+static size_t esize(VlGMM const *self) { return gmm_type_size(self->dataType); }
+
+/* Grow the posterior buffer to hold N x K (it never shrinks, as in VLFeat). */
+static int ensure_posteriors(VlGMM *self, size_t N)
+{
+  size_t need;
+  if (gmm_mul_size(N, self->numClusters, &need)) return gmm_last_error();
+  if (self->posteriors && self->posteriorsCapacity >= need) return VL_ERR_OK;
+  {
+    void *p = gmm_alloc_array(need, 1, esize(self), 1);
+    if (!p) return gmm_last_error();
+    gmm_free(self->posteriors);
+    self->posteriors = p;
+    self->posteriorsCapacity = need;
+  }
+  return VL_ERR_OK;
+}
+
+static void reset(VlGMM *self)
+{
+  gmm_free(self->posteriors);
+  self->posteriors = NULL;
+  self->posteriorsCapacity = 0;
+  self->numData = 0;
+  if (self->kmeansInit && self->kmeansInitIsOwner) {
+    gmm_kmeans_delete(self->kmeansInit);
+    self->kmeansInit = NULL;
+  }
+  self->kmeansInitIsOwner = 0;
+}
+
+/* ---- validation -------------------------------------------------------------- */
+
+#define CHECK_SELF(fn, ret)                                              \
+  do {                                                                   \
+    if (!self) {                                                         \
+      gmm_error(VL_ERR_BAD_ARG, fn ": the GMM object is NULL");          \
+      return ret;                                                        \
+    }                                                                    \
+  } while (0)
+
+static int check_data(VlGMM const *self, void const *data, size_t N, char const *fn)
+{
+  size_t nd, nk;
+  if (!data) return gmm_error(VL_ERR_BAD_ARG, "%s: data is NULL", fn);
+  if (N == 0) return gmm_error(VL_ERR_BAD_ARG, "%s: numData is 0", fn);
+  if (N < self->numClusters)
+    return gmm_error(VL_ERR_BAD_ARG, "%s: fewer data points (%zu) than clusters (%zu)", fn, N,
+                     self->numClusters);
+  if (gmm_mul_size(N, self->dimension, &nd) || gmm_mul_size(N, self->numClusters, &nk))
+    return gmm_error(VL_ERR_OVERFLOW,
+                     "%s: numData %zu is too large for dimension %zu and %zu clusters", fn, N,
+                     self->dimension, self->numClusters);
+  if (!gmm_all_finite(self->dataType, data, nd))
+    return gmm_error(VL_ERR_BAD_ARG, "%s: data contains NaN or Inf", fn);
+  return VL_ERR_OK;
+}
+
+/* The current parameters must be usable by EM (after bounding covariances). */
+static int check_params(VlGMM const *self, char const *fn)
+{
+  size_t const K = self->numClusters, D = self->dimension;
+  int any_prior = 0;
+  for (size_t k = 0; k < K; ++k) {
+    double const p = self->dataType == VL_TYPE_FLOAT ? ((float const *)self->priors)[k]
+                                                     : ((double const *)self->priors)[k];
+    if (!(p >= 0) || !isfinite(p))
+      return gmm_error(VL_ERR_BAD_ARG, "%s: prior %zu is %g (priors must be finite and >= 0)", fn, k, p);
+    if (p >= GMM_MIN_PRIOR) any_prior = 1;
+  }
+  if (!any_prior)
+    return gmm_error(VL_ERR_BAD_ARG,
+                     "%s: every prior is below 1e-6 (were the parameters initialised?)", fn);
+  if (!gmm_all_finite(self->dataType, self->means, K * D))
+    return gmm_error(VL_ERR_BAD_ARG, "%s: the means contain NaN or Inf", fn);
+  for (size_t k = 0; k < K; ++k)
+    for (size_t d = 0; d < D; ++d) {
+      double v = self->dataType == VL_TYPE_FLOAT ? ((float const *)self->covariances)[k * D + d]
+                                                 : ((double const *)self->covariances)[k * D + d];
+      if (v < self->sigmaLowBound[d]) v = self->sigmaLowBound[d];
+      if (!(v > 0) || !isfinite(v))
+        return gmm_error(VL_ERR_BAD_ARG,
+                         "%s: covariance (%zu, %zu) is %g after bounding (must be finite and > 0)",
+                         fn, k, d, v);
+    }
+  return VL_ERR_OK;
+}
+
+/* ---- algorithms (dispatch on the data type) ---------------------------------- */
+
+static double em(VlGMM *self, void const *data, size_t N)
+{
+  double LL;
+  if (ensure_posteriors(self, N) != VL_ERR_OK) return NAN;
+  self->numData = N;
+  LL = self->dataType == VL_TYPE_FLOAT ? em_f(self, (float const *)data, N)
+                                       : em_d(self, (double const *)data, N);
+  if (!isnan(LL) || gmm_last_error() == VL_ERR_OK) self->LL = LL;
+  return LL;
+}
+
+static int init_rand(VlGMM *self, void const *data, size_t N)
+{
+  reset(self);
+  if (ensure_posteriors(self, N) != VL_ERR_OK) return gmm_last_error();
+  self->numData = N;
+  return self->dataType == VL_TYPE_FLOAT ? init_rand_f(self, (float const *)data, N)
+                                         : init_rand_d(self, (double const *)data, N);
+}
+
+static int init_kmeans(VlGMM *self, void const *data, size_t N, VlKMeans *kmeansInit)
+{
+  size_t const K = self->numClusters, D = self->dimension;
+  VlKMeans *km;
+  vl_uint32 *assign;
+  double energy;
+  int err;
+
+  if (kmeansInit && kmeansInit->dataType != self->dataType)
+    return gmm_error(VL_ERR_BAD_ARG,
+                     "vl_gmm_init_with_kmeans: the k-means object's data type (%u) differs "
+                     "from the GMM's (%u)", (unsigned)kmeansInit->dataType,
+                     (unsigned)self->dataType);
+  reset(self);
+  if ((err = ensure_posteriors(self, N)) != VL_ERR_OK) return err;
+  self->numData = N;
+  memset(self->means, 0, K * D * esize(self));
+  memset(self->covariances, 0, K * D * esize(self));
+  memset(self->priors, 0, K * esize(self));
+  if (kmeansInit) {
+    self->kmeansInit = kmeansInit;
+    self->kmeansInitIsOwner = 0;
+  }
+  if (!self->kmeansInit) {
+    km = gmm_kmeans_new(self->dataType, VlDistanceL2);
+    if (!km) return gmm_last_error();
+    km->initialization = VlKMeansRandomSelection;
+    km->algorithm = VlKMeansANN;
+    km->maxNumIterations = 5;
+    km->maxNumComparisons = N / 4 > 10 ? N / 4 : 10;
+    km->numTrees = 1;
+    km->numRepetitions = 1;
+    km->verbosity = self->verbosity;
+    self->kmeansInit = km;
+    self->kmeansInitIsOwner = 1;
+  }
+  km = self->kmeansInit;
+  energy = gmm_kmeans_cluster(km, data, D, N, K);
+  if (isnan(energy) && gmm_last_error() != VL_ERR_OK) return gmm_last_error();
+  assign = gmm_alloc_array(N, 1, sizeof(vl_uint32), 0);
+  if (!assign) return gmm_last_error();
+  if ((err = gmm_kmeans_quantize(km, assign, NULL, data, N)) == VL_ERR_OK) {
+    err = self->dataType == VL_TYPE_FLOAT
+              ? init_from_assignments_f(self, (float const *)data, N, assign,
+                                        (float const *)km->centers)
+              : init_from_assignments_d(self, (double const *)data, N, assign,
+                                        (double const *)km->centers);
+  }
+  gmm_free(assign);
+  return err;
+}
+
+/* ---- create and destroy -------------------------------------------------------- */
+
+static VlGMM *gmm_new(vl_type dataType, size_t D, size_t K)
+{
+  size_t const es = gmm_type_size(dataType);
+  size_t kd;
+  VlGMM *self;
+  if (gmm_mul_size(K, D, &kd)) return NULL;
+  self = gmm_alloc_array(1, 1, sizeof *self, 1);
+  if (!self) return NULL;
+  self->dataType = dataType;
+  self->dimension = D;
+  self->numClusters = K;
+  self->maxNumIterations = 50;
+  self->numRepetitions = 1;
+  self->initialization = VlGMMRand;
+  self->means = gmm_alloc_array(kd, 1, es, 1);
+  self->covariances = gmm_alloc_array(kd, 1, es, 1);
+  self->priors = gmm_alloc_array(K, 1, es, 1);
+  self->sigmaLowBound = gmm_alloc_array(D, 1, sizeof(double), 0);
+  if (!self->means || !self->covariances || !self->priors || !self->sigmaLowBound) {
+    gmm_free(self->means);
+    gmm_free(self->covariances);
+    gmm_free(self->priors);
+    gmm_free(self->sigmaLowBound);
+    gmm_free(self);
+    return NULL;
+  }
+  for (size_t d = 0; d < D; ++d) self->sigmaLowBound[d] = GMM_DEFAULT_LOWER_BOUND;
+  return self;
+}
+
+static void gmm_delete(VlGMM *self)
+{
+  if (!self) return;
+  reset(self);
+  gmm_free(self->means);
+  gmm_free(self->covariances);
+  gmm_free(self->priors);
+  gmm_free(self->sigmaLowBound);
+  gmm_free(self);
+}
+
+VL_EXPORT VlGMM *vl_gmm_new(vl_type dataType, vl_size dimension, vl_size numComponents)
+{
+  gmm_clear_error();
+  if (gmm_check_type(dataType, "vl_gmm_new")) return NULL;
+  if (dimension == 0 || numComponents == 0) {
+    gmm_error(VL_ERR_BAD_ARG, "vl_gmm_new: dimension (%zu) and numComponents (%zu) must be >= 1",
+              (size_t)dimension, (size_t)numComponents);
+    return NULL;
+  }
+  return gmm_new(dataType, dimension, numComponents);
+}
+
+VL_EXPORT VlGMM *vl_gmm_new_copy(VlGMM const *gmm)
+{
+  VlGMM const *self = gmm;
+  VlGMM *copy;
+  size_t es, kd;
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_new_copy", NULL);
+  es = esize(self);
+  kd = self->numClusters * self->dimension;
+  copy = gmm_new(self->dataType, self->dimension, self->numClusters);
+  if (!copy) return NULL;
+  copy->maxNumIterations = self->maxNumIterations;
+  copy->numRepetitions = self->numRepetitions;
+  copy->verbosity = self->verbosity;
+  copy->initialization = self->initialization;
+  copy->LL = self->LL;
+  memcpy(copy->means, self->means, kd * es);
+  memcpy(copy->covariances, self->covariances, kd * es);
+  memcpy(copy->priors, self->priors, self->numClusters * es);
+  memcpy(copy->sigmaLowBound, self->sigmaLowBound, self->dimension * sizeof(double));
+  if (self->posteriors) {
+    if (ensure_posteriors(copy, self->numData) != VL_ERR_OK) {
+      gmm_delete(copy);
+      return NULL;
+    }
+    memcpy(copy->posteriors, self->posteriors, self->numData * self->numClusters * es);
+    copy->numData = self->numData;
+  }
+  /* A user-supplied k-means object is shared (it is not owned by either);
+   * an owned default one is an implementation detail and is recreated. */
+  if (!self->kmeansInitIsOwner) copy->kmeansInit = self->kmeansInit;
+  return copy;
+}
+
+VL_EXPORT void vl_gmm_delete(VlGMM *self)
+{
+  gmm_clear_error();
+  gmm_delete(self);
+}
+
+VL_EXPORT void vl_gmm_reset(VlGMM *self)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_reset", );
+  reset(self);
+}
+
+/* ---- processing ------------------------------------------------------------------- */
+
+VL_EXPORT double vl_gmm_em(VlGMM *self, void const *data, vl_size numData)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_em", NAN);
+  if (check_data(self, data, numData, "vl_gmm_em") || check_params(self, "vl_gmm_em")) return NAN;
+  return em(self, data, numData);
+}
+
+VL_EXPORT void vl_gmm_init_with_rand_data(VlGMM *self, void const *data, vl_size numData)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_init_with_rand_data", );
+  if (check_data(self, data, numData, "vl_gmm_init_with_rand_data")) return;
+  init_rand(self, data, numData);
+}
+
+VL_EXPORT void vl_gmm_init_with_kmeans(VlGMM *self, void const *data, vl_size numData,
+                                       VlKMeans *kmeansInit)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_init_with_kmeans", );
+  if (check_data(self, data, numData, "vl_gmm_init_with_kmeans")) return;
+  init_kmeans(self, data, numData, kmeansInit);
+}
+
+/* Exchange the parameter and posterior buffers of two objects' worth of storage. */
+typedef struct gmm_buffers {
+  void *means, *covariances, *priors, *posteriors;
+  size_t posteriorsCapacity;
+} gmm_buffers;
+
+static void swap_buffers(VlGMM *self, gmm_buffers *b)
+{
+  gmm_buffers const cur = {self->means, self->covariances, self->priors, self->posteriors,
+                           self->posteriorsCapacity};
+  self->means = b->means;
+  self->covariances = b->covariances;
+  self->priors = b->priors;
+  self->posteriors = b->posteriors;
+  self->posteriorsCapacity = b->posteriorsCapacity;
+  *b = cur;
+}
+
+static void free_buffers(gmm_buffers *b)
+{
+  gmm_free(b->means);
+  gmm_free(b->covariances);
+  gmm_free(b->priors);
+  gmm_free(b->posteriors);
+  memset(b, 0, sizeof *b);
+}
+
+static int alloc_buffers(VlGMM const *self, size_t N, gmm_buffers *b)
+{
+  size_t const es = esize(self), K = self->numClusters, D = self->dimension;
+  memset(b, 0, sizeof *b);
+  b->means = gmm_alloc_array(K, D, es, 1);
+  b->covariances = gmm_alloc_array(K, D, es, 1);
+  b->priors = gmm_alloc_array(K, 1, es, 1);
+  b->posteriors = gmm_alloc_array(N, K, es, 1);
+  b->posteriorsCapacity = N * K;
+  if (!b->means || !b->covariances || !b->priors || !b->posteriors) {
+    free_buffers(b);
+    return gmm_last_error();
+  }
+  return VL_ERR_OK;
+}
+
+VL_EXPORT double vl_gmm_cluster(VlGMM *self, void const *data, vl_size numData)
+{
+  size_t const R = self ? self->numRepetitions : 1;
+  gmm_buffers best, custom;
+  double bestLL = NAN;
+  int const custom_init = self && self->initialization == VlGMMCustom;
+  int have_best = 0;
+
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_cluster", NAN);
+  if (check_data(self, data, numData, "vl_gmm_cluster")) return NAN;
+  if (custom_init && check_params(self, "vl_gmm_cluster")) return NAN;
+  memset(&best, 0, sizeof best);
+  memset(&custom, 0, sizeof custom);
+  if (R > 1 && alloc_buffers(self, numData, &best) != VL_ERR_OK) return NAN;
+  if (R > 1 && custom_init) {
+    /* Every repetition starts from the user's parameters (VLFeat ran the
+     * later ones on uninitialised memory). */
+    size_t const es = esize(self), kd = self->numClusters * self->dimension;
+    if (alloc_buffers(self, 0, &custom) != VL_ERR_OK) {
+      free_buffers(&best);
+      return NAN;
+    }
+    memcpy(custom.means, self->means, kd * es);
+    memcpy(custom.covariances, self->covariances, kd * es);
+    memcpy(custom.priors, self->priors, self->numClusters * es);
+  }
+
+  for (size_t r = 0; r < R; ++r) {
+    double LL, t0 = cpu_seconds();
+    int err = VL_ERR_OK;
+    if (self->verbosity) gmm_printf("gmm: clustering: starting repetition %zu of %zu", r + 1, R);
+    switch (self->initialization) {
+      case VlGMMKMeans: err = init_kmeans(self, data, numData, NULL); break;
+      case VlGMMRand: err = init_rand(self, data, numData); break;
+      case VlGMMCustom:
+        if (r > 0) {
+          size_t const es = esize(self), kd = self->numClusters * self->dimension;
+          memcpy(self->means, custom.means, kd * es);
+          memcpy(self->covariances, custom.covariances, kd * es);
+          memcpy(self->priors, custom.priors, self->numClusters * es);
+        }
+        break;
+    }
+    if (err != VL_ERR_OK) {
+      free_buffers(&best);
+      free_buffers(&custom);
+      return NAN;
+    }
+    if (self->verbosity) gmm_printf("gmm: model initialized in %.2f s", cpu_seconds() - t0);
+    t0 = cpu_seconds();
+    LL = em(self, data, numData);
+    if (isnan(LL) && gmm_last_error() != VL_ERR_OK) {
+      free_buffers(&best);
+      free_buffers(&custom);
+      return NAN;
+    }
+    if (self->verbosity)
+      gmm_printf("gmm: optimization terminated in %.2f s with loglikelihood %f",
+                 cpu_seconds() - t0, LL);
+    if (!have_best || LL > bestLL) {
+      bestLL = LL;
+      have_best = 1;
+      /* The best run's buffers are kept aside; the next run overwrites the others. */
+      if (R > 1) swap_buffers(self, &best);
+    }
+  }
+  if (R > 1) {
+    swap_buffers(self, &best);
+    self->numData = numData;
+  }
+  free_buffers(&best);
+  free_buffers(&custom);
+  if (self->verbosity) gmm_printf("gmm: all repetitions terminated with final loglikelihood %f", bestLL);
+  self->LL = bestLL;
+  return bestLL;
+}
+
+/* ---- set parameters ---------------------------------------------------------------- */
+
+static int set_array(VlGMM *self, void *dst, void const *src, size_t n, char const *fn,
+                     char const *what, int positive, int nonneg)
+{
+  if (!src) return gmm_error(VL_ERR_BAD_ARG, "%s: %s is NULL", fn, what);
+  if (!gmm_all_finite(self->dataType, src, n))
+    return gmm_error(VL_ERR_BAD_ARG, "%s: %s contain NaN or Inf", fn, what);
+  for (size_t j = 0; (positive || nonneg) && j < n; ++j) {
+    double const v = self->dataType == VL_TYPE_FLOAT ? ((float const *)src)[j]
+                                                     : ((double const *)src)[j];
+    if (nonneg && v < 0)
+      return gmm_error(VL_ERR_BAD_ARG, "%s: %s[%zu] = %g is negative", fn, what, j, v);
+    if (positive && !(v > 0))
+      return gmm_error(VL_ERR_BAD_ARG, "%s: %s[%zu] = %g is not positive", fn, what, j, v);
+  }
+  memcpy(dst, src, n * esize(self));
+  return VL_ERR_OK;
+}
+
+VL_EXPORT void vl_gmm_set_means(VlGMM *self, void const *means)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_set_means", );
+  set_array(self, self->means, means, self->numClusters * self->dimension, "vl_gmm_set_means",
+            "means", 0, 0);
+}
+
+VL_EXPORT void vl_gmm_set_covariances(VlGMM *self, void const *covariances)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_set_covariances", );
+  set_array(self, self->covariances, covariances, self->numClusters * self->dimension,
+            "vl_gmm_set_covariances", "covariances", 0, 1);
+}
+
+VL_EXPORT void vl_gmm_set_priors(VlGMM *self, void const *priors)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_set_priors", );
+  set_array(self, self->priors, priors, self->numClusters, "vl_gmm_set_priors", "priors", 0, 1);
+}
+
+VL_EXPORT void vl_gmm_set_num_repetitions(VlGMM *self, vl_size numRepetitions)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_set_num_repetitions", );
+  if (numRepetitions == 0) {
+    gmm_error(VL_ERR_BAD_ARG, "vl_gmm_set_num_repetitions: must be >= 1");
+    return;
+  }
+  self->numRepetitions = numRepetitions;
+}
+
+VL_EXPORT void vl_gmm_set_max_num_iterations(VlGMM *self, vl_size maxNumIterations)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_set_max_num_iterations", );
+  self->maxNumIterations = maxNumIterations;
+}
+
+VL_EXPORT void vl_gmm_set_verbosity(VlGMM *self, int verbosity)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_set_verbosity", );
+  self->verbosity = verbosity;
+}
+
+VL_EXPORT void vl_gmm_set_initialization(VlGMM *self, VlGMMInitialization init)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_set_initialization", );
+  if (init != VlGMMKMeans && init != VlGMMRand && init != VlGMMCustom) {
+    gmm_error(VL_ERR_BAD_ARG,
+              "vl_gmm_set_initialization: unknown method %d (VlGMMKMeans=0, VlGMMRand=1, "
+              "VlGMMCustom=2)", (int)init);
+    return;
+  }
+  self->initialization = init;
+}
+
+VL_EXPORT void vl_gmm_set_kmeans_init_object(VlGMM *self, VlKMeans *kmeans)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_set_kmeans_init_object", );
+  if (kmeans && kmeans->dataType != self->dataType) {
+    gmm_error(VL_ERR_BAD_ARG,
+              "vl_gmm_set_kmeans_init_object: the k-means object's data type (%u) differs "
+              "from the GMM's (%u)", (unsigned)kmeans->dataType, (unsigned)self->dataType);
+    return;
+  }
+  if (self->kmeansInit && self->kmeansInitIsOwner) gmm_kmeans_delete(self->kmeansInit);
+  self->kmeansInit = kmeans;
+  self->kmeansInitIsOwner = 0;
+}
+
+VL_EXPORT void vl_gmm_set_covariance_lower_bounds(VlGMM *self, double const *bounds)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_set_covariance_lower_bounds", );
+  if (!bounds) {
+    gmm_error(VL_ERR_BAD_ARG, "vl_gmm_set_covariance_lower_bounds: bounds is NULL");
+    return;
+  }
+  for (size_t d = 0; d < self->dimension; ++d)
+    if (!(bounds[d] >= 0) || !isfinite(bounds[d])) {
+      gmm_error(VL_ERR_BAD_ARG,
+                "vl_gmm_set_covariance_lower_bounds: bound %zu is %g (must be finite and >= 0)",
+                d, bounds[d]);
+      return;
+    }
+  memcpy(self->sigmaLowBound, bounds, self->dimension * sizeof(double));
+}
+
+VL_EXPORT void vl_gmm_set_covariance_lower_bound(VlGMM *self, double bound)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_set_covariance_lower_bound", );
+  if (!(bound >= 0) || !isfinite(bound)) {
+    gmm_error(VL_ERR_BAD_ARG,
+              "vl_gmm_set_covariance_lower_bound: bound is %g (must be finite and >= 0)", bound);
+    return;
+  }
+  for (size_t d = 0; d < self->dimension; ++d) self->sigmaLowBound[d] = bound;
+}
+
+/* ---- get parameters ----------------------------------------------------------------- */
+
+#define GETTER(ret_t, name, expr, fail)                  \
+  VL_EXPORT ret_t vl_gmm_get_##name(VlGMM const *self)   \
+  {                                                      \
+    gmm_clear_error();                                   \
+    CHECK_SELF("vl_gmm_get_" #name, fail);               \
+    return expr;                                         \
+  }
+
+GETTER(void const *, means, self->means, NULL)
+GETTER(void const *, covariances, self->covariances, NULL)
+GETTER(void const *, priors, self->priors, NULL)
+GETTER(void const *, posteriors, self->posteriors, NULL)
+GETTER(vl_type, data_type, self->dataType, 0)
+GETTER(vl_size, dimension, self->dimension, 0)
+GETTER(vl_size, num_repetitions, self->numRepetitions, 0)
+GETTER(vl_size, num_data, self->numData, 0)
+GETTER(vl_size, num_clusters, self->numClusters, 0)
+GETTER(double, loglikelihood, self->LL, NAN)
+GETTER(int, verbosity, self->verbosity, 0)
+GETTER(vl_size, max_num_iterations, self->maxNumIterations, 0)
+GETTER(VlGMMInitialization, initialization, self->initialization, VlGMMRand)
+GETTER(VlKMeans *, kmeans_init_object, self->kmeansInit, NULL)
+GETTER(double const *, covariance_lower_bounds, self->sigmaLowBound, NULL)
+
+/* ---- stateless E-step ------------------------------------------------------------------ */
+
+static double posteriors_any(vl_type type, void *posteriors, size_t K, size_t N,
+                             void const *priors, void const *means, size_t D,
+                             void const *covariances, void const *data, char const *fn)
+{
+  gmm_eparams ep;
+  double LL;
+  size_t kd, nd, nk;
+  if (!posteriors || !priors || !means || !covariances || (!data && N))
+    return gmm_error(VL_ERR_BAD_ARG, "%s: NULL array argument", fn), NAN;
+  if (K == 0 || D == 0)
+    return gmm_error(VL_ERR_BAD_ARG, "%s: numClusters (%zu) and dimension (%zu) must be >= 1",
+                     fn, K, D), NAN;
+  if (gmm_mul_size(K, D, &kd) || gmm_mul_size(N, D, &nd) || gmm_mul_size(N, K, &nk)) return NAN;
+  if (N == 0) return 0;
+  if (!gmm_all_finite(type, data, nd))
+    return gmm_error(VL_ERR_BAD_ARG, "%s: data contains NaN or Inf", fn), NAN;
+  if (!gmm_all_finite(type, means, kd))
+    return gmm_error(VL_ERR_BAD_ARG, "%s: means contain NaN or Inf", fn), NAN;
+  {
+    int any = 0;
+    for (size_t j = 0; j < kd; ++j) {
+      double const v = type == VL_TYPE_FLOAT ? ((float const *)covariances)[j]
+                                             : ((double const *)covariances)[j];
+      if (!(v > 0) || !isfinite(v))
+        return gmm_error(VL_ERR_BAD_ARG, "%s: covariance %zu is %g (must be finite and > 0)",
+                         fn, j, v), NAN;
+    }
+    for (size_t k = 0; k < K; ++k) {
+      double const p = type == VL_TYPE_FLOAT ? ((float const *)priors)[k]
+                                             : ((double const *)priors)[k];
+      if (!(p >= 0) || !isfinite(p))
+        return gmm_error(VL_ERR_BAD_ARG, "%s: prior %zu is %g (must be finite and >= 0)", fn,
+                         k, p), NAN;
+      any |= p >= GMM_MIN_PRIOR;
+    }
+    if (!any) return gmm_error(VL_ERR_BAD_ARG, "%s: every prior is below 1e-6", fn), NAN;
+  }
+  if (gmm_eparams_alloc(&ep, type, K, D) != VL_ERR_OK) return NAN;
+  gmm_eparams_set(&ep, priors, means, covariances);
+  LL = gmm_estep(&ep, data, N, posteriors);
+  gmm_eparams_free(&ep);
+  return LL;
+}
+
+VL_EXPORT double vl_get_gmm_data_posteriors_f(float *posteriors, vl_size numClusters,
+                                              vl_size numData, float const *priors,
+                                              float const *means, vl_size dimension,
+                                              float const *covariances, float const *data)
+{
+  gmm_clear_error();
+  return posteriors_any(VL_TYPE_FLOAT, posteriors, numClusters, numData, priors, means,
+                        dimension, covariances, data, "vl_get_gmm_data_posteriors_f");
+}
+
+VL_EXPORT double vl_get_gmm_data_posteriors_d(double *posteriors, vl_size numClusters,
+                                              vl_size numData, double const *priors,
+                                              double const *means, vl_size dimension,
+                                              double const *covariances, double const *data)
+{
+  gmm_clear_error();
+  return posteriors_any(VL_TYPE_DOUBLE, posteriors, numClusters, numData, priors, means,
+                        dimension, covariances, data, "vl_get_gmm_data_posteriors_d");
+}

@@ -27,6 +27,7 @@
 #endif
 
 #define GMM_ALIGN 64
+#define GMM_LOG_2PI 1.8378770664093454836 /* log(2 pi) */
 
 /* ---- errors (thread-local) -------------------------------------------- */
 
@@ -57,6 +58,12 @@ GMM_HIDDEN void gmm_alloc_fail_after(long n);
 /* ---- threads ------------------------------------------------------------- */
 
 GMM_HIDDEN int gmm_num_threads(void);
+#ifdef _OPENMP
+#  include <omp.h>
+static inline int gmm_thread_id(void) { return omp_get_thread_num(); }
+#else
+static inline int gmm_thread_id(void) { return 0; }
+#endif
 
 /* ---- random numbers ---------------------------------------------------- */
 

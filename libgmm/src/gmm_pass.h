@@ -1,0 +1,62 @@
+/* gmm_pass.h: one pass over the data computing EM's sufficient statistics.
+ *
+ * A pass takes, block by block, the posteriors of the points (from the
+ * E-step, or from a stored N x K posterior matrix) and accumulates, per
+ * component k and around reference means ref_k:
+ *   s0_k    = sum of q_ik over the kept posteriors (q_ik >= threshold)
+ *   s0all_k = sum of q_ik over all posteriors
+ *   s1_k    = sum of kept q_ik (x_i - ref_k)
+ *   s2_k    = sum of kept q_ik (x_i - ref_k)^2   (element-wise)
+ * plus the summed log-likelihood. The M-step is a function of these alone,
+ * which is what makes chunked and distributed EM give in-memory results.
+ *
+ * Determinism: the points are split into a number of slabs that depends only
+ * on N, K and D; each slab is processed in point order by one thread and the
+ * slab statistics are added in slab order. Within a block, moments are
+ * accumulated in the data type and flushed to double per block.
+ */
+#ifndef GMM_PASS_H
+#define GMM_PASS_H
+
+#include "estep.h"
+
+typedef struct gmm_stats {
+  size_t K, D;
+  double *s0, *s0all; /* K */
+  double *s1, *s2;    /* K x D */
+  double ll;          /* summed log-likelihood (E-step passes) */
+  double nsparse;     /* posteriors below 1e-2 (for the verbose sparsity report) */
+  double n;           /* points seen */
+} gmm_stats;
+
+GMM_HIDDEN int gmm_stats_alloc(gmm_stats *st, size_t K, size_t D);
+GMM_HIDDEN void gmm_stats_free(gmm_stats *st);
+GMM_HIDDEN void gmm_stats_zero(gmm_stats *st);
+/* dst += src, element by element. */
+GMM_HIDDEN void gmm_stats_add(gmm_stats *dst, gmm_stats const *src);
+
+typedef struct gmm_pass {
+  vl_type type;
+  size_t K, D, N;
+  int nt;
+  size_t nslabs;
+  gmm_stats *slab;   /* nslabs */
+  gmm_ework *ws;     /* nt, if E-step passes are used */
+  void **acc;        /* nt per-thread block accumulators */
+} gmm_pass;
+
+/* Prepare passes over N points of K components in D dimensions. With
+ * `ep` non-NULL, E-step workspaces are allocated too. */
+GMM_HIDDEN int gmm_pass_init(gmm_pass *p, vl_type type, size_t K, size_t D, size_t N,
+                             gmm_eparams const *ep);
+GMM_HIDDEN void gmm_pass_free(gmm_pass *p);
+
+/* Run one pass over data (N x D). With `ep`, posteriors come from the E-step
+ * (and are stored in `post`, N x K, if post != NULL); without, they are read
+ * from `post`. Moments around `ref` (K x D), keeping q >= threshold.
+ * Writes the totals to *out (allocated for K x D). */
+GMM_HIDDEN void gmm_pass_run(gmm_pass *p, gmm_eparams const *ep, void const *data, void *post,
+                             void const *ref, double threshold, int count_sparse,
+                             gmm_stats *out);
+
+#endif /* GMM_PASS_H */

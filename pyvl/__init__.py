@@ -1,0 +1,48 @@
+"""pyvl: Gaussian mixtures, k-means and feature encodings on libgmm.
+
+* ``pyvl.gmm`` / ``pyvl.kmeans``: VLFeat's C API, function for function
+  (``from pyvl.gmm import *``);
+* ``pyvl.random``: VLFeat's MT19937 generator, for repeatable runs;
+* ``pyvl.simd``: the SIMD level in use.
+"""
+
+from __future__ import annotations
+
+from . import _log
+from ._errors import (
+    AllocationError,
+    InvalidArgumentError,
+    PyvlError,
+    SizeOverflowError,
+    StateError,
+    TrainingInterrupted,
+)
+from ._lib import lib as _lib
+from ._lib import version as _version
+
+__version__ = _version()
+
+_log.install()
+
+
+def vl_set_num_threads(n: int) -> None:
+    """Threads used by libgmm (0: the OpenMP default, normally the number of cores).
+    Results do not depend on it."""
+    _lib.vl_set_num_threads(int(n))
+
+
+def vl_get_max_threads() -> int:
+    """Threads libgmm will use."""
+    return int(_lib.vl_get_max_threads())
+
+
+__all__ = [
+    "AllocationError",
+    "InvalidArgumentError",
+    "PyvlError",
+    "SizeOverflowError",
+    "StateError",
+    "TrainingInterrupted",
+    "vl_get_max_threads",
+    "vl_set_num_threads",
+]
