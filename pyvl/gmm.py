@@ -43,7 +43,7 @@ from ._arrays import (
     dtype_of,
     ptr,
 )
-from ._errors import InvalidArgumentError
+from ._errors import InvalidArgumentError, StateError
 from ._handle import Handle
 from ._lib import lib
 from .kmeans import VlKMeans
@@ -131,6 +131,8 @@ class VlGMM(Handle):
 def _gmm(gmm: Any) -> VlGMM:
     if not isinstance(gmm, VlGMM):
         raise TypeError(f"expected a VlGMM from vl_gmm_new, got {type(gmm).__name__}")
+    if gmm.closed:
+        raise StateError(f"this {gmm._kind} has been deleted")
     return gmm
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ._arrays import VL_TYPE_DOUBLE, VL_TYPE_FLOAT, as_data, as_params, copy_from_c, count, dtype_of, ptr
-from ._errors import InvalidArgumentError
+from ._errors import InvalidArgumentError, StateError
 from ._handle import Handle
 from ._lib import lib
 from .random import vl_get_rand, vl_rand_seed
@@ -104,6 +104,8 @@ class VlKMeans(Handle):
 def _km(km: Any) -> VlKMeans:
     if not isinstance(km, VlKMeans):
         raise TypeError(f"expected a VlKMeans from vl_kmeans_new, got {type(km).__name__}")
+    if km.closed:
+        raise StateError(f"this {km._kind} has been deleted")
     return km
 
 

@@ -19,6 +19,7 @@
 
 #include "generic.h"
 #include "mathop.h"
+#include "random.h"
 
 #ifdef __cplusplus
 extern "C" {
