@@ -1,0 +1,359 @@
+/* kernels_avx2.c: the kernel table for AVX2 + FMA (256-bit ymm registers).
+ *
+ * Instructions: AVX loads/stores/broadcasts (vmovaps, vmovups,
+ * vbroadcastss/sd), vsubps/pd, vmulps/pd, vaddps/pd and the FMA3 forms
+ * vfmsub/vfmadd (ps and pd). Nothing beyond AVX2 + FMA.
+ *
+ * Precision: every kernel computes in the element type (float or double),
+ * like the scalar reference. The tile kernels keep the scalar order of
+ * summation over d; they differ from scalar only because x*s - m and
+ * acc + z*z are each rounded once (FMA) instead of twice. dist_l2 and accum
+ * also use FMA, and dist_l2 sums over d in several vector lanes, then
+ * reduces them, so its summation order differs from scalar.
+ *
+ * Tiling of wdist/l2dist: MR points x (2 vectors = NR components). The
+ * 2*MR accumulators, 2 vectors of s and 2 of m stay in the 16 ymm registers
+ * while d runs innermost; x[i*ldx + d] is broadcast once per point and d.
+ * Point blocks are walked row-tile by row-tile, components innermost, so
+ * the few x rows of a tile stay in L1 while s/m stream from L2.
+ */
+#if !(defined(__AVX2__) && defined(__FMA__))
+#error "kernels_avx2.c must be compiled with AVX2 and FMA enabled (-mavx2 -mfma)"
+#else
+
+#include <immintrin.h>
+
+#include "kernels.h"
+#include "vl/libgmm.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define GMM_KINLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define GMM_KINLINE static __forceinline
+#else
+#define GMM_KINLINE static inline
+#endif
+/* Complete unrolling of the loops over a tile's rows and vectors (their
+ * trip counts are constants once inlined), so the accumulator arrays become
+ * registers even below -O3. Clang's unroll(full) waits for a constant trip
+ * count, where its "GCC unroll" would unroll the not-yet-inlined body. */
+#if defined(__clang__)
+#define GMM_UNROLL _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define GMM_UNROLL _Pragma("GCC unroll 16")
+#else
+#define GMM_UNROLL
+#endif
+
+/* Rows per tile. 4 x 2 accumulators + 2 s + 2 m + broadcast + temporaries
+ * fit the 16 registers; 8 independent accumulator chains cover the FMA
+ * latency on two FMA ports. */
+#define MR_F 4
+#define MR_D 4
+
+/* ---- float -------------------------------------------------------------- */
+
+/* One tile: `mr` (compile-time constant after inlining) points, 16
+ * components starting at s, m, out (already offset to the tile's column). */
+GMM_KINLINE void wdist_tile_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
+                              float const *s, float const *m, float *out)
+{
+  __m256 acc[MR_F][2];
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    acc[r][0] = _mm256_setzero_ps();
+    acc[r][1] = _mm256_setzero_ps();
+  }
+  for (size_t d = 0; d < D; ++d) {
+    __m256 s0 = _mm256_load_ps(s + d * kp);
+    __m256 s1 = _mm256_load_ps(s + d * kp + 8);
+    __m256 m0 = _mm256_load_ps(m + d * kp);
+    __m256 m1 = _mm256_load_ps(m + d * kp + 8);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r) {
+      __m256 xr = _mm256_broadcast_ss(x + r * ldx + d);
+      __m256 z0 = _mm256_fmsub_ps(xr, s0, m0);
+      __m256 z1 = _mm256_fmsub_ps(xr, s1, m1);
+      acc[r][0] = _mm256_fmadd_ps(z0, z0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(z1, z1, acc[r][1]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    _mm256_store_ps(out + r * kp, acc[r][0]);
+    _mm256_store_ps(out + r * kp + 8, acc[r][1]);
+  }
+}
+
+GMM_KINLINE void wdist_rows_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
+                              float const *s, float const *m, float *out)
+{
+  for (size_t k = 0; k < kp; k += 16) wdist_tile_f(mr, D, kp, x, ldx, s + k, m + k, out + k);
+}
+
+static void wdist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
+                    float const *s, float const *m, float *out)
+{
+  size_t i = 0;
+  for (; i + MR_F <= n; i += MR_F) wdist_rows_f(MR_F, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+  switch (n - i) {
+    case 3: wdist_rows_f(3, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
+    case 2: wdist_rows_f(2, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
+    case 1: wdist_rows_f(1, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
+    default: break;
+  }
+}
+
+GMM_KINLINE void l2dist_tile_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
+                               float const *c, float *out)
+{
+  __m256 acc[MR_F][2];
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    acc[r][0] = _mm256_setzero_ps();
+    acc[r][1] = _mm256_setzero_ps();
+  }
+  for (size_t d = 0; d < D; ++d) {
+    __m256 c0 = _mm256_load_ps(c + d * kp);
+    __m256 c1 = _mm256_load_ps(c + d * kp + 8);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r) {
+      __m256 xr = _mm256_broadcast_ss(x + r * ldx + d);
+      __m256 z0 = _mm256_sub_ps(xr, c0);
+      __m256 z1 = _mm256_sub_ps(xr, c1);
+      acc[r][0] = _mm256_fmadd_ps(z0, z0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(z1, z1, acc[r][1]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    _mm256_store_ps(out + r * kp, acc[r][0]);
+    _mm256_store_ps(out + r * kp + 8, acc[r][1]);
+  }
+}
+
+GMM_KINLINE void l2dist_rows_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
+                               float const *c, float *out)
+{
+  for (size_t k = 0; k < kp; k += 16) l2dist_tile_f(mr, D, kp, x, ldx, c + k, out + k);
+}
+
+static void l2dist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
+                     float const *c, float *out)
+{
+  size_t i = 0;
+  for (; i + MR_F <= n; i += MR_F) l2dist_rows_f(MR_F, D, kp, x + i * ldx, ldx, c, out + i * kp);
+  switch (n - i) {
+    case 3: l2dist_rows_f(3, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 2: l2dist_rows_f(2, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 1: l2dist_rows_f(1, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    default: break;
+  }
+}
+
+static float hsum256_f(__m256 v)
+{
+  __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+  a = _mm_add_ss(a, _mm_shuffle_ps(a, a, 1));
+  return _mm_cvtss_f32(a);
+}
+
+static float dist_l2_f(size_t D, float const *x, float const *y)
+{
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  size_t d = 0;
+  for (; d + 16 <= D; d += 16) {
+    __m256 z0 = _mm256_sub_ps(_mm256_loadu_ps(x + d), _mm256_loadu_ps(y + d));
+    __m256 z1 = _mm256_sub_ps(_mm256_loadu_ps(x + d + 8), _mm256_loadu_ps(y + d + 8));
+    a0 = _mm256_fmadd_ps(z0, z0, a0);
+    a1 = _mm256_fmadd_ps(z1, z1, a1);
+  }
+  if (d + 8 <= D) {
+    __m256 z0 = _mm256_sub_ps(_mm256_loadu_ps(x + d), _mm256_loadu_ps(y + d));
+    a0 = _mm256_fmadd_ps(z0, z0, a0);
+    d += 8;
+  }
+  float acc = hsum256_f(_mm256_add_ps(a0, a1));
+  for (; d < D; ++d) {
+    float z = x[d] - y[d];
+    acc += z * z;
+  }
+  return acc;
+}
+
+static void accum_f(size_t D, float q, float const *x, float const *mu, float *s1, float *s2)
+{
+  __m256 qv = _mm256_set1_ps(q);
+  size_t d = 0;
+  for (; d + 8 <= D; d += 8) {
+    __m256 z = _mm256_sub_ps(_mm256_loadu_ps(x + d), _mm256_loadu_ps(mu + d));
+    __m256 t = _mm256_mul_ps(qv, z);
+    _mm256_storeu_ps(s1 + d, _mm256_add_ps(_mm256_loadu_ps(s1 + d), t));
+    _mm256_storeu_ps(s2 + d, _mm256_fmadd_ps(t, z, _mm256_loadu_ps(s2 + d)));
+  }
+  for (; d < D; ++d) {
+    float z = x[d] - mu[d];
+    float t = q * z;
+    s1[d] += t;
+    s2[d] += t * z;
+  }
+}
+
+/* ---- double ------------------------------------------------------------- */
+
+/* One tile: `mr` points, 8 components (2 vectors of 4 doubles). */
+GMM_KINLINE void wdist_tile_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                              double const *s, double const *m, double *out)
+{
+  __m256d acc[MR_D][2];
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    acc[r][0] = _mm256_setzero_pd();
+    acc[r][1] = _mm256_setzero_pd();
+  }
+  for (size_t d = 0; d < D; ++d) {
+    __m256d s0 = _mm256_load_pd(s + d * kp);
+    __m256d s1 = _mm256_load_pd(s + d * kp + 4);
+    __m256d m0 = _mm256_load_pd(m + d * kp);
+    __m256d m1 = _mm256_load_pd(m + d * kp + 4);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r) {
+      __m256d xr = _mm256_broadcast_sd(x + r * ldx + d);
+      __m256d z0 = _mm256_fmsub_pd(xr, s0, m0);
+      __m256d z1 = _mm256_fmsub_pd(xr, s1, m1);
+      acc[r][0] = _mm256_fmadd_pd(z0, z0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_pd(z1, z1, acc[r][1]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    _mm256_store_pd(out + r * kp, acc[r][0]);
+    _mm256_store_pd(out + r * kp + 4, acc[r][1]);
+  }
+}
+
+GMM_KINLINE void wdist_rows_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                              double const *s, double const *m, double *out)
+{
+  for (size_t k = 0; k < kp; k += 8) wdist_tile_d(mr, D, kp, x, ldx, s + k, m + k, out + k);
+}
+
+static void wdist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
+                    double const *s, double const *m, double *out)
+{
+  size_t i = 0;
+  for (; i + MR_D <= n; i += MR_D) wdist_rows_d(MR_D, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+  switch (n - i) {
+    case 3: wdist_rows_d(3, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
+    case 2: wdist_rows_d(2, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
+    case 1: wdist_rows_d(1, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
+    default: break;
+  }
+}
+
+GMM_KINLINE void l2dist_tile_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                               double const *c, double *out)
+{
+  __m256d acc[MR_D][2];
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    acc[r][0] = _mm256_setzero_pd();
+    acc[r][1] = _mm256_setzero_pd();
+  }
+  for (size_t d = 0; d < D; ++d) {
+    __m256d c0 = _mm256_load_pd(c + d * kp);
+    __m256d c1 = _mm256_load_pd(c + d * kp + 4);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r) {
+      __m256d xr = _mm256_broadcast_sd(x + r * ldx + d);
+      __m256d z0 = _mm256_sub_pd(xr, c0);
+      __m256d z1 = _mm256_sub_pd(xr, c1);
+      acc[r][0] = _mm256_fmadd_pd(z0, z0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_pd(z1, z1, acc[r][1]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    _mm256_store_pd(out + r * kp, acc[r][0]);
+    _mm256_store_pd(out + r * kp + 4, acc[r][1]);
+  }
+}
+
+GMM_KINLINE void l2dist_rows_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                               double const *c, double *out)
+{
+  for (size_t k = 0; k < kp; k += 8) l2dist_tile_d(mr, D, kp, x, ldx, c + k, out + k);
+}
+
+static void l2dist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
+                     double const *c, double *out)
+{
+  size_t i = 0;
+  for (; i + MR_D <= n; i += MR_D) l2dist_rows_d(MR_D, D, kp, x + i * ldx, ldx, c, out + i * kp);
+  switch (n - i) {
+    case 3: l2dist_rows_d(3, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 2: l2dist_rows_d(2, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 1: l2dist_rows_d(1, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    default: break;
+  }
+}
+
+static double hsum256_d(__m256d v)
+{
+  __m128d a = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  a = _mm_add_sd(a, _mm_unpackhi_pd(a, a));
+  return _mm_cvtsd_f64(a);
+}
+
+static double dist_l2_d(size_t D, double const *x, double const *y)
+{
+  __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+  size_t d = 0;
+  for (; d + 8 <= D; d += 8) {
+    __m256d z0 = _mm256_sub_pd(_mm256_loadu_pd(x + d), _mm256_loadu_pd(y + d));
+    __m256d z1 = _mm256_sub_pd(_mm256_loadu_pd(x + d + 4), _mm256_loadu_pd(y + d + 4));
+    a0 = _mm256_fmadd_pd(z0, z0, a0);
+    a1 = _mm256_fmadd_pd(z1, z1, a1);
+  }
+  if (d + 4 <= D) {
+    __m256d z0 = _mm256_sub_pd(_mm256_loadu_pd(x + d), _mm256_loadu_pd(y + d));
+    a0 = _mm256_fmadd_pd(z0, z0, a0);
+    d += 4;
+  }
+  double acc = hsum256_d(_mm256_add_pd(a0, a1));
+  for (; d < D; ++d) {
+    double z = x[d] - y[d];
+    acc += z * z;
+  }
+  return acc;
+}
+
+static void accum_d(size_t D, double q, double const *x, double const *mu, double *s1,
+                    double *s2)
+{
+  __m256d qv = _mm256_set1_pd(q);
+  size_t d = 0;
+  for (; d + 4 <= D; d += 4) {
+    __m256d z = _mm256_sub_pd(_mm256_loadu_pd(x + d), _mm256_loadu_pd(mu + d));
+    __m256d t = _mm256_mul_pd(qv, z);
+    _mm256_storeu_pd(s1 + d, _mm256_add_pd(_mm256_loadu_pd(s1 + d), t));
+    _mm256_storeu_pd(s2 + d, _mm256_fmadd_pd(t, z, _mm256_loadu_pd(s2 + d)));
+  }
+  for (; d < D; ++d) {
+    double z = x[d] - mu[d];
+    double t = q * z;
+    s1[d] += t;
+    s2[d] += t * z;
+  }
+}
+
+gmm_kernels const gmm_kernels_avx2 = {
+  "avx2", VL_SIMD_AVX2,
+  wdist_f, wdist_d,
+  l2dist_f, l2dist_d,
+  dist_l2_f, dist_l2_d,
+  accum_f, accum_d,
+};
+
+#endif /* __AVX2__ && __FMA__ */

@@ -1,0 +1,398 @@
+/* kernels_avx512.c: the kernel table for AVX-512F (512-bit zmm registers).
+ *
+ * Instructions: AVX-512F only (vmovaps/vmovups zmm, vbroadcastss/sd,
+ * vsubps/pd, vmulps/pd, vaddps/pd, vfmsub/vfmadd ps/pd on zmm, and the
+ * 256/128-bit extracts used by the final horizontal sums). No AVX-512
+ * DQ/BW/VL instructions, so any AVX-512F CPU runs it.
+ *
+ * Precision: every kernel computes in the element type (float or double),
+ * like the scalar reference. The tile kernels keep the scalar order of
+ * summation over d; they differ from scalar only because x*s - m and
+ * acc + z*z are each rounded once (FMA) instead of twice. dist_l2 and accum
+ * also use FMA, and dist_l2 sums over d in several vector lanes, then
+ * reduces them, so its summation order differs from scalar.
+ *
+ * Tiling of wdist/l2dist: MR points x 2 vectors (32 floats or 16 doubles)
+ * of components. With MR = 12 the 24 accumulators, 2 vectors of s and 2 of
+ * m, the broadcast and a temporary stay in the 32 zmm registers while d runs
+ * innermost. Point blocks are walked row-tile by row-tile, components
+ * innermost, so the x rows of a tile stay in L1 while s/m stream from L2.
+ * For float, kp is a multiple of 16 but not always of 32: a one-vector tile
+ * finishes the last 16 components.
+ */
+#if !defined(__AVX512F__)
+#error "kernels_avx512.c must be compiled with AVX-512F enabled (-mavx512f)"
+#else
+
+#include <immintrin.h>
+
+#include "kernels.h"
+#include "vl/libgmm.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define GMM_KINLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define GMM_KINLINE static __forceinline
+#else
+#define GMM_KINLINE static inline
+#endif
+/* Complete unrolling of the loops over a tile's rows and vectors (their
+ * trip counts are constants once inlined), so the accumulator arrays become
+ * registers even below -O3. Clang's unroll(full) waits for a constant trip
+ * count, where its "GCC unroll" would unroll the not-yet-inlined body. */
+#if defined(__clang__)
+#define GMM_UNROLL _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define GMM_UNROLL _Pragma("GCC unroll 16")
+#else
+#define GMM_UNROLL
+#endif
+
+/* Rows per tile (see the register budget above). Row remainders are done
+ * with tiles of 8, 4, 2 and 1 rows. */
+#define MR 12
+
+/* ---- float -------------------------------------------------------------- */
+
+/* One tile: `mr` points x `nv` vectors of 16 components (both compile-time
+ * constants after inlining), starting at s, m, out. */
+GMM_KINLINE void wdist_tile_f(size_t mr, size_t nv, size_t D, size_t kp, float const *x,
+                              size_t ldx, float const *s, float const *m, float *out)
+{
+  __m512 acc[MR][2];
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r)
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) acc[r][v] = _mm512_setzero_ps();
+  for (size_t d = 0; d < D; ++d) {
+    __m512 sv[2], mv[2];
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) {
+      sv[v] = _mm512_load_ps(s + d * kp + 16 * v);
+      mv[v] = _mm512_load_ps(m + d * kp + 16 * v);
+    }
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r) {
+      __m512 xr = _mm512_set1_ps(x[r * ldx + d]);
+      GMM_UNROLL
+      for (size_t v = 0; v < nv; ++v) {
+        __m512 z = _mm512_fmsub_ps(xr, sv[v], mv[v]);
+        acc[r][v] = _mm512_fmadd_ps(z, z, acc[r][v]);
+      }
+    }
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r)
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) _mm512_store_ps(out + r * kp + 16 * v, acc[r][v]);
+}
+
+/* `mr` rows, all kp components. */
+GMM_KINLINE void wdist_rows_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
+                              float const *s, float const *m, float *out)
+{
+  size_t k = 0;
+  for (; k + 32 <= kp; k += 32) wdist_tile_f(mr, 2, D, kp, x, ldx, s + k, m + k, out + k);
+  if (k < kp) wdist_tile_f(mr, 1, D, kp, x, ldx, s + k, m + k, out + k);
+}
+
+static void wdist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
+                    float const *s, float const *m, float *out)
+{
+  size_t i = 0;
+  for (; i + MR <= n; i += MR) wdist_rows_f(MR, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+  if (i + 8 <= n) {
+    wdist_rows_f(8, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+    i += 8;
+  }
+  if (i + 4 <= n) {
+    wdist_rows_f(4, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+    i += 4;
+  }
+  if (i + 2 <= n) {
+    wdist_rows_f(2, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+    i += 2;
+  }
+  if (i < n) wdist_rows_f(1, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+}
+
+GMM_KINLINE void l2dist_tile_f(size_t mr, size_t nv, size_t D, size_t kp, float const *x,
+                               size_t ldx, float const *c, float *out)
+{
+  __m512 acc[MR][2];
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r)
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) acc[r][v] = _mm512_setzero_ps();
+  for (size_t d = 0; d < D; ++d) {
+    __m512 cv[2];
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) cv[v] = _mm512_load_ps(c + d * kp + 16 * v);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r) {
+      __m512 xr = _mm512_set1_ps(x[r * ldx + d]);
+      GMM_UNROLL
+      for (size_t v = 0; v < nv; ++v) {
+        __m512 z = _mm512_sub_ps(xr, cv[v]);
+        acc[r][v] = _mm512_fmadd_ps(z, z, acc[r][v]);
+      }
+    }
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r)
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) _mm512_store_ps(out + r * kp + 16 * v, acc[r][v]);
+}
+
+GMM_KINLINE void l2dist_rows_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
+                               float const *c, float *out)
+{
+  size_t k = 0;
+  for (; k + 32 <= kp; k += 32) l2dist_tile_f(mr, 2, D, kp, x, ldx, c + k, out + k);
+  if (k < kp) l2dist_tile_f(mr, 1, D, kp, x, ldx, c + k, out + k);
+}
+
+static void l2dist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
+                     float const *c, float *out)
+{
+  size_t i = 0;
+  for (; i + MR <= n; i += MR) l2dist_rows_f(MR, D, kp, x + i * ldx, ldx, c, out + i * kp);
+  if (i + 8 <= n) {
+    l2dist_rows_f(8, D, kp, x + i * ldx, ldx, c, out + i * kp);
+    i += 8;
+  }
+  if (i + 4 <= n) {
+    l2dist_rows_f(4, D, kp, x + i * ldx, ldx, c, out + i * kp);
+    i += 4;
+  }
+  if (i + 2 <= n) {
+    l2dist_rows_f(2, D, kp, x + i * ldx, ldx, c, out + i * kp);
+    i += 2;
+  }
+  if (i < n) l2dist_rows_f(1, D, kp, x + i * ldx, ldx, c, out + i * kp);
+}
+
+static float hsum512_f(__m512 v)
+{
+  /* 512 -> 256 -> 128 bits with AVX-512F/AVX extracts, then within the xmm. */
+  __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v),
+                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  __m128 a = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+  a = _mm_add_ss(a, _mm_shuffle_ps(a, a, 1));
+  return _mm_cvtss_f32(a);
+}
+
+static float dist_l2_f(size_t D, float const *x, float const *y)
+{
+  __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+  size_t d = 0;
+  for (; d + 32 <= D; d += 32) {
+    __m512 z0 = _mm512_sub_ps(_mm512_loadu_ps(x + d), _mm512_loadu_ps(y + d));
+    __m512 z1 = _mm512_sub_ps(_mm512_loadu_ps(x + d + 16), _mm512_loadu_ps(y + d + 16));
+    a0 = _mm512_fmadd_ps(z0, z0, a0);
+    a1 = _mm512_fmadd_ps(z1, z1, a1);
+  }
+  if (d + 16 <= D) {
+    __m512 z0 = _mm512_sub_ps(_mm512_loadu_ps(x + d), _mm512_loadu_ps(y + d));
+    a0 = _mm512_fmadd_ps(z0, z0, a0);
+    d += 16;
+  }
+  float acc = hsum512_f(_mm512_add_ps(a0, a1));
+  for (; d < D; ++d) {
+    float z = x[d] - y[d];
+    acc += z * z;
+  }
+  return acc;
+}
+
+static void accum_f(size_t D, float q, float const *x, float const *mu, float *s1, float *s2)
+{
+  __m512 qv = _mm512_set1_ps(q);
+  size_t d = 0;
+  for (; d + 16 <= D; d += 16) {
+    __m512 z = _mm512_sub_ps(_mm512_loadu_ps(x + d), _mm512_loadu_ps(mu + d));
+    __m512 t = _mm512_mul_ps(qv, z);
+    _mm512_storeu_ps(s1 + d, _mm512_add_ps(_mm512_loadu_ps(s1 + d), t));
+    _mm512_storeu_ps(s2 + d, _mm512_fmadd_ps(t, z, _mm512_loadu_ps(s2 + d)));
+  }
+  for (; d < D; ++d) {
+    float z = x[d] - mu[d];
+    float t = q * z;
+    s1[d] += t;
+    s2[d] += t * z;
+  }
+}
+
+/* ---- double ------------------------------------------------------------- */
+
+/* One tile: `mr` points x 2 vectors of 8 components (16 divides kp). */
+GMM_KINLINE void wdist_tile_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                              double const *s, double const *m, double *out)
+{
+  __m512d acc[MR][2];
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    acc[r][0] = _mm512_setzero_pd();
+    acc[r][1] = _mm512_setzero_pd();
+  }
+  for (size_t d = 0; d < D; ++d) {
+    __m512d s0 = _mm512_load_pd(s + d * kp);
+    __m512d s1 = _mm512_load_pd(s + d * kp + 8);
+    __m512d m0 = _mm512_load_pd(m + d * kp);
+    __m512d m1 = _mm512_load_pd(m + d * kp + 8);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r) {
+      __m512d xr = _mm512_set1_pd(x[r * ldx + d]);
+      __m512d z0 = _mm512_fmsub_pd(xr, s0, m0);
+      __m512d z1 = _mm512_fmsub_pd(xr, s1, m1);
+      acc[r][0] = _mm512_fmadd_pd(z0, z0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_pd(z1, z1, acc[r][1]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    _mm512_store_pd(out + r * kp, acc[r][0]);
+    _mm512_store_pd(out + r * kp + 8, acc[r][1]);
+  }
+}
+
+GMM_KINLINE void wdist_rows_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                              double const *s, double const *m, double *out)
+{
+  for (size_t k = 0; k < kp; k += 16) wdist_tile_d(mr, D, kp, x, ldx, s + k, m + k, out + k);
+}
+
+static void wdist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
+                    double const *s, double const *m, double *out)
+{
+  size_t i = 0;
+  for (; i + MR <= n; i += MR) wdist_rows_d(MR, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+  if (i + 8 <= n) {
+    wdist_rows_d(8, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+    i += 8;
+  }
+  if (i + 4 <= n) {
+    wdist_rows_d(4, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+    i += 4;
+  }
+  if (i + 2 <= n) {
+    wdist_rows_d(2, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+    i += 2;
+  }
+  if (i < n) wdist_rows_d(1, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+}
+
+GMM_KINLINE void l2dist_tile_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                               double const *c, double *out)
+{
+  __m512d acc[MR][2];
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    acc[r][0] = _mm512_setzero_pd();
+    acc[r][1] = _mm512_setzero_pd();
+  }
+  for (size_t d = 0; d < D; ++d) {
+    __m512d c0 = _mm512_load_pd(c + d * kp);
+    __m512d c1 = _mm512_load_pd(c + d * kp + 8);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r) {
+      __m512d xr = _mm512_set1_pd(x[r * ldx + d]);
+      __m512d z0 = _mm512_sub_pd(xr, c0);
+      __m512d z1 = _mm512_sub_pd(xr, c1);
+      acc[r][0] = _mm512_fmadd_pd(z0, z0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_pd(z1, z1, acc[r][1]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    _mm512_store_pd(out + r * kp, acc[r][0]);
+    _mm512_store_pd(out + r * kp + 8, acc[r][1]);
+  }
+}
+
+GMM_KINLINE void l2dist_rows_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                               double const *c, double *out)
+{
+  for (size_t k = 0; k < kp; k += 16) l2dist_tile_d(mr, D, kp, x, ldx, c + k, out + k);
+}
+
+static void l2dist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
+                     double const *c, double *out)
+{
+  size_t i = 0;
+  for (; i + MR <= n; i += MR) l2dist_rows_d(MR, D, kp, x + i * ldx, ldx, c, out + i * kp);
+  if (i + 8 <= n) {
+    l2dist_rows_d(8, D, kp, x + i * ldx, ldx, c, out + i * kp);
+    i += 8;
+  }
+  if (i + 4 <= n) {
+    l2dist_rows_d(4, D, kp, x + i * ldx, ldx, c, out + i * kp);
+    i += 4;
+  }
+  if (i + 2 <= n) {
+    l2dist_rows_d(2, D, kp, x + i * ldx, ldx, c, out + i * kp);
+    i += 2;
+  }
+  if (i < n) l2dist_rows_d(1, D, kp, x + i * ldx, ldx, c, out + i * kp);
+}
+
+static double hsum512_d(__m512d v)
+{
+  __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+  __m128d a = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+  a = _mm_add_sd(a, _mm_unpackhi_pd(a, a));
+  return _mm_cvtsd_f64(a);
+}
+
+static double dist_l2_d(size_t D, double const *x, double const *y)
+{
+  __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+  size_t d = 0;
+  for (; d + 16 <= D; d += 16) {
+    __m512d z0 = _mm512_sub_pd(_mm512_loadu_pd(x + d), _mm512_loadu_pd(y + d));
+    __m512d z1 = _mm512_sub_pd(_mm512_loadu_pd(x + d + 8), _mm512_loadu_pd(y + d + 8));
+    a0 = _mm512_fmadd_pd(z0, z0, a0);
+    a1 = _mm512_fmadd_pd(z1, z1, a1);
+  }
+  if (d + 8 <= D) {
+    __m512d z0 = _mm512_sub_pd(_mm512_loadu_pd(x + d), _mm512_loadu_pd(y + d));
+    a0 = _mm512_fmadd_pd(z0, z0, a0);
+    d += 8;
+  }
+  double acc = hsum512_d(_mm512_add_pd(a0, a1));
+  for (; d < D; ++d) {
+    double z = x[d] - y[d];
+    acc += z * z;
+  }
+  return acc;
+}
+
+static void accum_d(size_t D, double q, double const *x, double const *mu, double *s1,
+                    double *s2)
+{
+  __m512d qv = _mm512_set1_pd(q);
+  size_t d = 0;
+  for (; d + 8 <= D; d += 8) {
+    __m512d z = _mm512_sub_pd(_mm512_loadu_pd(x + d), _mm512_loadu_pd(mu + d));
+    __m512d t = _mm512_mul_pd(qv, z);
+    _mm512_storeu_pd(s1 + d, _mm512_add_pd(_mm512_loadu_pd(s1 + d), t));
+    _mm512_storeu_pd(s2 + d, _mm512_fmadd_pd(t, z, _mm512_loadu_pd(s2 + d)));
+  }
+  for (; d < D; ++d) {
+    double z = x[d] - mu[d];
+    double t = q * z;
+    s1[d] += t;
+    s2[d] += t * z;
+  }
+}
+
+gmm_kernels const gmm_kernels_avx512 = {
+  "avx512", VL_SIMD_AVX512,
+  wdist_f, wdist_d,
+  l2dist_f, l2dist_d,
+  dist_l2_f, dist_l2_d,
+  accum_f, accum_d,
+};
+
+#endif /* __AVX512F__ */

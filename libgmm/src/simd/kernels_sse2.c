@@ -1,0 +1,349 @@
+/* kernels_sse2.c: the kernel table for SSE2 (128-bit xmm registers).
+ *
+ * Instructions: SSE/SSE2 only (movaps/movapd, movups/movupd, shufps,
+ * unpck*, subps/pd, mulps/pd, addps/pd); no FMA.
+ *
+ * Precision: every kernel computes in the element type, and every product
+ * and sum is rounded separately exactly as in the scalar reference (this
+ * file is compiled with -ffp-contract=off). The tile kernels (wdist, l2dist)
+ * and accum also keep the scalar order of operations, so they give results
+ * bit-identical to scalar; dist_l2 sums over d in several lanes, then
+ * reduces them, so only its summation order differs.
+ *
+ * Tiling of wdist/l2dist: MR points x 2 vectors of components. The 2*MR
+ * accumulators, 2 vectors of s and 2 of m stay in the 16 xmm registers
+ * while d runs innermost; x[i*ldx + d] is broadcast once per point and d.
+ */
+#if !defined(__SSE2__) && !(defined(_MSC_VER) && (defined(_M_X64) || defined(_M_AMD64) || \
+                                                   (defined(_M_IX86_FP) && _M_IX86_FP >= 2)))
+#error "kernels_sse2.c must be compiled with SSE2 enabled (-msse2)"
+#else
+
+#include <emmintrin.h>
+
+#include "kernels.h"
+#include "vl/libgmm.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define GMM_KINLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define GMM_KINLINE static __forceinline
+#else
+#define GMM_KINLINE static inline
+#endif
+/* Complete unrolling of the loops over a tile's rows and vectors (their
+ * trip counts are constants once inlined), so the accumulator arrays become
+ * registers even below -O3. Clang's unroll(full) waits for a constant trip
+ * count, where its "GCC unroll" would unroll the not-yet-inlined body. */
+#if defined(__clang__)
+#define GMM_UNROLL _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define GMM_UNROLL _Pragma("GCC unroll 16")
+#else
+#define GMM_UNROLL
+#endif
+
+/* Rows per tile: 8 accumulators + 4 parameter vectors + broadcast and two
+ * temporaries = 15 of the 16 xmm registers (x86-64). */
+#define MR_F 4
+#define MR_D 4
+
+/* ---- float -------------------------------------------------------------- */
+
+/* One tile: `mr` (compile-time constant after inlining) points, 8
+ * components (2 vectors of 4) starting at s, m, out. */
+GMM_KINLINE void wdist_tile_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
+                              float const *s, float const *m, float *out)
+{
+  __m128 acc[MR_F][2];
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    acc[r][0] = _mm_setzero_ps();
+    acc[r][1] = _mm_setzero_ps();
+  }
+  for (size_t d = 0; d < D; ++d) {
+    __m128 s0 = _mm_load_ps(s + d * kp);
+    __m128 s1 = _mm_load_ps(s + d * kp + 4);
+    __m128 m0 = _mm_load_ps(m + d * kp);
+    __m128 m1 = _mm_load_ps(m + d * kp + 4);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r) {
+      __m128 xr = _mm_load1_ps(x + r * ldx + d);
+      __m128 z0 = _mm_sub_ps(_mm_mul_ps(xr, s0), m0);
+      __m128 z1 = _mm_sub_ps(_mm_mul_ps(xr, s1), m1);
+      acc[r][0] = _mm_add_ps(acc[r][0], _mm_mul_ps(z0, z0));
+      acc[r][1] = _mm_add_ps(acc[r][1], _mm_mul_ps(z1, z1));
+    }
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    _mm_store_ps(out + r * kp, acc[r][0]);
+    _mm_store_ps(out + r * kp + 4, acc[r][1]);
+  }
+}
+
+GMM_KINLINE void wdist_rows_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
+                              float const *s, float const *m, float *out)
+{
+  for (size_t k = 0; k < kp; k += 8) wdist_tile_f(mr, D, kp, x, ldx, s + k, m + k, out + k);
+}
+
+static void wdist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
+                    float const *s, float const *m, float *out)
+{
+  size_t i = 0;
+  for (; i + MR_F <= n; i += MR_F) wdist_rows_f(MR_F, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+  switch (n - i) {
+    case 3: wdist_rows_f(3, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
+    case 2: wdist_rows_f(2, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
+    case 1: wdist_rows_f(1, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
+    default: break;
+  }
+}
+
+GMM_KINLINE void l2dist_tile_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
+                               float const *c, float *out)
+{
+  __m128 acc[MR_F][2];
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    acc[r][0] = _mm_setzero_ps();
+    acc[r][1] = _mm_setzero_ps();
+  }
+  for (size_t d = 0; d < D; ++d) {
+    __m128 c0 = _mm_load_ps(c + d * kp);
+    __m128 c1 = _mm_load_ps(c + d * kp + 4);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r) {
+      __m128 xr = _mm_load1_ps(x + r * ldx + d);
+      __m128 z0 = _mm_sub_ps(xr, c0);
+      __m128 z1 = _mm_sub_ps(xr, c1);
+      acc[r][0] = _mm_add_ps(acc[r][0], _mm_mul_ps(z0, z0));
+      acc[r][1] = _mm_add_ps(acc[r][1], _mm_mul_ps(z1, z1));
+    }
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    _mm_store_ps(out + r * kp, acc[r][0]);
+    _mm_store_ps(out + r * kp + 4, acc[r][1]);
+  }
+}
+
+GMM_KINLINE void l2dist_rows_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
+                               float const *c, float *out)
+{
+  for (size_t k = 0; k < kp; k += 8) l2dist_tile_f(mr, D, kp, x, ldx, c + k, out + k);
+}
+
+static void l2dist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
+                     float const *c, float *out)
+{
+  size_t i = 0;
+  for (; i + MR_F <= n; i += MR_F) l2dist_rows_f(MR_F, D, kp, x + i * ldx, ldx, c, out + i * kp);
+  switch (n - i) {
+    case 3: l2dist_rows_f(3, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 2: l2dist_rows_f(2, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 1: l2dist_rows_f(1, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    default: break;
+  }
+}
+
+static float hsum128_f(__m128 v)
+{
+  v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+  v = _mm_add_ss(v, _mm_shuffle_ps(v, v, 1));
+  return _mm_cvtss_f32(v);
+}
+
+static float dist_l2_f(size_t D, float const *x, float const *y)
+{
+  __m128 a0 = _mm_setzero_ps(), a1 = _mm_setzero_ps();
+  size_t d = 0;
+  for (; d + 8 <= D; d += 8) {
+    __m128 z0 = _mm_sub_ps(_mm_loadu_ps(x + d), _mm_loadu_ps(y + d));
+    __m128 z1 = _mm_sub_ps(_mm_loadu_ps(x + d + 4), _mm_loadu_ps(y + d + 4));
+    a0 = _mm_add_ps(a0, _mm_mul_ps(z0, z0));
+    a1 = _mm_add_ps(a1, _mm_mul_ps(z1, z1));
+  }
+  if (d + 4 <= D) {
+    __m128 z0 = _mm_sub_ps(_mm_loadu_ps(x + d), _mm_loadu_ps(y + d));
+    a0 = _mm_add_ps(a0, _mm_mul_ps(z0, z0));
+    d += 4;
+  }
+  float acc = hsum128_f(_mm_add_ps(a0, a1));
+  for (; d < D; ++d) {
+    float z = x[d] - y[d];
+    acc += z * z;
+  }
+  return acc;
+}
+
+static void accum_f(size_t D, float q, float const *x, float const *mu, float *s1, float *s2)
+{
+  __m128 qv = _mm_set1_ps(q);
+  size_t d = 0;
+  for (; d + 4 <= D; d += 4) {
+    __m128 z = _mm_sub_ps(_mm_loadu_ps(x + d), _mm_loadu_ps(mu + d));
+    __m128 t = _mm_mul_ps(qv, z);
+    _mm_storeu_ps(s1 + d, _mm_add_ps(_mm_loadu_ps(s1 + d), t));
+    _mm_storeu_ps(s2 + d, _mm_add_ps(_mm_loadu_ps(s2 + d), _mm_mul_ps(t, z)));
+  }
+  for (; d < D; ++d) {
+    float z = x[d] - mu[d];
+    float t = q * z;
+    s1[d] += t;
+    s2[d] += t * z;
+  }
+}
+
+/* ---- double ------------------------------------------------------------- */
+
+/* One tile: `mr` points, 4 components (2 vectors of 2 doubles). */
+GMM_KINLINE void wdist_tile_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                              double const *s, double const *m, double *out)
+{
+  __m128d acc[MR_D][2];
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    acc[r][0] = _mm_setzero_pd();
+    acc[r][1] = _mm_setzero_pd();
+  }
+  for (size_t d = 0; d < D; ++d) {
+    __m128d s0 = _mm_load_pd(s + d * kp);
+    __m128d s1 = _mm_load_pd(s + d * kp + 2);
+    __m128d m0 = _mm_load_pd(m + d * kp);
+    __m128d m1 = _mm_load_pd(m + d * kp + 2);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r) {
+      __m128d xr = _mm_load1_pd(x + r * ldx + d);
+      __m128d z0 = _mm_sub_pd(_mm_mul_pd(xr, s0), m0);
+      __m128d z1 = _mm_sub_pd(_mm_mul_pd(xr, s1), m1);
+      acc[r][0] = _mm_add_pd(acc[r][0], _mm_mul_pd(z0, z0));
+      acc[r][1] = _mm_add_pd(acc[r][1], _mm_mul_pd(z1, z1));
+    }
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    _mm_store_pd(out + r * kp, acc[r][0]);
+    _mm_store_pd(out + r * kp + 2, acc[r][1]);
+  }
+}
+
+GMM_KINLINE void wdist_rows_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                              double const *s, double const *m, double *out)
+{
+  for (size_t k = 0; k < kp; k += 4) wdist_tile_d(mr, D, kp, x, ldx, s + k, m + k, out + k);
+}
+
+static void wdist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
+                    double const *s, double const *m, double *out)
+{
+  size_t i = 0;
+  for (; i + MR_D <= n; i += MR_D) wdist_rows_d(MR_D, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
+  switch (n - i) {
+    case 3: wdist_rows_d(3, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
+    case 2: wdist_rows_d(2, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
+    case 1: wdist_rows_d(1, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
+    default: break;
+  }
+}
+
+GMM_KINLINE void l2dist_tile_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                               double const *c, double *out)
+{
+  __m128d acc[MR_D][2];
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    acc[r][0] = _mm_setzero_pd();
+    acc[r][1] = _mm_setzero_pd();
+  }
+  for (size_t d = 0; d < D; ++d) {
+    __m128d c0 = _mm_load_pd(c + d * kp);
+    __m128d c1 = _mm_load_pd(c + d * kp + 2);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r) {
+      __m128d xr = _mm_load1_pd(x + r * ldx + d);
+      __m128d z0 = _mm_sub_pd(xr, c0);
+      __m128d z1 = _mm_sub_pd(xr, c1);
+      acc[r][0] = _mm_add_pd(acc[r][0], _mm_mul_pd(z0, z0));
+      acc[r][1] = _mm_add_pd(acc[r][1], _mm_mul_pd(z1, z1));
+    }
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    _mm_store_pd(out + r * kp, acc[r][0]);
+    _mm_store_pd(out + r * kp + 2, acc[r][1]);
+  }
+}
+
+GMM_KINLINE void l2dist_rows_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                               double const *c, double *out)
+{
+  for (size_t k = 0; k < kp; k += 4) l2dist_tile_d(mr, D, kp, x, ldx, c + k, out + k);
+}
+
+static void l2dist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
+                     double const *c, double *out)
+{
+  size_t i = 0;
+  for (; i + MR_D <= n; i += MR_D) l2dist_rows_d(MR_D, D, kp, x + i * ldx, ldx, c, out + i * kp);
+  switch (n - i) {
+    case 3: l2dist_rows_d(3, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 2: l2dist_rows_d(2, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 1: l2dist_rows_d(1, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    default: break;
+  }
+}
+
+static double dist_l2_d(size_t D, double const *x, double const *y)
+{
+  __m128d a0 = _mm_setzero_pd(), a1 = _mm_setzero_pd();
+  size_t d = 0;
+  for (; d + 4 <= D; d += 4) {
+    __m128d z0 = _mm_sub_pd(_mm_loadu_pd(x + d), _mm_loadu_pd(y + d));
+    __m128d z1 = _mm_sub_pd(_mm_loadu_pd(x + d + 2), _mm_loadu_pd(y + d + 2));
+    a0 = _mm_add_pd(a0, _mm_mul_pd(z0, z0));
+    a1 = _mm_add_pd(a1, _mm_mul_pd(z1, z1));
+  }
+  if (d + 2 <= D) {
+    __m128d z0 = _mm_sub_pd(_mm_loadu_pd(x + d), _mm_loadu_pd(y + d));
+    a0 = _mm_add_pd(a0, _mm_mul_pd(z0, z0));
+    d += 2;
+  }
+  a0 = _mm_add_pd(a0, a1);
+  double acc = _mm_cvtsd_f64(_mm_add_sd(a0, _mm_unpackhi_pd(a0, a0)));
+  for (; d < D; ++d) {
+    double z = x[d] - y[d];
+    acc += z * z;
+  }
+  return acc;
+}
+
+static void accum_d(size_t D, double q, double const *x, double const *mu, double *s1,
+                    double *s2)
+{
+  __m128d qv = _mm_set1_pd(q);
+  size_t d = 0;
+  for (; d + 2 <= D; d += 2) {
+    __m128d z = _mm_sub_pd(_mm_loadu_pd(x + d), _mm_loadu_pd(mu + d));
+    __m128d t = _mm_mul_pd(qv, z);
+    _mm_storeu_pd(s1 + d, _mm_add_pd(_mm_loadu_pd(s1 + d), t));
+    _mm_storeu_pd(s2 + d, _mm_add_pd(_mm_loadu_pd(s2 + d), _mm_mul_pd(t, z)));
+  }
+  for (; d < D; ++d) {
+    double z = x[d] - mu[d];
+    double t = q * z;
+    s1[d] += t;
+    s2[d] += t * z;
+  }
+}
+
+gmm_kernels const gmm_kernels_sse2 = {
+  "sse2", VL_SIMD_SSE2,
+  wdist_f, wdist_d,
+  l2dist_f, l2dist_d,
+  dist_l2_f, dist_l2_d,
+  accum_f, accum_d,
+};
+
+#endif /* __SSE2__ */
