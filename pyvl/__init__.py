@@ -17,7 +17,7 @@ from ._errors import (
     StateError,
     TrainingInterrupted,
 )
-from ._lib import lib as _lib
+from ._lib import lib as _clib
 from ._lib import version as _version
 
 __version__ = _version()
@@ -28,12 +28,12 @@ _log.install()
 def vl_set_num_threads(n: int) -> None:
     """Threads used by libgmm (0: the OpenMP default, normally the number of cores).
     Results do not depend on it."""
-    _lib.vl_set_num_threads(int(n))
+    _clib.vl_set_num_threads(int(n))
 
 
 def vl_get_max_threads() -> int:
     """Threads libgmm will use."""
-    return int(_lib.vl_get_max_threads())
+    return int(_clib.vl_get_max_threads())
 
 
 __all__ = [
