@@ -4,8 +4,10 @@
 #include "gmm_pass.h"
 #include "template.h"
 
-/* Slabs per pass at most, and the memory their statistics may take. The
- * count depends only on N, K and D, never on the number of threads. */
+/* Slabs per pass: one per GMM_SLAB_POINTS points, at most GMM_MAX_SLABS, and
+ * their statistics may take at most GMM_SLAB_BYTES_CAP. The count depends
+ * only on N, K and D, never on the number of threads. */
+#define GMM_SLAB_POINTS 4096
 #define GMM_MAX_SLABS 16
 #define GMM_SLAB_BYTES_CAP ((size_t)64 << 20)
 
@@ -52,7 +54,7 @@ void gmm_stats_zero(gmm_stats *st)
   memset(st->s0all, 0, st->K * sizeof(double));
   memset(st->s1, 0, st->K * st->D * sizeof(double));
   memset(st->s2, 0, st->K * st->D * sizeof(double));
-  st->ll = st->nsparse = st->n = 0;
+  st->ll = st->nsparse = st->nkept = st->n = 0;
 }
 
 void gmm_stats_add(gmm_stats *dst, gmm_stats const *src)
@@ -68,14 +70,14 @@ void gmm_stats_add(gmm_stats *dst, gmm_stats const *src)
   }
   dst->ll += src->ll;
   dst->nsparse += src->nsparse;
+  dst->nkept += src->nkept;
   dst->n += src->n;
 }
 
 static size_t slab_count(size_t N, size_t K, size_t D)
 {
-  size_t const nblocks = (N + GMM_EBLOCK - 1) / GMM_EBLOCK;
   size_t const per_slab = (K * (2 * D + 2)) * sizeof(double); /* no overflow: K*D checked by caller */
-  size_t n = nblocks < GMM_MAX_SLABS ? nblocks : GMM_MAX_SLABS;
+  size_t n = N / GMM_SLAB_POINTS < GMM_MAX_SLABS ? N / GMM_SLAB_POINTS : GMM_MAX_SLABS;
   size_t cap = per_slab ? GMM_SLAB_BYTES_CAP / per_slab : n;
   if (n > cap) n = cap;
   return n ? n : 1;
@@ -131,27 +133,37 @@ void gmm_pass_free(gmm_pass *p)
   memset(p, 0, sizeof *p);
 }
 
-void gmm_pass_run(gmm_pass *p, gmm_eparams const *ep, void const *data, void *post,
-                  void const *ref, double threshold, int count_sparse, gmm_stats *out)
+void gmm_pass_rows(gmm_pass const *p, int tid, gmm_eparams const *ep, void const *data,
+                   void *post, void const *ref, gmm_pass_opts const *opts, size_t r0, size_t r1,
+                   gmm_stats *st)
 {
-  size_t const nblocks = (p->N + GMM_EBLOCK - 1) / GMM_EBLOCK;
-  size_t const S = p->nslabs;
   gmm_kernels const *kern = gmm_kernels_get();
+  gmm_ework *ws = p->ws ? &p->ws[tid] : NULL;
+  if (p->type == VL_TYPE_FLOAT)
+    pass_rows_f(p, ep, kern, (float const *)data, (float *)post, (float const *)ref, opts, r0, r1,
+                ws, p->acc[tid], st);
+  else
+    pass_rows_d(p, ep, kern, (double const *)data, (double *)post, (double const *)ref, opts, r0,
+                r1, ws, p->acc[tid], st);
+}
+
+void gmm_pass_run(gmm_pass *p, gmm_eparams const *ep, void const *data, void *post,
+                  void const *ref, gmm_pass_opts const *opts, gmm_stats *out)
+{
+  size_t const S = p->nslabs;
 
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(p->nt) schedule(dynamic, 1)
 #endif
   for (size_t s = 0; s < S; ++s) {
-    int const tid = gmm_thread_id();
-    size_t const b0 = s * nblocks / S, b1 = (s + 1) * nblocks / S;
-    gmm_ework *ws = p->ws ? &p->ws[tid] : NULL;
+    /* Slab boundaries fall on block boundaries, so every block is the same
+     * whatever the slab count. */
+    size_t const nblocks = (p->N + GMM_EBLOCK - 1) / GMM_EBLOCK;
+    size_t const r0 = (s * nblocks / S) * GMM_EBLOCK;
+    size_t r1 = ((s + 1) * nblocks / S) * GMM_EBLOCK;
+    if (r1 > p->N) r1 = p->N;
     gmm_stats_zero(&p->slab[s]);
-    if (p->type == VL_TYPE_FLOAT)
-      pass_blocks_f(p, ep, kern, (float const *)data, (float *)post, (float const *)ref,
-                    threshold, count_sparse, b0, b1, ws, p->acc[tid], &p->slab[s]);
-    else
-      pass_blocks_d(p, ep, kern, (double const *)data, (double *)post, (double const *)ref,
-                    threshold, count_sparse, b0, b1, ws, p->acc[tid], &p->slab[s]);
+    gmm_pass_rows(p, gmm_thread_id(), ep, data, post, ref, opts, r0, r1, &p->slab[s]);
   }
   gmm_stats_zero(out);
   for (size_t s = 0; s < S; ++s) gmm_stats_add(out, &p->slab[s]);

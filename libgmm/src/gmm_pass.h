@@ -26,8 +26,16 @@ typedef struct gmm_stats {
   double *s1, *s2;    /* K x D */
   double ll;          /* summed log-likelihood (E-step passes) */
   double nsparse;     /* posteriors below 1e-2 (for the verbose sparsity report) */
+  double nkept;       /* (point, component) pairs kept */
   double n;           /* points seen */
 } gmm_stats;
+
+/* How a pass turns posteriors into statistics. */
+typedef struct gmm_pass_opts {
+  double threshold;   /* keep posteriors q >= threshold */
+  int hard;           /* replace each point's posteriors by a one-hot argmax (first max wins) */
+  int count_sparse;   /* count posteriors below 1e-2 into nsparse */
+} gmm_pass_opts;
 
 GMM_HIDDEN int gmm_stats_alloc(gmm_stats *st, size_t K, size_t D);
 GMM_HIDDEN void gmm_stats_free(gmm_stats *st);
@@ -51,12 +59,18 @@ GMM_HIDDEN int gmm_pass_init(gmm_pass *p, vl_type type, size_t K, size_t D, size
                              gmm_eparams const *ep);
 GMM_HIDDEN void gmm_pass_free(gmm_pass *p);
 
-/* Run one pass over data (N x D). With `ep`, posteriors come from the E-step
- * (and are stored in `post`, N x K, if post != NULL); without, they are read
- * from `post`. Moments around `ref` (K x D), keeping q >= threshold.
- * Writes the totals to *out (allocated for K x D). */
+/* Run one pass over data (N x D), in parallel over slabs. With `ep`,
+ * posteriors come from the E-step (and are stored in `post`, N x K, if
+ * post != NULL); without, they are read from `post`. Moments around `ref`
+ * (K x D). Writes the totals to *out (allocated for K x D). */
 GMM_HIDDEN void gmm_pass_run(gmm_pass *p, gmm_eparams const *ep, void const *data, void *post,
-                             void const *ref, double threshold, int count_sparse,
-                             gmm_stats *out);
+                             void const *ref, gmm_pass_opts const *opts, gmm_stats *out);
+
+/* The same over rows [r0, r1) of data, sequentially, with thread `tid`'s
+ * workspaces (call it from inside a parallel region, one thread per call);
+ * adds into *st. Used by batch encoders (one image per call). */
+GMM_HIDDEN void gmm_pass_rows(gmm_pass const *p, int tid, gmm_eparams const *ep,
+                              void const *data, void *post, void const *ref,
+                              gmm_pass_opts const *opts, size_t r0, size_t r1, gmm_stats *st);
 
 #endif /* GMM_PASS_H */

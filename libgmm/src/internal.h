@@ -83,4 +83,11 @@ GMM_HIDDEN int gmm_check_type(vl_type t, char const *fn);
 GMM_HIDDEN int gmm_all_finite(vl_type t, void const *x, size_t n);
 GMM_HIDDEN size_t gmm_type_size(vl_type t);
 
+/* Encoders (fisher.c): checks of GMM parameters and of batch offsets/data.
+ * *any_prior tells whether some prior reaches 1e-6. */
+GMM_HIDDEN int gmm_check_gmm_args(char const *fn, vl_type type, void const *means, size_t D,
+                                  size_t K, void const *covs, void const *priors, int *any_prior);
+GMM_HIDDEN int gmm_check_batch(char const *fn, vl_type type, void const *data, size_t D,
+                               vl_size const *offsets, size_t numImages);
+
 #endif /* GMM_INTERNAL_H */

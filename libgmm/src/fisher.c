@@ -1,0 +1,215 @@
+/* fisher.c: Fisher vector encoding, one image or a batch.
+ *
+ * The posteriors come from the shared E-step (estep.h) and the sums from
+ * the same statistics pass as EM's M-step (gmm_pass.h), with VLFeat's
+ * Fisher settings: posteriors below 1e-6 ignored, optionally a hard
+ * assignment (FAST), moments taken around the means. */
+#include <string.h>
+
+#include "gmm_pass.h"
+#include "template.h"
+#include "vl/encode.h"
+#include "vl/fisher.h"
+
+#define FISHER_MIN_POSTERIOR 1e-6
+#define FISHER_ALL_FLAGS (VL_FISHER_FLAG_SQUARE_ROOT | VL_FISHER_FLAG_NORMALIZED | VL_FISHER_FLAG_FAST)
+
+#define T float
+#define SFX f
+#include "fisher.tc"
+#undef T
+#undef SFX
+
+#define T double
+#define SFX d
+#include "fisher.tc"
+#undef T
+#undef SFX
+
+static void finish(vl_type type, void *enc, gmm_stats const *st, void const *covs,
+                   void const *priors, size_t D, size_t K, size_t N, int flags)
+{
+  if (type == VL_TYPE_FLOAT)
+    fisher_finish_f((float *)enc, st, (float const *)covs, (float const *)priors, D, K, N, flags);
+  else
+    fisher_finish_d((double *)enc, st, (double const *)covs, (double const *)priors, D, K, N,
+                    flags);
+}
+
+static double value_at(vl_type type, void const *a, size_t j)
+{
+  return type == VL_TYPE_FLOAT ? (double)((float const *)a)[j] : ((double const *)a)[j];
+}
+
+/* Checks shared by the GMM-based encoders; also reports whether any prior
+ * reaches 1e-6 (if none, every component is skipped). */
+int gmm_check_gmm_args(char const *fn, vl_type type, void const *means, size_t D, size_t K,
+                       void const *covs, void const *priors, int *any_prior)
+{
+  size_t kd;
+  if (gmm_check_type(type, fn)) return gmm_last_error();
+  if (!means || !covs || !priors) return gmm_error(VL_ERR_BAD_ARG, "%s: NULL GMM parameter", fn);
+  if (D == 0 || K == 0)
+    return gmm_error(VL_ERR_BAD_ARG, "%s: dimension (%zu) and numClusters (%zu) must be >= 1",
+                     fn, D, K);
+  if (gmm_mul_size(K, D, &kd) || gmm_mul_size(kd, 2, &kd)) return gmm_last_error();
+  kd /= 2;
+  if (!gmm_all_finite(type, means, kd))
+    return gmm_error(VL_ERR_BAD_ARG, "%s: means contain NaN or Inf", fn);
+  for (size_t j = 0; j < kd; ++j) {
+    double const v = value_at(type, covs, j);
+    if (!(v > 0) || !isfinite(v))
+      return gmm_error(VL_ERR_BAD_ARG, "%s: covariance %zu is %g (must be finite and > 0)", fn, j,
+                       v);
+  }
+  *any_prior = 0;
+  for (size_t k = 0; k < K; ++k) {
+    double const p = value_at(type, priors, k);
+    if (!(p >= 0) || !isfinite(p))
+      return gmm_error(VL_ERR_BAD_ARG, "%s: prior %zu is %g (must be finite and >= 0)", fn, k, p);
+    if (p >= GMM_MIN_PRIOR) *any_prior = 1;
+  }
+  return VL_ERR_OK;
+}
+
+/* The descriptor sets of a batch: offsets valid, data present and finite. */
+int gmm_check_batch(char const *fn, vl_type type, void const *data, size_t D,
+                    vl_size const *offsets, size_t numImages)
+{
+  size_t total, nd;
+  if (!offsets) return gmm_error(VL_ERR_BAD_ARG, "%s: offsets is NULL", fn);
+  if (offsets[0] != 0) return gmm_error(VL_ERR_BAD_ARG, "%s: offsets[0] is %zu, not 0", fn, (size_t)offsets[0]);
+  for (size_t j = 0; j < numImages; ++j)
+    if (offsets[j + 1] < offsets[j])
+      return gmm_error(VL_ERR_BAD_ARG, "%s: offsets decrease at image %zu (%zu > %zu)", fn, j,
+                       (size_t)offsets[j], (size_t)offsets[j + 1]);
+  total = offsets[numImages];
+  if (total && !data) return gmm_error(VL_ERR_BAD_ARG, "%s: data is NULL", fn);
+  if (gmm_mul_size(total, D, &nd)) return gmm_last_error();
+  if (total && !gmm_all_finite(type, data, nd))
+    return gmm_error(VL_ERR_BAD_ARG, "%s: data contains NaN or Inf", fn);
+  return VL_ERR_OK;
+}
+
+static int check_flags(char const *fn, int flags)
+{
+  if (flags & ~FISHER_ALL_FLAGS)
+    return gmm_error(VL_ERR_BAD_ARG, "%s: unknown flags 0x%x (known: 0x%x)", fn,
+                     (unsigned)(flags & ~FISHER_ALL_FLAGS), (unsigned)FISHER_ALL_FLAGS);
+  return VL_ERR_OK;
+}
+
+/* Encodes images [0, numImages) given by offsets; enc rows of 2*K*D. */
+static int fisher_batch(void *enc, vl_type type, void const *means, size_t D, size_t K,
+                        void const *covs, void const *priors, void const *data,
+                        vl_size const *offsets, size_t numImages, int flags, vl_size *numTerms,
+                        int any_prior)
+{
+  size_t const es = gmm_type_size(type), row = 2 * K * D;
+  gmm_pass_opts const opts = {FISHER_MIN_POSTERIOR, (flags & VL_FISHER_FLAG_FAST) != 0, 0};
+  gmm_eparams ep;
+  gmm_pass pass;
+  gmm_stats *st = NULL;
+  int nt, err;
+
+  if (!any_prior) {
+    /* Every component is skipped: zeros, as VLFeat. */
+    memset(enc, 0, numImages * row * es);
+    if (numTerms) memset(numTerms, 0, numImages * sizeof *numTerms);
+    return VL_ERR_OK;
+  }
+  if ((err = gmm_eparams_alloc(&ep, type, K, D)) != VL_ERR_OK) return err;
+  gmm_eparams_set(&ep, priors, means, covs);
+
+  if (numImages == 1) {
+    /* One image: spread its points over the threads (fixed slabs). */
+    gmm_stats total;
+    size_t const N = offsets[1];
+    if ((err = gmm_pass_init(&pass, type, K, D, N ? N : 1, &ep)) == VL_ERR_OK &&
+        (err = gmm_stats_alloc(&total, K, D)) == VL_ERR_OK) {
+      if (N) gmm_pass_run(&pass, &ep, data, NULL, means, &opts, &total);
+      finish(type, enc, &total, covs, priors, D, K, N, flags);
+      if (numTerms) numTerms[0] = N ? (vl_size)total.nkept : 0;
+      gmm_stats_free(&total);
+    }
+    gmm_pass_free(&pass);
+    gmm_eparams_free(&ep);
+    return err;
+  }
+
+  /* Many images: one image per thread at a time. */
+  if ((err = gmm_pass_init(&pass, type, K, D, 1, &ep)) != VL_ERR_OK) {
+    gmm_eparams_free(&ep);
+    return err;
+  }
+  nt = pass.nt;
+  st = gmm_alloc_array((size_t)nt, 1, sizeof *st, 1);
+  if (!st) err = gmm_last_error();
+  for (int t = 0; st && t < nt && err == VL_ERR_OK; ++t) err = gmm_stats_alloc(&st[t], K, D);
+  if (err == VL_ERR_OK) {
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+#endif
+    for (size_t j = 0; j < numImages; ++j) {
+      int const tid = gmm_thread_id();
+      size_t const r0 = offsets[j], r1 = offsets[j + 1];
+      gmm_stats_zero(&st[tid]);
+      if (r1 > r0) gmm_pass_rows(&pass, tid, &ep, data, NULL, means, &opts, r0, r1, &st[tid]);
+      finish(type, (char *)enc + j * row * es, &st[tid], covs, priors, D, K, r1 - r0, flags);
+      if (numTerms) numTerms[j] = (vl_size)st[tid].nkept;
+    }
+  }
+  for (int t = 0; st && t < nt; ++t) gmm_stats_free(&st[t]);
+  gmm_free(st);
+  gmm_pass_free(&pass);
+  gmm_eparams_free(&ep);
+  return err;
+}
+
+VL_EXPORT vl_size vl_fisher_encode(void *enc, vl_type dataType, void const *means,
+                                   vl_size dimension, vl_size numClusters,
+                                   void const *covariances, void const *priors,
+                                   void const *data, vl_size numData, int flags)
+{
+  static char const fn[] = "vl_fisher_encode";
+  vl_size const offsets[2] = {0, numData};
+  vl_size terms = 0;
+  int any_prior = 0;
+  gmm_clear_error();
+  if (!enc) return gmm_error(VL_ERR_BAD_ARG, "%s: enc is NULL", fn), 0;
+  if (check_flags(fn, flags) ||
+      gmm_check_gmm_args(fn, dataType, means, dimension, numClusters, covariances, priors,
+                         &any_prior) ||
+      gmm_check_batch(fn, dataType, data, dimension, offsets, 1))
+    return 0;
+  if (fisher_batch(enc, dataType, means, dimension, numClusters, covariances, priors, data,
+                   offsets, 1, flags, &terms, any_prior) != VL_ERR_OK)
+    return 0;
+  return terms;
+}
+
+VL_EXPORT int vl_fisher_encode_batch(void *enc, vl_type dataType, void const *means,
+                                     vl_size dimension, vl_size numClusters,
+                                     void const *covariances, void const *priors,
+                                     void const *data, vl_size const *offsets,
+                                     vl_size numImages, int flags, vl_size *numTerms)
+{
+  static char const fn[] = "vl_fisher_encode_batch";
+  int any_prior = 0;
+  gmm_clear_error();
+  if (!enc && numImages) return gmm_error(VL_ERR_BAD_ARG, "%s: enc is NULL", fn);
+  if (check_flags(fn, flags) ||
+      gmm_check_gmm_args(fn, dataType, means, dimension, numClusters, covariances, priors,
+                         &any_prior) ||
+      gmm_check_batch(fn, dataType, data, dimension, offsets, numImages))
+    return gmm_last_error();
+  {
+    size_t rows, bytes;
+    if (gmm_mul_size(numImages, 2 * numClusters * dimension, &rows) ||
+        gmm_mul_size(rows, gmm_type_size(dataType), &bytes))
+      return gmm_last_error();
+  }
+  if (numImages == 0) return VL_ERR_OK;
+  return fisher_batch(enc, dataType, means, dimension, numClusters, covariances, priors, data,
+                      offsets, numImages, flags, numTerms, any_prior);
+}
