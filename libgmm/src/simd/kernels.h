@@ -43,6 +43,18 @@ typedef struct gmm_kernels {
   float (*dist_l2_f)(size_t D, float const *x, float const *y);
   double (*dist_l2_d)(size_t D, double const *x, double const *y);
 
+  /* Log-sum-exp of E-step rows (fused with the posterior normalisation).
+   * On entry tile[i*kp + k] holds the scaled squared distance d_ik (from
+   * wdist); for each row i < n, with l_k = c[k] - d_ik / 2 over k < K:
+   *   m = max_k l_k,  S = sum_k exp(l_k - m),
+   *   q[i*ldq + k] = exp(l_k - m) / S  (k < K),  ll[i] = log(S) + m (double).
+   * c[k] may be -inf (component skipped): its posterior is exactly 0.
+   * q may alias tile (ldq == kp). exp must be accurate to a few ulp. */
+  void (*lse_f)(size_t n, size_t K, size_t kp, float const *c, float *tile, float *q,
+                size_t ldq, double *ll);
+  void (*lse_d)(size_t n, size_t K, size_t kp, double const *c, double *tile, double *q,
+                size_t ldq, double *ll);
+
   /* Weighted centred moments (M-step, Fisher), for d < D:
    *   s1[d] += q * (x[d] - mu[d]);  s2[d] += q * (x[d] - mu[d])^2 */
   void (*accum_f)(size_t D, float q, float const *x, float const *mu, float *s1, float *s2);
@@ -60,6 +72,12 @@ GMM_HIDDEN extern gmm_kernels const gmm_kernels_scalar;
 GMM_HIDDEN extern gmm_kernels const gmm_kernels_sse2;
 GMM_HIDDEN extern gmm_kernels const gmm_kernels_avx2;
 GMM_HIDDEN extern gmm_kernels const gmm_kernels_avx512;
+
+/* The scalar log-sum-exp, for tables of levels without their own. */
+GMM_HIDDEN void gmm_lse_scalar_f(size_t n, size_t K, size_t kp, float const *c, float *tile,
+                                 float *q, size_t ldq, double *ll);
+GMM_HIDDEN void gmm_lse_scalar_d(size_t n, size_t K, size_t kp, double const *c, double *tile,
+                                 double *q, size_t ldq, double *ll);
 
 /* Round K up to the padding multiple. */
 static inline size_t gmm_kpad(size_t K) { return (K + GMM_KPAD - 1) / GMM_KPAD * GMM_KPAD; }

@@ -388,11 +388,18 @@ static void accum_d(size_t D, double q, double const *x, double const *mu, doubl
 }
 
 gmm_kernels const gmm_kernels_avx512 = {
-  "avx512", VL_SIMD_AVX512,
-  wdist_f, wdist_d,
-  l2dist_f, l2dist_d,
-  dist_l2_f, dist_l2_d,
-  accum_f, accum_d,
+  .name = "avx512",
+  .level = VL_SIMD_AVX512,
+  .wdist_f = wdist_f,
+  .wdist_d = wdist_d,
+  .l2dist_f = l2dist_f,
+  .l2dist_d = l2dist_d,
+  .dist_l2_f = dist_l2_f,
+  .dist_l2_d = dist_l2_d,
+  .lse_f = gmm_lse_scalar_f,
+  .lse_d = gmm_lse_scalar_d,
+  .accum_f = accum_f,
+  .accum_d = accum_d,
 };
 
 #endif /* __AVX512F__ */

@@ -1,6 +1,8 @@
 /* kernels_scalar.c: portable reference kernels, always built.
  * They define the results every SIMD level must reproduce (up to summation
  * order); keep them simple and obviously right. */
+#include <math.h>
+
 #include "kernels.h"
 #include "vl/libgmm.h"
 
@@ -46,6 +48,26 @@
     }                                                                                 \
     return acc;                                                                       \
   }                                                                                   \
+  void gmm_lse_scalar_##SFX(size_t n, size_t K, size_t kp, T const *c, T *tile, T *q,   \
+                            size_t ldq, double *ll)                                   \
+  {                                                                                   \
+    for (size_t i = 0; i < n; ++i) {                                                  \
+      T *row = tile + i * kp, *qi = q + i * ldq;                                      \
+      T lmax = (T)(-INFINITY), sum = 0;                                               \
+      for (size_t k = 0; k < K; ++k) {                                                \
+        T const l = c[k] - (T)0.5 * row[k];                                           \
+        row[k] = l;                                                                   \
+        if (l > lmax) lmax = l;                                                       \
+      }                                                                               \
+      for (size_t k = 0; k < K; ++k) {                                                \
+        T const e = EXP_##SFX(row[k] - lmax);                                         \
+        row[k] = e;                                                                   \
+        sum += e;                                                                     \
+      }                                                                               \
+      for (size_t k = 0; k < K; ++k) qi[k] = row[k] / sum;                            \
+      ll[i] = log((double)sum) + (double)lmax;                                        \
+    }                                                                                 \
+  }                                                                                   \
   static void accum_##SFX(size_t D, T q, T const *x, T const *mu, T *s1, T *s2)       \
   {                                                                                   \
     for (size_t d = 0; d < D; ++d) {                                                  \
@@ -56,13 +78,23 @@
     }                                                                                 \
   }
 
+#define EXP_f(v) expf(v)
+#define EXP_d(v) exp(v)
+
 DEFINE_SCALAR(float, f)
 DEFINE_SCALAR(double, d)
 
 gmm_kernels const gmm_kernels_scalar = {
-  "scalar", VL_SIMD_SCALAR,
-  wdist_f, wdist_d,
-  l2dist_f, l2dist_d,
-  dist_l2_f, dist_l2_d,
-  accum_f, accum_d,
+  .name = "scalar",
+  .level = VL_SIMD_SCALAR,
+  .wdist_f = wdist_f,
+  .wdist_d = wdist_d,
+  .l2dist_f = l2dist_f,
+  .l2dist_d = l2dist_d,
+  .dist_l2_f = dist_l2_f,
+  .dist_l2_d = dist_l2_d,
+  .lse_f = gmm_lse_scalar_f,
+  .lse_d = gmm_lse_scalar_d,
+  .accum_f = accum_f,
+  .accum_d = accum_d,
 };

@@ -339,11 +339,18 @@ static void accum_d(size_t D, double q, double const *x, double const *mu, doubl
 }
 
 gmm_kernels const gmm_kernels_sse2 = {
-  "sse2", VL_SIMD_SSE2,
-  wdist_f, wdist_d,
-  l2dist_f, l2dist_d,
-  dist_l2_f, dist_l2_d,
-  accum_f, accum_d,
+  .name = "sse2",
+  .level = VL_SIMD_SSE2,
+  .wdist_f = wdist_f,
+  .wdist_d = wdist_d,
+  .l2dist_f = l2dist_f,
+  .l2dist_d = l2dist_d,
+  .dist_l2_f = dist_l2_f,
+  .dist_l2_d = dist_l2_d,
+  .lse_f = gmm_lse_scalar_f,
+  .lse_d = gmm_lse_scalar_d,
+  .accum_f = accum_f,
+  .accum_d = accum_d,
 };
 
 #endif /* __SSE2__ */
