@@ -84,14 +84,18 @@ print(json.dumps(out))
 """
 
 
-def test_runs_unchanged_when_vlfeat_is_loaded_globally_first(vlfeat):
+def test_runs_unchanged_when_vlfeat_is_loaded_globally_first(vlfeat, tmp_path):
     """libvl.so.1 exports the same vl_* names; loading it RTLD_GLOBAL first
     must not redirect any of libgmm's internal calls."""
     code = _PROBE % vlfeat.path
     results = {}
     for mode in ("alone", "vlfeat-first"):
-        proc = subprocess.run(
-            [sys.executable, "-c", code, mode], capture_output=True, text=True, env=os.environ.copy()
+        proc = subprocess.run(  # cwd: import the installed pyvl, not a source tree
+            [sys.executable, "-c", code, mode],
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
+            cwd=tmp_path,
         )
         assert proc.returncode == 0, proc.stderr
         results[mode] = json.loads(proc.stdout)

@@ -88,17 +88,18 @@ def test_vlfeat_switch():
     assert simd.simd_level() == before
 
 
-def test_env_var_forces_scalar():
+def test_env_var_forces_scalar(tmp_path):
     import os
     import subprocess
     import sys
 
-    out = subprocess.run(
+    out = subprocess.run(  # cwd: import the installed pyvl, not a source tree
         [sys.executable, "-c", "from pyvl import simd; print(simd.simd_level())"],
         env={**os.environ, "GMM_SIMD": "scalar"},
         capture_output=True,
         text=True,
         check=True,
+        cwd=tmp_path,
     )
     assert out.stdout.strip() == "scalar"
 
