@@ -106,7 +106,7 @@ static int fisher_batch(void *enc, vl_type type, void const *means, size_t D, si
                         int any_prior)
 {
   size_t const es = gmm_type_size(type), row = 2 * K * D;
-  gmm_pass_opts const opts = {FISHER_MIN_POSTERIOR, (flags & VL_FISHER_FLAG_FAST) != 0, 0};
+  gmm_pass_opts const opts = {FISHER_MIN_POSTERIOR, (flags & VL_FISHER_FLAG_FAST) != 0, 0, NULL, 0};
   gmm_eparams ep;
   gmm_pass pass;
   gmm_stats *st = NULL;

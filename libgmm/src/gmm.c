@@ -36,10 +36,12 @@ static double cpu_seconds(void) { return (double)clock() / CLOCKS_PER_SEC; }
 
 static size_t esize(VlGMM const *self) { return gmm_type_size(self->dataType); }
 
-/* Grow the posterior buffer to hold N x K (it never shrinks, as in VLFeat). */
+/* Grow the posterior buffer to hold N x K (it never shrinks, as in VLFeat);
+ * nothing to do when the object does not keep posteriors. */
 static int ensure_posteriors(VlGMM *self, size_t N)
 {
   size_t need;
+  if (!self->storePosteriors) return VL_ERR_OK;
   if (gmm_mul_size(N, self->numClusters, &need)) return gmm_last_error();
   if (self->posteriors && self->posteriorsCapacity >= need) return VL_ERR_OK;
   {
@@ -124,15 +126,23 @@ static int check_params(VlGMM const *self, char const *fn)
 
 /* ---- algorithms (dispatch on the data type) ---------------------------------- */
 
-static double em(VlGMM *self, void const *data, size_t N)
+/* EM; *stopped tells whether the iteration callback stopped it (the caller
+ * reports VL_ERR_INTERRUPTED once it is done). */
+static double em(VlGMM *self, void const *data, size_t N, int *stopped)
 {
   double LL;
+  *stopped = 0;
   if (ensure_posteriors(self, N) != VL_ERR_OK) return NAN;
   self->numData = N;
-  LL = self->dataType == VL_TYPE_FLOAT ? em_f(self, (float const *)data, N)
-                                       : em_d(self, (double const *)data, N);
+  LL = self->dataType == VL_TYPE_FLOAT ? em_f(self, (float const *)data, N, stopped)
+                                       : em_d(self, (double const *)data, N, stopped);
   if (!isnan(LL) || gmm_last_error() == VL_ERR_OK) self->LL = LL;
   return LL;
+}
+
+static void report_stopped(char const *fn)
+{
+  gmm_error(VL_ERR_INTERRUPTED, "%s: stopped by the iteration callback (the model is valid)", fn);
 }
 
 static int init_rand(VlGMM *self, void const *data, size_t N)
@@ -212,6 +222,7 @@ static VlGMM *gmm_new(vl_type dataType, size_t D, size_t K)
   self->maxNumIterations = 50;
   self->numRepetitions = 1;
   self->initialization = VlGMMRand;
+  self->storePosteriors = 1;
   self->means = gmm_alloc_array(kd, 1, es, 1);
   self->covariances = gmm_alloc_array(kd, 1, es, 1);
   self->priors = gmm_alloc_array(K, 1, es, 1);
@@ -267,6 +278,9 @@ VL_EXPORT VlGMM *vl_gmm_new_copy(VlGMM const *gmm)
   copy->verbosity = self->verbosity;
   copy->initialization = self->initialization;
   copy->LL = self->LL;
+  copy->storePosteriors = self->storePosteriors;
+  copy->callback = self->callback;
+  copy->callbackUser = self->callbackUser;
   memcpy(copy->means, self->means, kd * es);
   memcpy(copy->covariances, self->covariances, kd * es);
   memcpy(copy->priors, self->priors, self->numClusters * es);
@@ -302,10 +316,14 @@ VL_EXPORT void vl_gmm_reset(VlGMM *self)
 
 VL_EXPORT double vl_gmm_em(VlGMM *self, void const *data, vl_size numData)
 {
+  int stopped;
+  double LL;
   gmm_clear_error();
   CHECK_SELF("vl_gmm_em", NAN);
   if (check_data(self, data, numData, "vl_gmm_em") || check_params(self, "vl_gmm_em")) return NAN;
-  return em(self, data, numData);
+  LL = em(self, data, numData, &stopped);
+  if (stopped) report_stopped("vl_gmm_em");
+  return LL;
 }
 
 VL_EXPORT void vl_gmm_init_with_rand_data(VlGMM *self, void const *data, vl_size numData)
@@ -374,7 +392,7 @@ VL_EXPORT double vl_gmm_cluster(VlGMM *self, void const *data, vl_size numData)
   gmm_buffers best, custom;
   double bestLL = NAN;
   int const custom_init = self && self->initialization == VlGMMCustom;
-  int have_best = 0;
+  int have_best = 0, stopped = 0;
 
   gmm_clear_error();
   CHECK_SELF("vl_gmm_cluster", NAN);
@@ -382,7 +400,8 @@ VL_EXPORT double vl_gmm_cluster(VlGMM *self, void const *data, vl_size numData)
   if (custom_init && check_params(self, "vl_gmm_cluster")) return NAN;
   memset(&best, 0, sizeof best);
   memset(&custom, 0, sizeof custom);
-  if (R > 1 && alloc_buffers(self, numData, &best) != VL_ERR_OK) return NAN;
+  if (R > 1 && alloc_buffers(self, self->storePosteriors ? numData : 0, &best) != VL_ERR_OK)
+    return NAN;
   if (R > 1 && custom_init) {
     /* Every repetition starts from the user's parameters (VLFeat ran the
      * later ones on uninitialised memory). */
@@ -396,7 +415,7 @@ VL_EXPORT double vl_gmm_cluster(VlGMM *self, void const *data, vl_size numData)
     memcpy(custom.priors, self->priors, self->numClusters * es);
   }
 
-  for (size_t r = 0; r < R; ++r) {
+  for (size_t r = 0; r < R && !stopped; ++r) {
     double LL, t0 = cpu_seconds();
     int err = VL_ERR_OK;
     if (self->verbosity) gmm_printf("gmm: clustering: starting repetition %zu of %zu", r + 1, R);
@@ -419,7 +438,7 @@ VL_EXPORT double vl_gmm_cluster(VlGMM *self, void const *data, vl_size numData)
     }
     if (self->verbosity) gmm_printf("gmm: model initialized in %.2f s", cpu_seconds() - t0);
     t0 = cpu_seconds();
-    LL = em(self, data, numData);
+    LL = em(self, data, numData, &stopped);
     if (isnan(LL) && gmm_last_error() != VL_ERR_OK) {
       free_buffers(&best);
       free_buffers(&custom);
@@ -443,6 +462,7 @@ VL_EXPORT double vl_gmm_cluster(VlGMM *self, void const *data, vl_size numData)
   free_buffers(&custom);
   if (self->verbosity) gmm_printf("gmm: all repetitions terminated with final loglikelihood %f", bestLL);
   self->LL = bestLL;
+  if (stopped) report_stopped("vl_gmm_cluster");
   return bestLL;
 }
 
@@ -572,6 +592,27 @@ VL_EXPORT void vl_gmm_set_covariance_lower_bound(VlGMM *self, double bound)
   for (size_t d = 0; d < self->dimension; ++d) self->sigmaLowBound[d] = bound;
 }
 
+VL_EXPORT void vl_gmm_set_iteration_callback(VlGMM *self, vl_iteration_callback callback,
+                                             void *user)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_set_iteration_callback", );
+  self->callback = callback;
+  self->callbackUser = user;
+}
+
+VL_EXPORT void vl_gmm_set_store_posteriors(VlGMM *self, vl_bool store)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_set_store_posteriors", );
+  self->storePosteriors = store != 0;
+  if (!store) {
+    gmm_free(self->posteriors);
+    self->posteriors = NULL;
+    self->posteriorsCapacity = 0;
+  }
+}
+
 /* ---- get parameters ----------------------------------------------------------------- */
 
 #define GETTER(ret_t, name, expr, fail)                  \
@@ -597,6 +638,7 @@ GETTER(vl_size, max_num_iterations, self->maxNumIterations, 0)
 GETTER(VlGMMInitialization, initialization, self->initialization, VlGMMRand)
 GETTER(VlKMeans *, kmeans_init_object, self->kmeansInit, NULL)
 GETTER(double const *, covariance_lower_bounds, self->sigmaLowBound, NULL)
+GETTER(vl_bool, store_posteriors, self->storePosteriors, 0)
 
 /* ---- stateless E-step ------------------------------------------------------------------ */
 

@@ -29,6 +29,10 @@ struct VlGMM_ {
   VlKMeans *kmeansInit;
   int kmeansInitIsOwner;
   double LL;
+  /* libgmm extensions */
+  int storePosteriors;               /* keep the N x K posteriors (VLFeat: always) */
+  vl_iteration_callback callback;    /* called after every E-step */
+  void *callbackUser;
 };
 
 #endif /* GMM_GMM_INTERNAL_H */

@@ -30,11 +30,22 @@ typedef struct gmm_stats {
   double n;           /* points seen */
 } gmm_stats;
 
+/* The restart of a nearly empty mode (spec 2.7) as an edit of the
+ * posteriors: for every point, with s = q_empty + q_split, the whole of s
+ * goes to `empty` if x[dim] < tau, else to `split`. Passes replay such edits
+ * on recomputed posteriors, so restarts need no stored N x K matrix. */
+typedef struct gmm_split {
+  size_t empty, split, dim;
+  double tau;
+} gmm_split;
+
 /* How a pass turns posteriors into statistics. */
 typedef struct gmm_pass_opts {
-  double threshold;   /* keep posteriors q >= threshold */
-  int hard;           /* replace each point's posteriors by a one-hot argmax (first max wins) */
-  int count_sparse;   /* count posteriors below 1e-2 into nsparse */
+  double threshold;        /* keep posteriors q >= threshold */
+  int hard;                /* replace each point's posteriors by a one-hot argmax (first max wins) */
+  int count_sparse;        /* count posteriors below 1e-2 into nsparse */
+  gmm_split const *splits; /* edits applied, in order, to E-step posteriors (not to stored ones) */
+  size_t nsplits;
 } gmm_pass_opts;
 
 GMM_HIDDEN int gmm_stats_alloc(gmm_stats *st, size_t K, size_t D);

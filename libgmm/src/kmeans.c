@@ -53,7 +53,21 @@ typedef struct {
   int nthreads;
   gmm_kernels const *kern;
   VlRand *rand;
+  vl_iteration_callback callback;
+  void *callbackUser;
+  int *stopped; /* set when the callback asks to stop */
 } km_ctx;
+
+/* Reports an iteration to the callback; nonzero means stop. */
+static int km_report(km_ctx const *c, size_t t, double energy)
+{
+  if (c->callback && c->callback(c->callbackUser, (vl_size)t, energy)) {
+    *c->stopped = 1;
+    if (c->verbosity > 0) gmm_printf("kmeans: stopped by the iteration callback");
+    return 1;
+  }
+  return 0;
+}
 
 static inline int km_thread_num(void)
 {
@@ -86,8 +100,12 @@ static inline int km_thread_num(void)
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static void ctx_init(km_ctx *c, VlKMeans const *self, size_t D, size_t K)
+static void ctx_init(km_ctx *c, VlKMeans const *self, size_t D, size_t K, int *stopped)
 {
+  *stopped = 0;
+  c->callback = self->callback;
+  c->callbackUser = self->callbackUser;
+  c->stopped = stopped;
   c->distance = self->distance;
   c->algorithm = self->algorithm;
   c->D = D;
@@ -247,12 +265,12 @@ double gmm_kmeans_cluster(VlKMeans *self, void const *data, size_t dimension, si
   static char const fn[] = "vl_kmeans_cluster";
   km_ctx c;
   void *best = NULL;
-  int err = VL_ERR_OK;
+  int err = VL_ERR_OK, stopped;
   double E;
   if (check_object(self, fn) || check_sizes(dimension, numData, numCenters, fn) ||
       check_data(self->dataType, data, dimension, numData, "data", fn))
     return NAN;
-  ctx_init(&c, self, dimension, numCenters);
+  ctx_init(&c, self, dimension, numCenters, &stopped);
   if (is_float(self->dataType)) {
     float *b = NULL;
     E = cluster_f(&c, self->initialization, self->numRepetitions, data, numData, &b, &err);
@@ -264,6 +282,8 @@ double gmm_kmeans_cluster(VlKMeans *self, void const *data, size_t dimension, si
   }
   if (err) return NAN;
   kmeans_adopt(self, best, dimension, numCenters, E);
+  if (stopped)
+    gmm_error(VL_ERR_INTERRUPTED, "%s: stopped by the iteration callback (the centers are valid)", fn);
   return E;
 }
 
@@ -273,7 +293,7 @@ static double kmeans_refine(VlKMeans *self, void const *data, size_t numData)
   size_t const es = self ? gmm_type_size(self->dataType) : 0;
   km_ctx c;
   void *work;
-  int err = VL_ERR_OK;
+  int err = VL_ERR_OK, stopped;
   double E;
   if (check_object(self, fn)) return NAN;
   if (!self->centers) {
@@ -286,7 +306,7 @@ static double kmeans_refine(VlKMeans *self, void const *data, size_t numData)
     return NAN;
   work = copy_array(self->centers, self->numCenters, self->dimension, es);
   if (!work) return NAN;
-  ctx_init(&c, self, self->dimension, self->numCenters);
+  ctx_init(&c, self, self->dimension, self->numCenters, &stopped);
   E = is_float(self->dataType) ? refine_f(&c, work, data, numData, &err)
                                : refine_d(&c, work, data, numData, &err);
   if (err) {
@@ -294,6 +314,8 @@ static double kmeans_refine(VlKMeans *self, void const *data, size_t numData)
     return NAN;
   }
   kmeans_adopt(self, work, c.D, c.K, E);
+  if (stopped)
+    gmm_error(VL_ERR_INTERRUPTED, "%s: stopped by the iteration callback (the centers are valid)", fn);
   return E;
 }
 
@@ -314,10 +336,11 @@ int gmm_kmeans_quantize(VlKMeans *self, vl_uint32 *assignments, void *distances,
                         void const *data, size_t numData)
 {
   km_ctx c;
+  int stopped;
   int err = check_quantize(self, assignments, data, numData, "vl_kmeans_quantize");
   if (err) return err;
   if (numData == 0) return VL_ERR_OK;
-  ctx_init(&c, self, self->dimension, self->numCenters);
+  ctx_init(&c, self, self->dimension, self->numCenters, &stopped);
   return is_float(self->dataType)
              ? quantize_f(&c, self->centers, assignments, distances, data, numData)
              : quantize_d(&c, self->centers, assignments, distances, data, numData);
@@ -327,10 +350,11 @@ static int kmeans_quantize_ann(VlKMeans *self, vl_uint32 *assignments, void *dis
                                void const *data, size_t numData, int update)
 {
   km_ctx c;
+  int stopped;
   int err = check_quantize(self, assignments, data, numData, "vl_kmeans_quantize_ann");
   if (err) return err;
   if (numData == 0) return VL_ERR_OK;
-  ctx_init(&c, self, self->dimension, self->numCenters);
+  ctx_init(&c, self, self->dimension, self->numCenters, &stopped);
   return is_float(self->dataType)
              ? quantize_ann_f(&c, self->centers, assignments, distances, data, numData, update)
              : quantize_ann_d(&c, self->centers, assignments, distances, data, numData, update);
@@ -358,13 +382,13 @@ static int kmeans_init_centers(VlKMeans *self, void const *data, size_t D, size_
 {
   km_ctx c;
   void *centers;
-  int err;
+  int err, stopped;
   if ((err = check_object(self, fn)) || (err = check_sizes(D, N, K, fn)) ||
       (err = check_data(self->dataType, data, D, N, "data", fn)))
     return err;
   centers = gmm_alloc_array(K, D, gmm_type_size(self->dataType), 0);
   if (!centers) return gmm_last_error();
-  ctx_init(&c, self, D, K);
+  ctx_init(&c, self, D, K, &stopped);
   err = is_float(self->dataType) ? seed_f(&c, init, data, N, centers, c.rand)
                                  : seed_d(&c, init, data, N, centers, c.rand);
   if (err) {
@@ -640,6 +664,14 @@ VL_EXPORT void vl_kmeans_set_max_num_comparisons(VlKMeans *self, vl_size maxNumC
 {
   KM_SELF_OR("vl_kmeans_set_max_num_comparisons", )
   self->maxNumComparisons = maxNumComparisons;
+}
+
+VL_EXPORT void vl_kmeans_set_iteration_callback(VlKMeans *self, vl_iteration_callback callback,
+                                                void *user)
+{
+  KM_SELF_OR("vl_kmeans_set_iteration_callback", )
+  self->callback = callback;
+  self->callbackUser = user;
 }
 
 VL_EXPORT void vl_kmeans_set_num_trees(VlKMeans *self, vl_size numTrees)

@@ -23,6 +23,8 @@ struct VlKMeans_ {
   void *centers;          /* numCenters x dimension, dataType */
   void *centerDistances;  /* optional cache, numCenters x numCenters */
   double energy;          /* energy of the last cluster/refine (0 before) */
+  vl_iteration_callback callback; /* libgmm extension: called once per iteration */
+  void *callbackUser;
 };
 
 /* NULL + last error on failure. */

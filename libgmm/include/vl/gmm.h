@@ -101,6 +101,19 @@ VL_EXPORT VlKMeans *vl_gmm_get_kmeans_init_object(VlGMM const *self);
 VL_EXPORT double const *vl_gmm_get_covariance_lower_bounds(VlGMM const *self);
 /** @} */
 
+/** @name libgmm extensions
+ ** @{ */
+/** @brief Set (or clear, with NULL) the iteration callback of EM (see
+ ** ::vl_iteration_callback); it is called after every E-step. */
+VL_EXPORT void vl_gmm_set_iteration_callback(VlGMM *self, vl_iteration_callback callback,
+                                             void *user);
+/** @brief Keep the N x K posteriors (the default, as VLFeat) or not. Without
+ ** them training needs memory independent of K*N; ::vl_gmm_get_posteriors
+ ** then returns NULL. Turning storage off frees the current posteriors. */
+VL_EXPORT void vl_gmm_set_store_posteriors(VlGMM *self, vl_bool store);
+VL_EXPORT vl_bool vl_gmm_get_store_posteriors(VlGMM const *self);
+/** @} */
+
 /** @name Stateless E-step
  ** Writes N x K posteriors and returns the summed log-likelihood (NaN on error).
  ** Note VLFeat's argument order: numClusters before numData, dimension

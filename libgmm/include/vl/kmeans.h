@@ -111,6 +111,19 @@ VL_EXPORT void vl_kmeans_set_max_num_comparisons(VlKMeans *self, vl_size maxNumC
 VL_EXPORT void vl_kmeans_set_num_trees(VlKMeans *self, vl_size numTrees);
 /** @} */
 
+/** @name libgmm extensions
+ ** @{ */
+/** @brief Called once per iteration of EM or k-means with the iteration
+ ** number (from 0) and the log-likelihood (EM) or energy (k-means) of the
+ ** current parameters. A non-zero return stops training: the object keeps
+ ** valid parameters (those the value was computed for) and the training call
+ ** sets the last error to ::VL_ERR_INTERRUPTED. */
+typedef int (*vl_iteration_callback)(void *user, vl_size iteration, double value);
+/** @brief Set (or clear, with NULL) the iteration callback. */
+VL_EXPORT void vl_kmeans_set_iteration_callback(VlKMeans *self, vl_iteration_callback callback,
+                                                void *user);
+/** @} */
+
 /** @brief Alias for the name VLFeat's header declares (its library exports only the lower-case one). */
 #define vl_kmeans_quantize_ANN(self, a, d, x, n, update) \
   vl_kmeans_quantize_ann((self), (a), (d), (x), (n), (update))
