@@ -65,6 +65,70 @@ static void make_data(double *x)
 DEFINE_RUN(float, f, VL_TYPE_FLOAT)
 DEFINE_RUN(double, d, VL_TYPE_DOUBLE)
 
+static int stop_at_3(void *user, vl_size iteration, double ll)
+{
+  int *calls = (int *)user;
+  ++*calls;
+  (void)ll;
+  return iteration >= 3;
+}
+
+/* Training without stored posteriors (restarts replayed) gives the same
+ * parameters as with them; a callback that asks to stop leaves a valid model. */
+static void check_store_and_callback(double const *x)
+{
+  double means[2][K * D], ll[2];
+  int restarts = 0;
+  for (int store = 0; store < 2; ++store) {
+    /* custom start with two means far from every point: both modes empty
+     * out and are restarted by splitting others */
+    VlGMM *g = vl_gmm_new(VL_TYPE_DOUBLE, D, K);
+    double m0[K * D], c0[K * D], p0[K];
+    for (int k = 0; k < K; ++k) {
+      p0[k] = 1.0 / K;
+      for (int d = 0; d < D; ++d) {
+        m0[k * D + d] = k < 2 ? 1e3 * (k + 1) : x[(k * 97) * D + d];
+        c0[k * D + d] = 1;
+      }
+    }
+    vl_gmm_set_means(g, m0);
+    vl_gmm_set_covariances(g, c0);
+    vl_gmm_set_priors(g, p0);
+    vl_gmm_set_initialization(g, VlGMMCustom);
+    vl_gmm_set_store_posteriors(g, store);
+    vl_gmm_set_max_num_iterations(g, 40);
+    ll[store] = vl_gmm_cluster(g, x, N);
+    restarts += ((double const *)vl_gmm_get_means(g))[0] < 100; /* mode 0 came back */
+    CHECK(vl_get_last_error() == VL_ERR_OK);
+    CHECK((vl_gmm_get_posteriors(g) != NULL) == store);
+    memcpy(means[store], vl_gmm_get_means(g), sizeof means[store]);
+    vl_gmm_delete(g);
+  }
+  CHECK(restarts == 2);
+  CHECK(ll[0] == ll[1]);
+  CHECK(memcmp(means[0], means[1], sizeof means[0]) == 0);
+  {
+    int calls = 0;
+    VlGMM *g = vl_gmm_new(VL_TYPE_DOUBLE, D, K);
+    double got;
+    vl_gmm_set_iteration_callback(g, stop_at_3, &calls);
+    vl_gmm_set_max_num_iterations(g, 100);
+    got = vl_gmm_cluster(g, x, N);
+    CHECK(vl_get_last_error() == VL_ERR_INTERRUPTED);
+    CHECK(calls == 4);
+    CHECK(isfinite(got) && got == vl_gmm_get_loglikelihood(g));
+    {
+      double post[N * K];
+      double ll2 = vl_get_gmm_data_posteriors_d(post, K, N, vl_gmm_get_priors(g), vl_gmm_get_means(g), D,
+                                                vl_gmm_get_covariances(g), x);
+      CHECK_CLOSE(ll2, got, 1e-12, 0); /* the stored LL is that of the stored parameters */
+    }
+    vl_gmm_set_iteration_callback(g, NULL, NULL);
+    CHECK(isfinite(vl_gmm_em(g, x, N)) && vl_get_last_error() == VL_ERR_OK);
+    vl_gmm_delete(g);
+  }
+}
+
 int main(void)
 {
   double *x = malloc(sizeof(double) * N * D);
@@ -84,6 +148,7 @@ int main(void)
     CHECK(ll1 == ll2);
     CHECK(memcmp(m1, m2, sizeof m1) == 0);
   }
+  check_store_and_callback(x);
   free(x);
   TEST_EXIT();
 }
