@@ -72,7 +72,7 @@ static void reset(VlGMM *self)
 #define CHECK_SELF(fn, ret)                                              \
   do {                                                                   \
     if (!self) {                                                         \
-      gmm_error(VL_ERR_BAD_ARG, fn ": the GMM object is NULL");          \
+      gmm_error(VL_ERR_BAD_ARG, "%s: the GMM object is NULL", fn);       \
       return ret;                                                        \
     }                                                                    \
   } while (0)
@@ -704,4 +704,182 @@ VL_EXPORT double vl_get_gmm_data_posteriors_d(double *posteriors, vl_size numClu
   gmm_clear_error();
   return posteriors_any(VL_TYPE_DOUBLE, posteriors, numClusters, numData, priors, means,
                         dimension, covariances, data, "vl_get_gmm_data_posteriors_d");
+}
+
+/* ---- EM by sufficient statistics ------------------------------------------------- */
+
+/* A gmm_stats view of a flat statistics buffer (no copy). */
+static gmm_stats stats_view(VlGMM const *self, double *buf)
+{
+  size_t const K = self->numClusters, KD = K * self->dimension;
+  gmm_stats st;
+  memset(&st, 0, sizeof st);
+  st.K = K;
+  st.D = self->dimension;
+  st.s0 = buf;
+  st.s0all = buf + K;
+  st.s1 = buf + 2 * K;
+  st.s2 = buf + 2 * K + KD;
+  st.ll = buf[2 * K + 2 * KD];
+  st.n = buf[2 * K + 2 * KD + 1];
+  return st;
+}
+
+static size_t stats_size(VlGMM const *self)
+{
+  return 2 * self->numClusters + 2 * self->numClusters * self->dimension + 2;
+}
+
+VL_EXPORT vl_size vl_gmm_stats_size(VlGMM const *self)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_stats_size", 0);
+  return stats_size(self);
+}
+
+/* Splits given as doubles -> gmm_split, validated. */
+static int read_splits(VlGMM const *self, double const *splits, size_t n, gmm_split *out,
+                       char const *fn)
+{
+  size_t const K = self->numClusters, D = self->dimension;
+  for (size_t r = 0; r < n; ++r) {
+    double const *s = splits + 4 * r;
+    if (!(s[0] >= 0 && s[0] < (double)K && s[1] >= 0 && s[1] < (double)K && s[2] >= 0 &&
+          s[2] < (double)D) || s[0] != floor(s[0]) || s[1] != floor(s[1]) ||
+        s[2] != floor(s[2]) || s[0] == s[1] || isnan(s[3]))
+      return gmm_error(VL_ERR_BAD_ARG,
+                       "%s: split %zu (%g, %g, %g, %g) is not (empty mode < K, split mode < K, "
+                       "dimension < D, threshold)", fn, r, s[0], s[1], s[2], s[3]);
+    out[r].empty = (size_t)s[0];
+    out[r].split = (size_t)s[1];
+    out[r].dim = (size_t)s[2];
+    out[r].tau = s[3];
+  }
+  return VL_ERR_OK;
+}
+
+VL_EXPORT int vl_gmm_stats_accumulate(VlGMM const *self, double *stats, void const *data,
+                                      vl_size numData, void const *ref, double const *splits,
+                                      vl_size numSplits)
+{
+  static char const fn[] = "vl_gmm_stats_accumulate";
+  size_t const K = self ? self->numClusters : 0, D = self ? self->dimension : 0;
+  size_t const es = self ? esize(self) : 0;
+  gmm_split *sp = NULL;
+  void *covs = NULL;
+  gmm_eparams ep;
+  gmm_pass pass;
+  gmm_stats st, acc;
+  size_t nd;
+  int err;
+
+  gmm_clear_error();
+  CHECK_SELF(fn, VL_ERR_BAD_ARG);
+  if (!stats) return gmm_error(VL_ERR_BAD_ARG, "%s: stats is NULL", fn);
+  if (numData && !data) return gmm_error(VL_ERR_BAD_ARG, "%s: data is NULL", fn);
+  if (numSplits && !splits) return gmm_error(VL_ERR_BAD_ARG, "%s: splits is NULL", fn);
+  if (gmm_mul_size(numData, D, &nd)) return gmm_last_error();
+  if (numData && !gmm_all_finite(self->dataType, data, nd))
+    return gmm_error(VL_ERR_BAD_ARG, "%s: data contains NaN or Inf", fn);
+  if (ref && !gmm_all_finite(self->dataType, ref, K * D))
+    return gmm_error(VL_ERR_BAD_ARG, "%s: ref contains NaN or Inf", fn);
+  if ((err = check_params(self, fn))) return err;
+  if (numData == 0) return VL_ERR_OK;
+  if (numSplits) {
+    if (!(sp = gmm_alloc_array(numSplits, 1, sizeof *sp, 0))) return gmm_last_error();
+    if ((err = read_splits(self, splits, numSplits, sp, fn))) goto done_sp;
+  }
+  /* E-step parameters with the covariances raised to their bounds, as EM does. */
+  if (!(covs = gmm_alloc_array(K, D, es, 0))) {
+    err = gmm_last_error();
+    goto done_sp;
+  }
+  memcpy(covs, self->covariances, K * D * es);
+  for (size_t k = 0; k < K; ++k)
+    for (size_t d = 0; d < D; ++d) {
+      size_t const j = k * D + d;
+      if (self->dataType == VL_TYPE_FLOAT) {
+        float *c = (float *)covs;
+        if (c[j] < self->sigmaLowBound[d]) c[j] = (float)self->sigmaLowBound[d];
+      } else {
+        double *c = (double *)covs;
+        if (c[j] < self->sigmaLowBound[d]) c[j] = self->sigmaLowBound[d];
+      }
+    }
+  if ((err = gmm_eparams_alloc(&ep, self->dataType, K, D))) goto done_covs;
+  gmm_eparams_set(&ep, self->priors, self->means, covs);
+  if ((err = gmm_pass_init(&pass, self->dataType, K, D, numData, &ep))) goto done_ep;
+  if ((err = gmm_stats_alloc(&acc, K, D))) goto done_pass;
+  {
+    gmm_pass_opts const opts = {GMM_MIN_POSTERIOR / (double)K, 0, 0, sp, numSplits};
+    gmm_pass_run(&pass, &ep, data, NULL, ref ? ref : self->means, &opts, &acc);
+  }
+  st = stats_view(self, stats);
+  gmm_stats_add(&st, &acc);
+  stats[2 * K + 2 * K * D] = st.ll;
+  stats[2 * K + 2 * K * D + 1] = st.n;
+  gmm_stats_free(&acc);
+done_pass:
+  gmm_pass_free(&pass);
+done_ep:
+  gmm_eparams_free(&ep);
+done_covs:
+  gmm_free(covs);
+done_sp:
+  gmm_free(sp);
+  return err;
+}
+
+VL_EXPORT int vl_gmm_stats_merge(VlGMM const *self, double *dst, double const *src)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_stats_merge", VL_ERR_BAD_ARG);
+  if (!dst || !src) return gmm_error(VL_ERR_BAD_ARG, "vl_gmm_stats_merge: NULL buffer");
+  for (size_t j = 0, n = stats_size(self); j < n; ++j) dst[j] += src[j];
+  return VL_ERR_OK;
+}
+
+VL_EXPORT int vl_gmm_mstep_from_stats(VlGMM *self, double const *stats, void const *ref)
+{
+  static char const fn[] = "vl_gmm_mstep_from_stats";
+  size_t n;
+  gmm_stats st;
+  gmm_clear_error();
+  CHECK_SELF(fn, VL_ERR_BAD_ARG);
+  if (!stats) return gmm_error(VL_ERR_BAD_ARG, "%s: stats is NULL", fn);
+  n = stats_size(self);
+  for (size_t j = 0; j < n; ++j)
+    if (!isfinite(stats[j]))
+      return gmm_error(VL_ERR_BAD_ARG, "%s: stats[%zu] is %g", fn, j, stats[j]);
+  for (size_t k = 0; k < 2 * self->numClusters; ++k)
+    if (stats[k] < 0) return gmm_error(VL_ERR_BAD_ARG, "%s: negative mass stats[%zu]", fn, k);
+  if (ref && !gmm_all_finite(self->dataType, ref, self->numClusters * self->dimension))
+    return gmm_error(VL_ERR_BAD_ARG, "%s: ref contains NaN or Inf", fn);
+  st = stats_view(self, (double *)stats); /* read only */
+  if (!ref) ref = self->means;
+  if (self->dataType == VL_TYPE_FLOAT)
+    mstep_f(self, &st, (float const *)ref);
+  else
+    mstep_d(self, &st, (double const *)ref);
+  return VL_ERR_OK;
+}
+
+VL_EXPORT vl_size vl_gmm_plan_restart(VlGMM const *self, double const *mass, vl_size numData,
+                                      vl_size start, double *split)
+{
+  static char const fn[] = "vl_gmm_plan_restart";
+  gmm_split sp;
+  size_t next;
+  gmm_clear_error();
+  CHECK_SELF(fn, 0);
+  if (!mass || !split) return gmm_error(VL_ERR_BAD_ARG, "%s: NULL argument", fn), 0;
+  next = self->dataType == VL_TYPE_FLOAT ? plan_restart_f(self, mass, numData, start, &sp)
+                                         : plan_restart_d(self, mass, numData, start, &sp);
+  if (next) {
+    split[0] = (double)sp.empty;
+    split[1] = (double)sp.split;
+    split[2] = (double)sp.dim;
+    split[3] = sp.tau;
+  }
+  return next;
 }

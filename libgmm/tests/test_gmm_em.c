@@ -129,6 +129,99 @@ static void check_store_and_callback(double const *x)
   }
 }
 
+/* EM driven from outside through the statistics API, in chunks of `chunk`
+ * points: the loop of vl_gmm_em (convergence test, restarts) written with
+ * vl_gmm_stats_accumulate / vl_gmm_plan_restart / vl_gmm_mstep_from_stats. */
+static double em_by_stats(VlGMM *g, double const *x, size_t chunk, size_t iters)
+{
+  size_t const S = vl_gmm_stats_size(g), KK = vl_gmm_get_num_clusters(g);
+  double *st = malloc(S * sizeof(double)), *mass = malloc(KK * sizeof(double));
+  double *splits = malloc(4 * KK * sizeof(double));
+  double LL = NAN, prev = -INFINITY;
+  for (size_t t = 0;; ++t) {
+    VlGMM *e = vl_gmm_new_copy(g); /* the E-step's parameters, frozen */
+    size_t nsplits = 0;
+    memset(st, 0, S * sizeof(double));
+    for (size_t i = 0; i < N; i += chunk)
+      vl_gmm_stats_accumulate(e, st, x + i * D, i + chunk < N ? chunk : N - i, NULL, NULL, 0);
+    CHECK(vl_get_last_error() == VL_ERR_OK);
+    LL = st[S - 2];
+    CHECK(st[S - 1] == N);
+    if (t >= iters || (t > 0 && fabs((LL - prev) / LL) < 1e-5)) {
+      vl_gmm_delete(e);
+      break;
+    }
+    prev = LL;
+    if (t > 1) {
+      memcpy(mass, st + KK, KK * sizeof(double));
+      for (size_t start = 0; (start = vl_gmm_plan_restart(g, mass, N, start, splits + 4 * nsplits));) {
+        ++nsplits;
+        memset(st, 0, S * sizeof(double));
+        for (size_t i = 0; i < N; i += chunk)
+          vl_gmm_stats_accumulate(e, st, x + i * D, i + chunk < N ? chunk : N - i,
+                                  vl_gmm_get_means(g), splits, nsplits);
+        vl_gmm_mstep_from_stats(g, st, NULL);
+      }
+      if (nsplits) {
+        memset(st, 0, S * sizeof(double));
+        for (size_t i = 0; i < N; i += chunk)
+          vl_gmm_stats_accumulate(e, st, x + i * D, i + chunk < N ? chunk : N - i,
+                                  vl_gmm_get_means(g), splits, nsplits);
+      }
+    }
+    vl_gmm_mstep_from_stats(g, st, NULL);
+    CHECK(vl_get_last_error() == VL_ERR_OK);
+    vl_gmm_delete(e);
+  }
+  free(st);
+  free(mass);
+  free(splits);
+  return LL;
+}
+
+static void init_far_modes(VlGMM *g, double const *x)
+{
+  double m0[K * D], c0[K * D], p0[K];
+  for (int k = 0; k < K; ++k) {
+    p0[k] = 1.0 / K;
+    for (int d = 0; d < D; ++d) {
+      m0[k * D + d] = k < 2 ? 1e3 * (k + 1) : x[(k * 97) * D + d];
+      c0[k * D + d] = 1;
+    }
+  }
+  vl_gmm_set_means(g, m0);
+  vl_gmm_set_covariances(g, c0);
+  vl_gmm_set_priors(g, p0);
+}
+
+/* In-memory EM and EM by statistics give the same parameters (restarts
+ * included), for chunk sizes from below K to all of N. */
+static void check_stats_path(double const *x)
+{
+  size_t const chunks[] = {3, 100, 1000, N};
+  VlGMM *ref = vl_gmm_new(VL_TYPE_DOUBLE, D, K);
+  double llref;
+  init_far_modes(ref, x);
+  vl_gmm_set_max_num_iterations(ref, 30);
+  llref = vl_gmm_em(ref, x, N);
+  for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; ++c) {
+    VlGMM *g = vl_gmm_new(VL_TYPE_DOUBLE, D, K);
+    double ll;
+    init_far_modes(g, x);
+    ll = em_by_stats(g, x, chunks[c], 30);
+    CHECK_CLOSE(ll, llref, 1e-10, 0);
+    for (int j = 0; j < K * D; ++j) {
+      CHECK_CLOSE(((double const *)vl_gmm_get_means(g))[j], ((double const *)vl_gmm_get_means(ref))[j], 1e-9, 1e-9);
+      CHECK_CLOSE(((double const *)vl_gmm_get_covariances(g))[j], ((double const *)vl_gmm_get_covariances(ref))[j], 1e-9, 1e-12);
+    }
+    for (int k = 0; k < K; ++k)
+      CHECK_CLOSE(((double const *)vl_gmm_get_priors(g))[k], ((double const *)vl_gmm_get_priors(ref))[k], 1e-9, 1e-12);
+    vl_gmm_delete(g);
+  }
+  CHECK(((double const *)vl_gmm_get_means(ref))[0] < 100); /* the far modes were restarted */
+  vl_gmm_delete(ref);
+}
+
 int main(void)
 {
   double *x = malloc(sizeof(double) * N * D);
@@ -149,6 +242,7 @@ int main(void)
     CHECK(memcmp(m1, m2, sizeof m1) == 0);
   }
   check_store_and_callback(x);
+  check_stats_path(x);
   free(x);
   TEST_EXIT();
 }
