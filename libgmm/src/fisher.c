@@ -143,9 +143,10 @@ static int fisher_batch(void *enc, vl_type type, void const *means, size_t D, si
     return err;
   }
   nt = pass.nt;
-  st = gmm_alloc_array((size_t)nt, 1, sizeof *st, 1);
+  /* two statistics per thread: the image's, and scratch for its slabs */
+  st = gmm_alloc_array((size_t)nt, 2, sizeof *st, 1);
   if (!st) err = gmm_last_error();
-  for (int t = 0; st && t < nt && err == VL_ERR_OK; ++t) err = gmm_stats_alloc(&st[t], K, D);
+  for (int t = 0; st && t < 2 * nt && err == VL_ERR_OK; ++t) err = gmm_stats_alloc(&st[t], K, D);
   if (err == VL_ERR_OK) {
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
@@ -153,13 +154,12 @@ static int fisher_batch(void *enc, vl_type type, void const *means, size_t D, si
     for (size_t j = 0; j < numImages; ++j) {
       int const tid = gmm_thread_id();
       size_t const r0 = offsets[j], r1 = offsets[j + 1];
-      gmm_stats_zero(&st[tid]);
-      if (r1 > r0) gmm_pass_rows(&pass, tid, &ep, data, NULL, means, &opts, r0, r1, &st[tid]);
+      gmm_pass_span(&pass, tid, &ep, data, means, &opts, r0, r1, &st[nt + tid], &st[tid]);
       finish(type, (char *)enc + j * row * es, &st[tid], covs, priors, D, K, r1 - r0, flags);
       if (numTerms) numTerms[j] = (vl_size)st[tid].nkept;
     }
   }
-  for (int t = 0; st && t < nt; ++t) gmm_stats_free(&st[t]);
+  for (int t = 0; st && t < 2 * nt; ++t) gmm_stats_free(&st[t]);
   gmm_free(st);
   gmm_pass_free(&pass);
   gmm_eparams_free(&ep);

@@ -147,6 +147,29 @@ void gmm_pass_rows(gmm_pass const *p, int tid, gmm_eparams const *ep, void const
                 r1, ws, p->acc[tid], st);
 }
 
+/* First row of slab s of S over N rows (slab boundaries on block boundaries,
+ * so every block is the same whatever the slab count). */
+static size_t slab_start(size_t s, size_t S, size_t N)
+{
+  size_t const nblocks = (N + GMM_EBLOCK - 1) / GMM_EBLOCK;
+  size_t const r = (s * nblocks / S) * GMM_EBLOCK;
+  return r < N ? r : N;
+}
+
+void gmm_pass_span(gmm_pass const *p, int tid, gmm_eparams const *ep, void const *data,
+                   void const *ref, gmm_pass_opts const *opts, size_t r0, size_t r1,
+                   gmm_stats *tmp, gmm_stats *out)
+{
+  size_t const N = r1 - r0, S = slab_count(N, p->K, p->D);
+  gmm_stats_zero(out);
+  for (size_t s = 0; s < S; ++s) {
+    gmm_stats_zero(tmp);
+    gmm_pass_rows(p, tid, ep, data, NULL, ref, opts, r0 + slab_start(s, S, N),
+                  r0 + slab_start(s + 1, S, N), tmp);
+    gmm_stats_add(out, tmp);
+  }
+}
+
 void gmm_pass_run(gmm_pass *p, gmm_eparams const *ep, void const *data, void *post,
                   void const *ref, gmm_pass_opts const *opts, gmm_stats *out)
 {
@@ -156,14 +179,9 @@ void gmm_pass_run(gmm_pass *p, gmm_eparams const *ep, void const *data, void *po
 #pragma omp parallel for num_threads(p->nt) schedule(dynamic, 1)
 #endif
   for (size_t s = 0; s < S; ++s) {
-    /* Slab boundaries fall on block boundaries, so every block is the same
-     * whatever the slab count. */
-    size_t const nblocks = (p->N + GMM_EBLOCK - 1) / GMM_EBLOCK;
-    size_t const r0 = (s * nblocks / S) * GMM_EBLOCK;
-    size_t r1 = ((s + 1) * nblocks / S) * GMM_EBLOCK;
-    if (r1 > p->N) r1 = p->N;
     gmm_stats_zero(&p->slab[s]);
-    gmm_pass_rows(p, gmm_thread_id(), ep, data, post, ref, opts, r0, r1, &p->slab[s]);
+    gmm_pass_rows(p, gmm_thread_id(), ep, data, post, ref, opts, slab_start(s, S, p->N),
+                  slab_start(s + 1, S, p->N), &p->slab[s]);
   }
   gmm_stats_zero(out);
   for (size_t s = 0; s < S; ++s) gmm_stats_add(out, &p->slab[s]);

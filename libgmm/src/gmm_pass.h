@@ -77,6 +77,15 @@ GMM_HIDDEN void gmm_pass_free(gmm_pass *p);
 GMM_HIDDEN void gmm_pass_run(gmm_pass *p, gmm_eparams const *ep, void const *data, void *post,
                              void const *ref, gmm_pass_opts const *opts, gmm_stats *out);
 
+/* gmm_pass_run's result for rows [r0, r1) computed by one thread `tid` (call
+ * it from inside a parallel region, one thread per call), bit for bit: the
+ * rows are split into the slabs gmm_pass_run would use for r1 - r0 points
+ * and their sums are added in the same order. `tmp` is scratch statistics.
+ * Used by batch encoders, one image per call. Writes (not adds) *out. */
+GMM_HIDDEN void gmm_pass_span(gmm_pass const *p, int tid, gmm_eparams const *ep,
+                              void const *data, void const *ref, gmm_pass_opts const *opts,
+                              size_t r0, size_t r1, gmm_stats *tmp, gmm_stats *out);
+
 /* The same over rows [r0, r1) of data, sequentially, with thread `tid`'s
  * workspaces (call it from inside a parallel region, one thread per call);
  * adds into *st. Used by batch encoders (one image per call). */

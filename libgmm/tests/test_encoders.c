@@ -21,12 +21,10 @@
 #define SENTINEL 12345.0
 
 /* Fisher: a single image of >= 2 x 4096 points is summed by the statistics
- * pass in several slabs (fixed by N), while vl_fisher_encode_batch sums each
- * image of a batch in one sequential run, so the rounding differs (about
- * 1e-16 relative). Until fisher.c's batch worker uses the same slab split,
- * such images are compared with a tolerance; set this to 1 afterwards. */
+ * pass in several slabs (fixed by N); the batch worker sums each image with
+ * the same slab split and order, so even such images must match bit for bit. */
 #define FISHER_SLAB_ROWS 8192
-#define FISHER_LARGE_IMAGE_BITWISE 0
+#define FISHER_LARGE_IMAGE_BITWISE 1
 
 static void fill(double *a, size_t n, double v)
 {
