@@ -683,3 +683,109 @@ VL_EXPORT void vl_kmeans_set_num_trees(VlKMeans *self, vl_size numTrees)
   }
   self->numTrees = numTrees;
 }
+
+/* ---- Lloyd by sufficient statistics ------------------------------------------------- */
+
+static int check_stats_object(VlKMeans const *self, char const *fn)
+{
+  if (check_object(self, fn)) return gmm_last_error();
+  if (!self->centers)
+    return gmm_error(VL_ERR_BAD_STATE, "%s: the object has no centers (set or initialise them first)",
+                     fn);
+  if (self->distance != VlDistanceL2)
+    return gmm_error(VL_ERR_BAD_ARG, "%s: statistics need the L2 distance (the mean minimises it)", fn);
+  return VL_ERR_OK;
+}
+
+VL_EXPORT vl_size vl_kmeans_stats_size(VlKMeans const *self)
+{
+  static char const fn[] = "vl_kmeans_stats_size";
+  gmm_clear_error();
+  if (check_stats_object(self, fn)) return 0;
+  return self->numCenters * (self->dimension + 1) + 2;
+}
+
+VL_EXPORT int vl_kmeans_stats_accumulate(VlKMeans const *self, double *stats, void const *data,
+                                         vl_size numData)
+{
+  static char const fn[] = "vl_kmeans_stats_accumulate";
+  size_t const K = self ? self->numCenters : 0, D = self ? self->dimension : 0;
+  vl_uint32 *assign;
+  void *dist;
+  double *counts = stats, *sums = stats + K;
+  double energy = 0;
+  int err;
+  gmm_clear_error();
+  if ((err = check_stats_object(self, fn))) return err;
+  if (!stats) return gmm_error(VL_ERR_BAD_ARG, "%s: stats is NULL", fn);
+  if (numData == 0) return VL_ERR_OK;
+  if ((err = check_data(self->dataType, data, D, numData, "data", fn))) return err;
+  assign = gmm_alloc_array(numData, 1, sizeof *assign, 0);
+  dist = assign ? gmm_alloc_array(numData, 1, gmm_type_size(self->dataType), 0) : NULL;
+  if (!dist) {
+    gmm_free(assign);
+    return gmm_last_error();
+  }
+  if ((err = gmm_kmeans_quantize((VlKMeans *)self, assign, dist, data, numData)) == VL_ERR_OK) {
+    /* sequential sums in double: the same result for any thread count */
+    for (size_t i = 0; i < numData; ++i) {
+      size_t const k = assign[i];
+      double *sk = sums + k * D;
+      counts[k] += 1;
+      if (is_float(self->dataType)) {
+        float const *x = (float const *)data + i * D;
+        for (size_t d = 0; d < D; ++d) sk[d] += (double)x[d];
+        energy += (double)((float const *)dist)[i];
+      } else {
+        double const *x = (double const *)data + i * D;
+        for (size_t d = 0; d < D; ++d) sk[d] += x[d];
+        energy += ((double const *)dist)[i];
+      }
+    }
+    stats[K * (D + 1)] += energy;
+    stats[K * (D + 1) + 1] += (double)numData;
+  }
+  gmm_free(dist);
+  gmm_free(assign);
+  return err;
+}
+
+VL_EXPORT int vl_kmeans_stats_merge(VlKMeans const *self, double *dst, double const *src)
+{
+  static char const fn[] = "vl_kmeans_stats_merge";
+  int err;
+  gmm_clear_error();
+  if ((err = check_stats_object(self, fn))) return err;
+  if (!dst || !src) return gmm_error(VL_ERR_BAD_ARG, "%s: NULL buffer", fn);
+  for (size_t j = 0, n = self->numCenters * (self->dimension + 1) + 2; j < n; ++j) dst[j] += src[j];
+  return VL_ERR_OK;
+}
+
+VL_EXPORT int vl_kmeans_update_from_stats(VlKMeans *self, double const *stats)
+{
+  static char const fn[] = "vl_kmeans_update_from_stats";
+  size_t K, D, n;
+  int err;
+  gmm_clear_error();
+  if ((err = check_stats_object(self, fn))) return err;
+  if (!stats) return gmm_error(VL_ERR_BAD_ARG, "%s: stats is NULL", fn);
+  K = self->numCenters;
+  D = self->dimension;
+  n = K * (D + 1) + 2;
+  for (size_t j = 0; j < n; ++j)
+    if (!isfinite(stats[j])) return gmm_error(VL_ERR_BAD_ARG, "%s: stats[%zu] is %g", fn, j, stats[j]);
+  for (size_t k = 0; k < K; ++k) {
+    double const count = stats[k];
+    if (count < 0) return gmm_error(VL_ERR_BAD_ARG, "%s: negative count for center %zu", fn, k);
+    if (count == 0) continue;
+    for (size_t d = 0; d < D; ++d) {
+      double const mean = stats[K + k * D + d] / count;
+      if (is_float(self->dataType))
+        ((float *)self->centers)[k * D + d] = (float)mean;
+      else
+        ((double *)self->centers)[k * D + d] = mean;
+    }
+  }
+  self->energy = stats[K * (D + 1)];
+  return VL_ERR_OK;
+}
