@@ -223,6 +223,7 @@ static VlGMM *gmm_new(vl_type dataType, size_t D, size_t K)
   self->numRepetitions = 1;
   self->initialization = VlGMMRand;
   self->storePosteriors = 1;
+  self->convergence = GMM_CONVERGENCE_EPS;
   self->means = gmm_alloc_array(kd, 1, es, 1);
   self->covariances = gmm_alloc_array(kd, 1, es, 1);
   self->priors = gmm_alloc_array(K, 1, es, 1);
@@ -279,6 +280,7 @@ VL_EXPORT VlGMM *vl_gmm_new_copy(VlGMM const *gmm)
   copy->initialization = self->initialization;
   copy->LL = self->LL;
   copy->storePosteriors = self->storePosteriors;
+  copy->convergence = self->convergence;
   copy->callback = self->callback;
   copy->callbackUser = self->callbackUser;
   memcpy(copy->means, self->means, kd * es);
@@ -613,6 +615,18 @@ VL_EXPORT void vl_gmm_set_store_posteriors(VlGMM *self, vl_bool store)
   }
 }
 
+VL_EXPORT void vl_gmm_set_convergence_threshold(VlGMM *self, double threshold)
+{
+  gmm_clear_error();
+  CHECK_SELF("vl_gmm_set_convergence_threshold", );
+  if (!(threshold >= 0) || !isfinite(threshold)) {
+    gmm_error(VL_ERR_BAD_ARG, "vl_gmm_set_convergence_threshold: %g (must be finite and >= 0)",
+              threshold);
+    return;
+  }
+  self->convergence = threshold;
+}
+
 /* ---- get parameters ----------------------------------------------------------------- */
 
 #define GETTER(ret_t, name, expr, fail)                  \
@@ -639,6 +653,7 @@ GETTER(VlGMMInitialization, initialization, self->initialization, VlGMMRand)
 GETTER(VlKMeans *, kmeans_init_object, self->kmeansInit, NULL)
 GETTER(double const *, covariance_lower_bounds, self->sigmaLowBound, NULL)
 GETTER(vl_bool, store_posteriors, self->storePosteriors, 0)
+GETTER(double, convergence_threshold, self->convergence, NAN)
 
 /* ---- stateless E-step ------------------------------------------------------------------ */
 
@@ -882,4 +897,91 @@ VL_EXPORT vl_size vl_gmm_plan_restart(VlGMM const *self, double const *mass, vl_
     split[3] = sp.tau;
   }
   return next;
+}
+
+/* ---- E-step on the object's parameters ----------------------------------------- */
+
+VL_EXPORT double vl_gmm_estep(VlGMM const *self, void const *data, vl_size numData,
+                              void *posteriors, double *loglikelihoods, vl_uint32 *labels)
+{
+  static char const fn[] = "vl_gmm_estep";
+  size_t const K = self ? self->numClusters : 0, D = self ? self->dimension : 0;
+  size_t const es = self ? esize(self) : 0;
+  size_t nd, nk, nblocks;
+  gmm_eparams ep;
+  gmm_ework *ws;
+  double *block_ll, total = 0;
+  gmm_kernels const *kern = gmm_kernels_get();
+  int nt;
+
+  gmm_clear_error();
+  CHECK_SELF(fn, NAN);
+  if (numData && !data) return gmm_error(VL_ERR_BAD_ARG, "%s: data is NULL", fn), NAN;
+  if (gmm_mul_size(numData, D, &nd) || gmm_mul_size(numData, K, &nk)) return NAN;
+  if (numData && !gmm_all_finite(self->dataType, data, nd))
+    return gmm_error(VL_ERR_BAD_ARG, "%s: data contains NaN or Inf", fn), NAN;
+  if (check_params(self, fn)) return NAN;
+  if (numData == 0) return 0;
+  if (gmm_eparams_alloc(&ep, self->dataType, K, D) != VL_ERR_OK) return NAN;
+  {
+    /* covariances raised to their bounds, as EM uses them */
+    void *covs = gmm_alloc_array(K, D, es, 0);
+    if (!covs) {
+      gmm_eparams_free(&ep);
+      return NAN;
+    }
+    for (size_t j = 0; j < K * D; ++j) {
+      double const lb = self->sigmaLowBound[j % D];
+      if (self->dataType == VL_TYPE_FLOAT) {
+        float const v = ((float const *)self->covariances)[j];
+        ((float *)covs)[j] = v < lb ? (float)lb : v;
+      } else {
+        double const v = ((double const *)self->covariances)[j];
+        ((double *)covs)[j] = v < lb ? lb : v;
+      }
+    }
+    gmm_eparams_set(&ep, self->priors, self->means, covs);
+    gmm_free(covs);
+  }
+  nt = gmm_num_threads();
+  nblocks = (numData + GMM_EBLOCK - 1) / GMM_EBLOCK;
+  block_ll = gmm_alloc_array(nblocks, 1, sizeof(double), 0);
+  ws = block_ll ? gmm_ework_alloc_n(&ep, nt) : NULL;
+  if (!ws) {
+    gmm_free(block_ll);
+    gmm_eparams_free(&ep);
+    return NAN;
+  }
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+  for (size_t b = 0; b < nblocks; ++b) {
+    gmm_ework *w = &ws[gmm_thread_id()];
+    size_t const i0 = b * GMM_EBLOCK;
+    size_t const n = numData - i0 < GMM_EBLOCK ? numData - i0 : GMM_EBLOCK;
+    void *q = posteriors ? (char *)posteriors + i0 * K * es : w->tile;
+    size_t const ldq = posteriors ? K : ep.kp;
+    block_ll[b] = gmm_estep_block(&ep, kern, (char const *)data + i0 * D * es, n, w, q, ldq,
+                                  loglikelihoods ? loglikelihoods + i0 : NULL);
+    if (labels) {
+      for (size_t i = 0; i < n; ++i) {
+        size_t best = 0;
+        if (self->dataType == VL_TYPE_FLOAT) {
+          float const *qi = (float const *)q + i * ldq;
+          for (size_t k = 1; k < K; ++k)
+            if (qi[k] > qi[best]) best = k;
+        } else {
+          double const *qi = (double const *)q + i * ldq;
+          for (size_t k = 1; k < K; ++k)
+            if (qi[k] > qi[best]) best = k;
+        }
+        labels[i0 + i] = (vl_uint32)best;
+      }
+    }
+  }
+  for (size_t b = 0; b < nblocks; ++b) total += block_ll[b];
+  gmm_ework_free_n(ws, nt);
+  gmm_free(block_ll);
+  gmm_eparams_free(&ep);
+  return total;
 }

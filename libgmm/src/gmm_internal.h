@@ -31,6 +31,7 @@ struct VlGMM_ {
   double LL;
   /* libgmm extensions */
   int storePosteriors;               /* keep the N x K posteriors (VLFeat: always) */
+  double convergence;                /* relative LL change that ends EM (VLFeat: 1e-5) */
   vl_iteration_callback callback;    /* called after every E-step */
   void *callbackUser;
 };

@@ -14,6 +14,14 @@
 
 #define EXPECT_OK() CHECK_MSG(vl_get_last_error() == VL_ERR_OK, "%s", vl_get_last_error_message())
 
+static int count_calls(void *user, vl_size iteration, double ll)
+{
+  (void)iteration;
+  (void)ll;
+  ++*(int *)user;
+  return 0;
+}
+
 int main(void)
 {
   enum { N = 200, D = 3, K = 4 };
@@ -154,6 +162,50 @@ int main(void)
     cov[0] = 0;
     CHECK(isnan(vl_get_gmm_data_posteriors_d(post, K, N, pri, mu, D, cov, x)));
     EXPECT_ERROR(VL_ERR_BAD_ARG);
+  }
+
+  /* E-step on the object's parameters: every output optional, all consistent */
+  {
+    static double post[N * K], post2[N * K], ll[N];
+    vl_uint32 labels[N];
+    double sum = 0, total, total2;
+    vl_gmm_set_initialization(g, VlGMMRand);
+    vl_gmm_set_num_repetitions(g, 1);
+    vl_gmm_cluster(g, x, N);
+    total = vl_gmm_estep(g, x, N, post, ll, labels);
+    EXPECT_OK();
+    total2 = vl_get_gmm_data_posteriors_d(post2, K, N, vl_gmm_get_priors(g), vl_gmm_get_means(g), D,
+                                          vl_gmm_get_covariances(g), x);
+    CHECK(total == total2);
+    CHECK(memcmp(post, post2, sizeof post) == 0);
+    CHECK(memcmp(post, vl_gmm_get_posteriors(g), sizeof post) == 0);
+    for (int i = 0; i < N; ++i) {
+      int best = 0;
+      sum += ll[i];
+      for (int k = 1; k < K; ++k)
+        if (post[i * K + k] > post[i * K + best]) best = k;
+      CHECK(labels[i] == (vl_uint32)best);
+    }
+    CHECK_CLOSE(sum, total, 1e-12, 0);
+    CHECK(vl_gmm_estep(g, x, N, NULL, NULL, NULL) == total);
+    x[7] = NAN;
+    CHECK(isnan(vl_gmm_estep(g, x, N, NULL, ll, NULL)));
+    EXPECT_ERROR(VL_ERR_BAD_ARG);
+    x[7] = 0.5;
+  }
+
+  /* convergence threshold: 0 disables the test, so EM runs every iteration */
+  {
+    int calls = 0;
+    vl_gmm_set_convergence_threshold(g, -1);
+    EXPECT_ERROR(VL_ERR_BAD_ARG);
+    CHECK(vl_gmm_get_convergence_threshold(g) == 1e-5);
+    vl_gmm_set_convergence_threshold(g, 0);
+    vl_gmm_set_max_num_iterations(g, 60);
+    vl_gmm_set_iteration_callback(g, count_calls, &calls);
+    vl_gmm_em(g, x, N);
+    CHECK(calls == 61);
+    vl_gmm_set_iteration_callback(g, NULL, NULL);
   }
 
   vl_gmm_delete(g);

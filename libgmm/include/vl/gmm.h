@@ -112,6 +112,19 @@ VL_EXPORT void vl_gmm_set_iteration_callback(VlGMM *self, vl_iteration_callback 
  ** then returns NULL. Turning storage off frees the current posteriors. */
 VL_EXPORT void vl_gmm_set_store_posteriors(VlGMM *self, vl_bool store);
 VL_EXPORT vl_bool vl_gmm_get_store_posteriors(VlGMM const *self);
+/** @brief EM stops when the relative change of the log-likelihood,
+ ** |(LL - previous LL) / LL|, falls below @p threshold (VLFeat: 1e-5, the
+ ** default). 0 disables the test (EM then stops on the iteration limit or the
+ ** callback). */
+VL_EXPORT void vl_gmm_set_convergence_threshold(VlGMM *self, double threshold);
+VL_EXPORT double vl_gmm_get_convergence_threshold(VlGMM const *self);
+/** @brief E-step of @p numData points (N x D) under the object's parameters:
+ ** any of @p posteriors (N x K of the data type), @p loglikelihoods (N
+ ** doubles: log p(x_i)) and @p labels (N: the most likely component, first
+ ** maximum wins) may be NULL. Needs no N x K memory unless @p posteriors is
+ ** given. @return the summed log-likelihood, or NaN with the last error set. */
+VL_EXPORT double vl_gmm_estep(VlGMM const *self, void const *data, vl_size numData,
+                              void *posteriors, double *loglikelihoods, vl_uint32 *labels);
 /** @} */
 
 /** @name libgmm extensions: EM by sufficient statistics
