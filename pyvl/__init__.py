@@ -3,7 +3,11 @@
 * ``pyvl.gmm`` / ``pyvl.kmeans``: VLFeat's C API, function for function
   (``from pyvl.gmm import *``);
 * ``pyvl.random``: VLFeat's MT19937 generator, for repeatable runs;
-* ``pyvl.simd``: the SIMD level in use.
+* ``pyvl.simd``: the SIMD level in use;
+* ``pyvl.fisher`` / ``pyvl.vlad`` / ``pyvl.bovw``: the encodings, one image
+  or a batch per C call;
+* ``pyvl.encoders``: encoders by name (``get("fisher")``), with fitting,
+  configs, spatial pyramids and plugins.
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ LogFunc = CFUNCTYPE(None, c_void_p, c_char_p)
 c_vl_type = c_uint32
 c_enum = c_int
 _dp = POINTER(c_double)
+_szp = POINTER(c_size_t)  # vl_size* (batch offsets, term counts)
 
 # name: (restype, argtypes). The only place signatures live.
 _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
@@ -167,6 +168,40 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "vl_kmeans_set_verbosity": (None, [KMeansRef, c_int]),
     "vl_kmeans_set_max_num_comparisons": (None, [KMeansRef, c_size_t]),
     "vl_kmeans_set_num_trees": (None, [KMeansRef, c_size_t]),
+    # fisher.h, vlad.h, encode.h (batch encoders and bag of words)
+    "vl_fisher_encode": (
+        c_size_t,
+        [c_void_p, c_vl_type, c_void_p, c_size_t, c_size_t, c_void_p, c_void_p, c_void_p,
+         c_size_t, c_int],
+    ),
+    "vl_fisher_encode_batch": (
+        c_int,
+        [c_void_p, c_vl_type, c_void_p, c_size_t, c_size_t, c_void_p, c_void_p, c_void_p,
+         _szp, c_size_t, c_int, _szp],
+    ),
+    "vl_vlad_encode": (
+        None,
+        [c_void_p, c_vl_type, c_void_p, c_size_t, c_size_t, c_void_p, c_size_t, c_void_p, c_int],
+    ),
+    "vl_vlad_encode_batch": (
+        c_int,
+        [c_void_p, c_vl_type, c_void_p, c_size_t, c_size_t, c_void_p, _szp, c_size_t, c_void_p,
+         c_int],
+    ),
+    "vl_bovw_encode": (
+        c_int,
+        [c_void_p, c_vl_type, c_void_p, c_size_t, c_size_t, c_void_p, c_size_t, c_double, c_int],
+    ),
+    "vl_bovw_encode_batch": (
+        c_int,
+        [c_void_p, c_vl_type, c_void_p, c_size_t, c_size_t, c_void_p, _szp, c_size_t, c_double,
+         c_int],
+    ),
+    "vl_bovw_encode_gmm_batch": (
+        c_int,
+        [c_void_p, c_vl_type, c_void_p, c_size_t, c_size_t, c_void_p, c_void_p, c_void_p, _szp,
+         c_size_t, c_int],
+    ),
 }
 
 # Functions that cannot fail; no error check after them.

@@ -1,0 +1,55 @@
+"""Encoders: Fisher vectors, VLAD and bags of words behind one interface.
+
+::
+
+    import pyvl.encoders as E
+
+    enc = E.get("fisher", n_components=64, random_state=0).fit(training_descriptors)
+    x = enc.encode(descriptors)                 # (enc.output_dim,)
+    X = enc.encode_batch(list_of_descriptors)   # (n_images, enc.output_dim), one C call
+
+    enc = E.get("vlad", n_clusters=64, pyramid=[(1, 1), (2, 2)]).fit(training_descriptors)
+    x = enc.encode(descriptors, positions=xy, image_size=(width, height))
+
+    E.from_config(enc.get_config())             # same options, not fitted
+    E.available()                               # ['bovw', 'fisher', 'vlad', ...plugins]
+
+Built-ins: ``fisher`` (:class:`FisherEncoder`), ``vlad`` (:class:`VladEncoder`),
+``bovw`` (:class:`BovwEncoder`). Other packages add encoders through the
+entry-point group ``pyvl.encoders`` (loaded on first use) or with
+:func:`register`. See ``docs/encoders.md``.
+"""
+
+from __future__ import annotations
+
+from ._base import Encoder
+from ._registry import (
+    GROUP,
+    UnknownEncoderError,
+    available,
+    from_config,
+    get,
+    get_class,
+    register,
+)
+from .bovw import BovwEncoder
+from .fisher import FisherEncoder
+from .vlad import VladEncoder
+
+for _cls in (FisherEncoder, VladEncoder, BovwEncoder):
+    register(_cls.name, _cls)
+del _cls
+
+__all__ = [
+    "GROUP",
+    "BovwEncoder",
+    "Encoder",
+    "FisherEncoder",
+    "UnknownEncoderError",
+    "VladEncoder",
+    "available",
+    "from_config",
+    "get",
+    "get_class",
+    "register",
+]
