@@ -7,7 +7,9 @@
 * ``pyvl.fisher`` / ``pyvl.vlad`` / ``pyvl.bovw``: the encodings, one image
   or a batch per C call;
 * ``pyvl.encoders``: encoders by name (``get("fisher")``), with fitting,
-  configs, spatial pyramids and plugins.
+  configs, spatial pyramids and plugins;
+* ``pyvl.GaussianMixture`` / ``pyvl.KMeans``: scikit-learn estimators
+  (imported on first use; they need scikit-learn).
 """
 
 from __future__ import annotations
@@ -40,7 +42,20 @@ def vl_get_max_threads() -> int:
     return int(_clib.vl_get_max_threads())
 
 
+_LAZY = {"GaussianMixture": "estimators", "KMeans": "estimators"}
+
+
+def __getattr__(name: str):  # PEP 562: the estimators import scikit-learn only when used
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'pyvl' has no attribute {name!r}")
+
+
 __all__ = [
+    "GaussianMixture",
+    "KMeans",
     "AllocationError",
     "InvalidArgumentError",
     "PyvlError",

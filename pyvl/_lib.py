@@ -51,6 +51,8 @@ GMMRef = POINTER(_OpaqueGMM)
 KMeansRef = POINTER(_OpaqueKMeans)
 RandRef = POINTER(VlRandStruct)
 LogFunc = CFUNCTYPE(None, c_void_p, c_char_p)
+# int (*)(void *user, vl_size iteration, double value): non-zero stops training
+IterationCallback = CFUNCTYPE(c_int, c_void_p, c_size_t, c_double)
 
 c_vl_type = c_uint32
 c_enum = c_int
@@ -168,6 +170,26 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "vl_kmeans_set_verbosity": (None, [KMeansRef, c_int]),
     "vl_kmeans_set_max_num_comparisons": (None, [KMeansRef, c_size_t]),
     "vl_kmeans_set_num_trees": (None, [KMeansRef, c_size_t]),
+    # gmm.h / kmeans.h libgmm extensions
+    "vl_gmm_set_iteration_callback": (None, [GMMRef, IterationCallback, c_void_p]),
+    "vl_gmm_set_store_posteriors": (None, [GMMRef, c_int]),
+    "vl_gmm_get_store_posteriors": (c_int, [GMMRef]),
+    "vl_gmm_set_convergence_threshold": (None, [GMMRef, c_double]),
+    "vl_gmm_get_convergence_threshold": (c_double, [GMMRef]),
+    "vl_gmm_estep": (
+        c_double,
+        [GMMRef, c_void_p, c_size_t, c_void_p, _dp, POINTER(c_uint32)],
+    ),
+    "vl_gmm_stats_size": (c_size_t, [GMMRef]),
+    "vl_gmm_stats_accumulate": (c_int, [GMMRef, _dp, c_void_p, c_size_t, c_void_p, _dp, c_size_t]),
+    "vl_gmm_stats_merge": (c_int, [GMMRef, _dp, _dp]),
+    "vl_gmm_mstep_from_stats": (c_int, [GMMRef, _dp, c_void_p]),
+    "vl_gmm_plan_restart": (c_size_t, [GMMRef, _dp, c_size_t, c_size_t, _dp]),
+    "vl_kmeans_set_iteration_callback": (None, [KMeansRef, IterationCallback, c_void_p]),
+    "vl_kmeans_stats_size": (c_size_t, [KMeansRef]),
+    "vl_kmeans_stats_accumulate": (c_int, [KMeansRef, _dp, c_void_p, c_size_t]),
+    "vl_kmeans_stats_merge": (c_int, [KMeansRef, _dp, _dp]),
+    "vl_kmeans_update_from_stats": (c_int, [KMeansRef, _dp]),
     # fisher.h, vlad.h, encode.h (batch encoders and bag of words)
     "vl_fisher_encode": (
         c_size_t,

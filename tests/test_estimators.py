@@ -1,0 +1,193 @@
+"""pyvl.GaussianMixture and pyvl.KMeans: scikit-learn's estimator checks,
+agreement with scikit-learn and with pyvl's VLFeat API, reproducibility,
+precision, progress and Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import signal
+import threading
+
+import numpy as np
+import pytest
+from sklearn.mixture import GaussianMixture as SkGaussianMixture
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import pyvl
+from conftest import mixture_data
+from reference import posteriors as ref_posteriors
+
+
+@parametrize_with_checks([pyvl.GaussianMixture(), pyvl.KMeans(n_clusters=3)])
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def blobs(dtype=np.float64, n=3000, d=6, k=5, seed=0):
+    return mixture_data(n, d, k, dtype, seed=seed, spread=4.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gmm_keeps_precision_and_is_bitwise_repeatable(dtype):
+    X = blobs(dtype)
+    a = pyvl.GaussianMixture(5, random_state=3, n_init=2).fit(X)
+    b = pyvl.GaussianMixture(5, random_state=3, n_init=2).fit(X)
+    for name in ("weights_", "means_", "covariances_"):
+        assert getattr(a, name).dtype == dtype
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes()
+    assert a.lower_bound_ == b.lower_bound_ and a.n_iter_ == b.n_iter_
+    assert a.predict_proba(X).dtype == dtype
+
+
+def test_gmm_matches_scikit_learn_on_separated_clusters():
+    X = blobs()
+    # several initialisations on both sides, so both reach the global optimum
+    ours = pyvl.GaussianMixture(5, random_state=0, tol=1e-6, max_iter=300, n_init=5).fit(X)
+    theirs = SkGaussianMixture(5, covariance_type="diag", random_state=0, tol=1e-6, max_iter=300,
+                               n_init=5).fit(X)
+    assert ours.converged_
+    assert ours.lower_bound_ == pytest.approx(theirs.lower_bound_, abs=1e-3)
+    order = np.argsort(ours.means_[:, 0])
+    order_sk = np.argsort(theirs.means_[:, 0])
+    np.testing.assert_allclose(ours.means_[order], theirs.means_[order_sk], atol=1e-2)
+    np.testing.assert_allclose(ours.weights_[order], theirs.weights_[order_sk], atol=1e-3)
+
+
+def test_gmm_outputs_against_numpy_reference():
+    X = blobs()
+    g = pyvl.GaussianMixture(5, random_state=1).fit(X)
+    q, ll = ref_posteriors(X, g.means_, g.covariances_, g.weights_)
+    np.testing.assert_allclose(g.predict_proba(X), q, atol=1e-10)
+    np.testing.assert_array_equal(g.predict(X), q.argmax(1))
+    assert g.score(X) == pytest.approx(ll / len(X), rel=1e-12)
+    assert g.score_samples(X).sum() == pytest.approx(ll, rel=1e-12)
+    n_params = 2 * 5 * 6 + 4
+    assert g.bic(X) == pytest.approx(-2 * ll + n_params * np.log(len(X)))
+    assert g.aic(X) == pytest.approx(-2 * ll + 2 * n_params)
+    np.testing.assert_allclose(g.precisions_, 1 / g.covariances_)
+    assert g.weights_.sum() == pytest.approx(1)
+
+
+def test_gmm_equals_vl_gmm_api_with_the_same_custom_start():
+    """The estimator is EM of libgmm: from the same parameters, with tol=0 and
+    the same iteration count, it gives vl_gmm_em's result bit for bit."""
+    from pyvl.gmm import (VL_TYPE_DOUBLE, vl_gmm_em, vl_gmm_get_means, vl_gmm_new,
+                          vl_gmm_set_covariances, vl_gmm_set_max_num_iterations,
+                          vl_gmm_set_means, vl_gmm_set_priors)
+    from pyvl.gmm import vl_gmm_get_covariances
+
+    X = blobs()
+    m0 = X[:5].copy()
+    est = pyvl.GaussianMixture(5, means_init=m0, weights_init=np.full(5, 0.2),
+                               precisions_init=np.ones((5, 6)), tol=0.0, max_iter=7,
+                               init_params="random_from_data")
+    with pytest.warns(Warning):
+        est.fit(X)
+    g = vl_gmm_new(VL_TYPE_DOUBLE, 6, 5)
+    vl_gmm_set_means(g, m0)
+    vl_gmm_set_covariances(g, np.ones((5, 6)))
+    vl_gmm_set_priors(g, np.full(5, 0.2))
+    vl_gmm_set_max_num_iterations(g, 7)
+    vl_gmm_em(g, X)
+    np.testing.assert_array_equal(est.means_.ravel(), vl_gmm_get_means(g))
+    np.testing.assert_array_equal(est.covariances_.ravel(), vl_gmm_get_covariances(g))
+    assert est.n_iter_ == 7 and not est.converged_
+
+
+def test_gmm_warm_start_and_sample():
+    X = blobs()
+    g = pyvl.GaussianMixture(5, random_state=0, max_iter=2, warm_start=True, tol=0.0)
+    with pytest.warns(Warning):
+        g.fit(X)
+    first = g.lower_bound_
+    with pytest.warns(Warning):
+        g.fit(X)
+    assert g.lower_bound_ >= first - 1e-9
+    Xs, ys = g.sample(1000)
+    assert Xs.shape == (1000, 6) and ys.shape == (1000,)
+    assert np.bincount(ys, minlength=5).sum() == 1000
+
+
+def test_gmm_bad_parameters():
+    X = blobs(n=100)
+    for kwargs, match in [
+        (dict(n_components=0), "n_components"),
+        (dict(covariance_type="full"), "diag"),
+        (dict(init_params="nope"), "init_params"),
+        (dict(weights_init=[0.5, 0.6]), "weights_init"),
+        (dict(n_components=2, weights_init=[0.5, 0.6]), "sum to 1"),
+        (dict(n_components=2, means_init=np.zeros((3, 6))), "means_init"),
+        (dict(covariance_lower_bound=-1.0), "covariance_lower_bound"),
+        (dict(n_components=200), "n_samples >= n_components"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            pyvl.GaussianMixture(**kwargs).fit(X)
+
+
+def test_gmm_pickles_and_survives_a_round_trip():
+    X = blobs()
+    g = pyvl.GaussianMixture(5, random_state=0).fit(X)
+    h = pickle.loads(pickle.dumps(g))
+    np.testing.assert_array_equal(h.predict_proba(X), g.predict_proba(X))
+
+
+def test_gmm_n_threads_does_not_change_results():
+    X = blobs(np.float32, n=20000)
+    a = pyvl.GaussianMixture(5, random_state=0, n_threads=1).fit(X)
+    b = pyvl.GaussianMixture(5, random_state=0, n_threads=2).fit(X)
+    assert a.means_.tobytes() == b.means_.tobytes()
+
+
+def test_verbose_logs_and_progress(caplog, capsys):
+    X = blobs()
+    with caplog.at_level(logging.DEBUG, logger="pyvl"):
+        pyvl.GaussianMixture(5, random_state=0, verbose=2).fit(X)
+    assert any("iteration 1" in r.message for r in caplog.records)
+    assert "GaussianMixture" in capsys.readouterr().err  # the tqdm bar
+
+
+def test_ctrl_c_stops_em_within_an_iteration_and_leaves_a_valid_model():
+    X = mixture_data(200000, 32, 64, np.float32, seed=1)
+    g = pyvl.GaussianMixture(64, init_params="k-means++", tol=0.0, max_iter=10000, random_state=0)
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            g.fit(X)
+    finally:
+        timer.cancel()
+    assert 0 < g.n_iter_ < 10000
+    assert np.all(np.isfinite(g.means_)) and g.weights_.sum() == pytest.approx(1, abs=1e-5)
+    assert np.all(g.covariances_ >= 1e-4 * (1 - 1e-6))
+    g.predict(X[:10])  # usable
+
+
+# ---- KMeans -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan", "ann"])
+def test_kmeans_algorithms(algorithm):
+    from sklearn.cluster import KMeans as SkKMeans
+
+    X = blobs()
+    ours = pyvl.KMeans(5, algorithm=algorithm, random_state=0).fit(X)
+    theirs = SkKMeans(5, random_state=0, n_init=5).fit(X)
+    assert ours.inertia_ <= theirs.inertia_ * 1.05
+    np.testing.assert_array_equal(ours.predict(X), ours.labels_)
+    d = ours.transform(X)
+    np.testing.assert_array_equal(d.argmin(1), ours.labels_)
+    assert ours.score(X) == pytest.approx(-ours.inertia_, rel=1e-9)
+
+
+def test_kmeans_repeatable_and_array_init():
+    X = blobs(np.float32)
+    a = pyvl.KMeans(5, random_state=4, n_init=3).fit(X)
+    b = pyvl.KMeans(5, random_state=4, n_init=3).fit(X)
+    assert a.cluster_centers_.tobytes() == b.cluster_centers_.tobytes()
+    assert a.cluster_centers_.dtype == np.float32
+    c = pyvl.KMeans(5, init=a.cluster_centers_, max_iter=0).fit(X)
+    np.testing.assert_array_equal(c.cluster_centers_, a.cluster_centers_)
+    with pytest.raises(ValueError, match="init array"):
+        pyvl.KMeans(5, init=np.zeros((4, 6))).fit(X)
