@@ -75,6 +75,20 @@ def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def _variance(X: np.ndarray, block: int = 4096) -> np.ndarray:
+    """Unbiased per-feature variance in float64, two passes over row blocks
+    (no full-size temporary; 0 for a single row)."""
+    n = X.shape[0]
+    if n < 2:
+        return np.zeros(X.shape[1])
+    mean = X.mean(axis=0, dtype=np.float64)
+    ss = np.zeros(X.shape[1])
+    for i in range(0, n, block):
+        z = X[i : i + block] - mean
+        ss += np.einsum("ij,ij->j", z, z)
+    return ss / (n - 1)
+
+
 def _work_dtype(X: np.ndarray, dtype: Any) -> np.dtype:
     if dtype is not None:
         dt = np.dtype(dtype)
@@ -358,8 +372,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         else:  # random_from_data: indices from libgmm's seeded generator
             rand = lib.vl_get_rand()
             idx = [int(lib.vl_rand_uindex(rand, n)) for _ in range(k)]
-            var = X.astype(np.float64).var(axis=0, ddof=1) if n > 1 else np.zeros(d)
-            gmm.set_params(np.full(k, 1.0 / k), X[idx], np.tile(var, (k, 1)))
+            gmm.set_params(np.full(k, 1.0 / k), X[idx], np.tile(_variance(X), (k, 1)))
         if user:
             w, m, c = gmm.params()
             w = user.get("weights_init", w)

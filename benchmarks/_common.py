@@ -1,0 +1,107 @@
+"""Shared benchmark helpers: a clean BLAS environment, timing, machine info, tables."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable
+
+# Some machines set these for every process, which pins OpenBLAS to an older
+# kernel (and a small L2 model) and slows numpy's matmul: the yardstick must
+# be the machine's real SGEMM, so the benchmark re-executes itself without them.
+_BLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def clean_blas_environment() -> None:
+    """Re-exec the current script without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE."""
+    if any(v in os.environ for v in _BLAS_VARS):
+        env = {k: v for k, v in os.environ.items() if k not in _BLAS_VARS}
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+
+
+def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    """Median wall time of fn() over `repeats` runs after `warmup` runs."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def machine_info() -> dict[str, str]:
+    cpu = platform.processor() or "?"
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and cpu in ("", "?", "x86_64"):
+                    cpu = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    have = set(line.split(":", 1)[1].split())
+                    flags = " ".join(f for f in ("sse2", "avx", "avx2", "fma", "avx512f") if f in have)
+                    break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+            cwd=os.path.dirname(__file__), check=False,
+        ).stdout.strip() or "?"
+    except OSError:
+        commit = "?"
+    blas = "?"
+    try:
+        from threadpoolctl import threadpool_info
+
+        for info in threadpool_info():
+            if info.get("internal_api") == "openblas":
+                blas = f"OpenBLAS {info.get('version')} {info.get('architecture')} ({info.get('num_threads')} threads)"
+    except ImportError:
+        pass
+    import pyvl
+    from pyvl import simd
+
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit,
+        "cpu": cpu,
+        "flags": flags,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "numpy BLAS": blas,
+        "pyvl": f"{pyvl.__version__}, SIMD {simd.simd_level()}, {pyvl.vl_get_max_threads()} threads",
+    }
+
+
+class Table:
+    """Rows of (benchmark, implementation, seconds, ratio notes), printed and kept as markdown."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.rows: list[tuple[str, ...]] = []
+
+    def add(self, *cells: str) -> None:
+        self.rows.append(tuple(cells))
+        print("  " + " | ".join(cells), flush=True)
+
+    def markdown(self, header: tuple[str, ...]) -> str:
+        lines = [f"### {self.title}", "", "| " + " | ".join(header) + " |",
+                 "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
+        return "\n".join(lines) + "\n"
+
+
+def fmt_s(t: float) -> str:
+    return f"{t * 1e3:.1f} ms" if t < 1 else f"{t:.3f} s"
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x"
