@@ -116,7 +116,7 @@ double gmm_estep(gmm_eparams const *ep, void const *data, size_t N, void *poster
     return NAN;
   }
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(static) if (nblocks > 1)
 #endif
   for (size_t b = 0; b < nblocks; ++b) {
     gmm_ework *w = &ws[gmm_thread_id()];

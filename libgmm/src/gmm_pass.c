@@ -176,7 +176,7 @@ void gmm_pass_run(gmm_pass *p, gmm_eparams const *ep, void const *data, void *po
   size_t const S = p->nslabs;
 
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(p->nt) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(p->nt) schedule(dynamic, 1) if (S > 1)
 #endif
   for (size_t s = 0; s < S; ++s) {
     gmm_stats_zero(&p->slab[s]);
