@@ -19,6 +19,21 @@
  * row after the n rows that must stay untouched, and the outputs start
  * filled with NaN so an element a kernel forgets to write fails.
  *
+ * lse (log-sum-exp + posteriors): q must agree with scalar within 1e-6 float /
+ * 1e-14 double (absolute, q in [0, 1]: a few ulp of exp) plus 2 q sigma, and
+ * ll within 1e-6 / 1e-14 relative (to max(1, |ll|)) plus 2 sigma, where
+ * sigma = u sum_j P_j / S (u = 2^-24 / 2^-53, P_j the partial sums of
+ * S = sum_k exp(l_k - m) in the scalar order, computed in double) bounds the
+ * relative rounding error of the scalar's sequential sum S: with K = 256
+ * comparable terms that alone reaches ~1e-6 in float, and the vector sum (in
+ * lanes) differs from it by up to twice the bound. Components with c = -inf
+ * must get exactly q = 0; rows with every l = -inf give NaN like scalar.
+ * q layouts: separate and misaligned with ldq = K, in place (q == tile,
+ * ldq = kp), and ldq = K + 5 with gaps that must stay untouched.
+ * The vector exp of each level (the test hook vexp_f/vexp_d) is swept over
+ * 1e6 arguments in [-104, 0] (float) and [-745, 0] (double), against exp in
+ * double resp. expl, and must stay within 2 ulp; special values exactly.
+ *
  * Exit 77 (skip) if no SIMD level is available.
  */
 #include <stdint.h>
@@ -285,6 +300,314 @@ static void *xalloc_aligned(size_t a, size_t b, size_t elem)
 DEFINE_TESTS(float, f, 1e-5)
 DEFINE_TESTS(double, d, 1e-13)
 
+/* ---- log-sum-exp kernels and the vector exp ------------------------------ */
+
+/* Distances of the lse tests: kind 0 spans tiny to huge (1e-3 .. 1e4, so
+ * exp(l - m) spans 1 down to underflow, through the subnormals), kind 1 is
+ * narrow (64 +- 8, E-step-like at D = 64: many comparable posteriors). */
+enum { LSE_WIDE = 0, LSE_NARROW = 1, NUM_LSE = 2 };
+/* q layouts: ldq = K in a separate exact-size block starting one element in
+ * (misaligned); ldq = kp with q == tile (in place); ldq = K + 5 in a
+ * separate block whose gaps must stay untouched. */
+enum { Q_PACKED = 0, Q_ALIAS = 1, Q_STRIDED = 2, NUM_QMODES = 3 };
+/* Largest differences seen (per type, reset per level), for the report. */
+static double g_lse_dq[2], g_lse_dll[2], g_lse_use[2];
+
+#define DEFINE_LSE_TESTS(T, SFX, QTOL, LLTOL, TI)                                             \
+  /* c: log-weights in [-60, -10], every 7th component (k % 7 == 3, K > 1) skipped        \
+   * (-inf), padding -inf; all -inf if `all_skipped`. */                                   \
+  static T *make_c_##SFX(size_t K, size_t kp, int all_skipped)                             \
+  {                                                                                        \
+    T *c = (T *)xalloc_aligned(1, kp, sizeof(T));                                          \
+    for (size_t k = 0; k < kp; ++k)                                                        \
+      c[k] = (k >= K || all_skipped || (K > 1 && k % 7 == 3))                              \
+                 ? (T)(-INFINITY)                                                          \
+                 : (T)(-60.0 + 50.0 * test_uniform());                                     \
+    return c;                                                                              \
+  }                                                                                        \
+                                                                                           \
+  static void test_lse_##SFX(gmm_kernels const *kt, size_t n, size_t K, int kind,          \
+                             int qmode, int all_skipped)                                   \
+  {                                                                                        \
+    size_t const kp = gmm_kpad(K);                                                         \
+    size_t const ldq = qmode == Q_ALIAS ? kp : qmode == Q_STRIDED ? K + 5 : K;             \
+    size_t const qoff = qmode == Q_PACKED ? 1 : 0, qlen = qoff + (n - 1) * ldq + K;        \
+    T *c = make_c_##SFX(K, kp, all_skipped);                                               \
+    T *tile = make_out_##SFX(n, kp, 0.0), *tref = make_out_##SFX(n, kp, 0.0);              \
+    T *qbase = NULL, *qrbase = NULL, *q, *qr;                                              \
+    double *ll = (double *)xmalloc(n * sizeof(double));                                    \
+    double *llr = (double *)xmalloc(n * sizeof(double));                                   \
+    double *sigma = (double *)xmalloc(n * sizeof(double));                                 \
+    int bad = 0;                                                                           \
+    snprintf(g_case, sizeof g_case, "[%s %s lse n=%zu K=%zu data=%d q=%d%s]", kt->name,    \
+             #T, n, K, kind, qmode, all_skipped ? " all -inf" : "");                       \
+    for (size_t i = 0; i < n; ++i)                                                         \
+      for (size_t k = 0; k < kp; ++k) {                                                    \
+        double d;                                                                          \
+        if (k >= K) /* padding: finite, arbitrary */                                       \
+          d = k % 2 ? 12345.0 : 0.0;                                                       \
+        else if (kind == LSE_WIDE)                                                         \
+          d = pow(10.0, -3.0 + 7.0 * test_uniform());                                      \
+        else                                                                               \
+          d = 64.0 + 8.0 * test_normal();                                                  \
+        tile[i * kp + k] = tref[i * kp + k] = (T)d;                                        \
+      }                                                                                    \
+    if (qmode == Q_ALIAS) {                                                                \
+      q = tile;                                                                            \
+      qr = tref;                                                                           \
+    } else {                                                                               \
+      qbase = (T *)xmalloc(qlen * sizeof(T));                                              \
+      qrbase = (T *)xmalloc(qlen * sizeof(T));                                             \
+      for (size_t j = 0; j < qlen; ++j) qbase[j] = qrbase[j] = (T)g_guard;                 \
+      q = qbase + qoff;                                                                    \
+      qr = qrbase + qoff;                                                                  \
+      for (size_t i = 0; i < n; ++i)                                                       \
+        for (size_t k = 0; k < K; ++k) q[i * ldq + k] = (T)NAN;                            \
+    }                                                                                      \
+    for (size_t i = 0; i < n; ++i) ll[i] = NAN;                                            \
+    /* sigma[i]: bound on the relative rounding error of the scalar's sum */               \
+    for (size_t i = 0; i < n; ++i) {                                                       \
+      double m = -INFINITY, P = 0, sumP = 0;                                               \
+      for (size_t k = 0; k < K; ++k) {                                                     \
+        double l = (double)c[k] - 0.5 * (double)tile[i * kp + k];                          \
+        if (l > m) m = l;                                                                  \
+      }                                                                                    \
+      for (size_t k = 0; k < K; ++k) {                                                     \
+        P += exp((double)c[k] - 0.5 * (double)tile[i * kp + k] - m);                       \
+        if (k > 0) sumP += P;                                                              \
+      }                                                                                    \
+      sigma[i] = P > 0 ? ldexp(sumP / P, sizeof(T) == 4 ? -24 : -53) : 0;                  \
+    }                                                                                      \
+    gmm_lse_scalar_##SFX(n, K, kp, c, tref, qr, ldq, llr);                                 \
+    kt->lse_##SFX(n, K, kp, c, tile, q, ldq, ll);                                          \
+    for (size_t i = 0; i < n; ++i) {                                                       \
+      double g = ll[i], r = llr[i];                                                        \
+      double sc = fabs(r) > 1 ? fabs(r) : 1;                                               \
+      int ok = all_skipped ? isnan(g) && isnan(r)                                          \
+                           : fabs(g - r) <= (LLTOL) * sc + 2 * sigma[i];                   \
+      if (!all_skipped && fabs(g - r) / sc > g_lse_dll[TI]) g_lse_dll[TI] = fabs(g - r) / sc; \
+      if (!ok && bad++ < MAX_REPORTS)                                                      \
+        fprintf(stderr, "%s ll[%zu] = %.17g, scalar %.17g\n", g_case, i, g, r);            \
+      for (size_t k = 0; k < K; ++k) {                                                     \
+        double gq = q[i * ldq + k], rq = qr[i * ldq + k];                                  \
+        if (all_skipped)                                                                   \
+          ok = isnan(gq) && isnan(rq);                                                     \
+        else if (c[k] == (T)(-INFINITY)) /* skipped component: exactly 0 */                \
+          ok = gq == 0.0 && rq == 0.0;                                                     \
+        else                                                                               \
+        {                                                                                  \
+          ok = fabs(gq - rq) <= (QTOL) + 2 * rq * sigma[i] && gq >= 0.0 && gq <= 1.0;      \
+          if (fabs(gq - rq) > g_lse_dq[TI]) g_lse_dq[TI] = fabs(gq - rq);                  \
+          if (fabs(gq - rq) / ((QTOL) + 2 * rq * sigma[i]) > g_lse_use[TI])                \
+            g_lse_use[TI] = fabs(gq - rq) / ((QTOL) + 2 * rq * sigma[i]);                  \
+        }                                                                                  \
+        if (!ok && bad++ < MAX_REPORTS)                                                    \
+          fprintf(stderr, "%s q[%zu][%zu] = %.17g, scalar %.17g\n", g_case, i, k, gq, rq); \
+      }                                                                                    \
+    }                                                                                      \
+    if (!guard_ok_##SFX(tile, n, kp)) {                                                    \
+      fprintf(stderr, "%s lse wrote past the last tile row\n", g_case);                    \
+      ++bad;                                                                               \
+    }                                                                                      \
+    if (qbase) {                                                                           \
+      /* everything in the q block that is not a posterior stays untouched */              \
+      for (size_t j = 0; j < qlen; ++j) {                                                  \
+        size_t rel = j - qoff, k = j < qoff ? 0 : rel % ldq;                               \
+        if ((j < qoff || k >= K) && qbase[j] != (T)g_guard) {                              \
+          fprintf(stderr, "%s lse wrote q element %zu outside the posteriors\n", g_case,   \
+                  j);                                                                      \
+          ++bad;                                                                           \
+          break;                                                                           \
+        }                                                                                  \
+      }                                                                                    \
+    }                                                                                      \
+    g_failures += bad;                                                                     \
+    free(qbase);                                                                           \
+    free(qrbase);                                                                          \
+    free(ll);                                                                              \
+    free(llr);                                                                             \
+    free(sigma);                                                                           \
+    gmm_free_aligned(c);                                                                   \
+    gmm_free_aligned(tile);                                                                \
+    gmm_free_aligned(tref);                                                                \
+  }
+
+DEFINE_LSE_TESTS(float, f, 1e-6, 1e-6, 0)
+DEFINE_LSE_TESTS(double, d, 1e-14, 1e-14, 1)
+
+static void test_lse_level(gmm_kernels const *kt)
+{
+  static size_t const ns[] = {1, 3, 7, 64, 128};
+  static size_t const Ks[] = {1, 2, 5, 16, 17, 100, 256};
+  g_lse_dq[0] = g_lse_dq[1] = g_lse_dll[0] = g_lse_dll[1] = g_lse_use[0] = g_lse_use[1] = 0;
+  for (size_t a = 0; a < COUNT(ns); ++a)
+    for (size_t b = 0; b < COUNT(Ks); ++b)
+      for (int kind = 0; kind < NUM_LSE; ++kind)
+        for (int qmode = 0; qmode < NUM_QMODES; ++qmode) {
+          test_lse_f(kt, ns[a], Ks[b], kind, qmode, 0);
+          test_lse_d(kt, ns[a], Ks[b], kind, qmode, 0);
+        }
+  /* rows whose l are all -inf: NaN, as in the scalar reference */
+  for (size_t b = 0; b < COUNT(Ks); ++b) {
+    test_lse_f(kt, 3, Ks[b], LSE_WIDE, Q_PACKED, 1);
+    test_lse_d(kt, 3, Ks[b], LSE_WIDE, Q_ALIAS, 1);
+  }
+  printf("  %-7s lse vs scalar: max |dq| %.2g float, %.2g double (%.0f%%, %.0f%% of the "
+         "tolerance); max |dll|/max(1,|ll|) %.2g float, %.2g double\n",
+         kt->name, g_lse_dq[0], g_lse_dq[1], 100 * g_lse_use[0], 100 * g_lse_use[1],
+         g_lse_dll[0], g_lse_dll[1]);
+}
+
+/* Error of y in ulp of the exact value r (the ulp of the smallest subnormal
+ * below the normal range). */
+static double ulp_err_f(float y, double r)
+{
+  int e;
+  if (r == 0.0) return y == 0.0f ? 0.0 : HUGE_VAL;
+  frexp(r, &e); /* r = f 2^e, f in [0.5, 1): ulp = 2^(e - 24) */
+  if (e - 24 < -149) e = -149 + 24;
+  return fabs((double)y - r) / ldexp(1.0, e - 24);
+}
+
+static double ulp_err_d(double y, long double r)
+{
+  int e;
+  if (r == 0.0L) return y == 0.0 ? 0.0 : HUGE_VAL;
+  frexpl(r, &e); /* ulp = 2^(e - 53) */
+  if (e - 53 < -1074) e = -1074 + 53;
+  return (double)(fabsl((long double)y - r) / ldexpl(1.0L, e - 53));
+}
+
+#define EXP_SWEEP 1000000
+
+/* The double reference: expl if long double arithmetic really is extended
+ * (not under valgrind, which runs x87 code in double precision), else exp
+ * (glibc's is within ~0.5 ulp, so the measured errors are then ~0.5 ulp
+ * less certain). */
+static long double ref_exp_d(double x)
+{
+  static int extended = -1;
+  if (extended < 0) {
+    volatile long double a = 1.0L;
+    a += 0x1p-60L;
+    extended = a != 1.0L;
+    if (!extended) printf("  (long double is not extended here: double reference uses exp)\n");
+  }
+  return extended ? expl((long double)x) : (long double)exp(x);
+}
+
+/* Max ulp error of kt->vexp_f over EXP_SWEEP arguments in [lo, hi] (a
+ * jittered grid), against exp in double (error < 2^-29 ulp of float). */
+static double sweep_exp_f(gmm_kernels const *kt, double lo, double hi, double *worst_x)
+{
+  float *x = (float *)xmalloc(EXP_SWEEP * sizeof(float));
+  float *y = (float *)xmalloc(EXP_SWEEP * sizeof(float));
+  double maxerr = 0;
+  for (size_t i = 0; i < EXP_SWEEP; ++i)
+    x[i] = (float)(lo + (hi - lo) * ((double)i + test_uniform()) / EXP_SWEEP);
+  kt->vexp_f(EXP_SWEEP, x, y);
+  for (size_t i = 0; i < EXP_SWEEP; ++i) {
+    double err = ulp_err_f(y[i], exp((double)x[i]));
+    if (!(err <= maxerr)) { /* also catches NaN */
+      maxerr = isnan(err) ? HUGE_VAL : err;
+      *worst_x = x[i];
+    }
+  }
+  free(x);
+  free(y);
+  return maxerr;
+}
+
+/* The same for kt->vexp_d against ref_exp_d (expl). */
+static double sweep_exp_d(gmm_kernels const *kt, double lo, double hi, double *worst_x)
+{
+  double *x = (double *)xmalloc(EXP_SWEEP * sizeof(double));
+  double *y = (double *)xmalloc(EXP_SWEEP * sizeof(double));
+  double maxerr = 0;
+  for (size_t i = 0; i < EXP_SWEEP; ++i)
+    x[i] = lo + (hi - lo) * ((double)i + test_uniform()) / EXP_SWEEP;
+  kt->vexp_d(EXP_SWEEP, x, y);
+  for (size_t i = 0; i < EXP_SWEEP; ++i) {
+    double err = ulp_err_d(y[i], ref_exp_d(x[i]));
+    if (!(err <= maxerr)) {
+      maxerr = isnan(err) ? HUGE_VAL : err;
+      *worst_x = x[i];
+    }
+  }
+  free(x);
+  free(y);
+  return maxerr;
+}
+
+/* Accuracy of the level's vector exp: max ulp over [-104, 0] (float) and
+ * [-745, 0] (double), the range the lse needs (its arguments l - m are
+ * <= 0), asserted <= 2 ulp; the subnormal ranges and [-1e-3, 0] get sweeps of
+ * their own, and the positive range is checked too. Special values exactly. */
+static void test_vexp_level(gmm_kernels const *kt, int assert_ulp)
+{
+  static struct { double lo, hi; } const rf[] = {{-104, 0}, {-104, -87.3}, {-1e-3, 0}, {0, 88.7}};
+  static struct { double lo, hi; } const rd[] = {{-745, 0}, {-745, -708.4}, {-1e-3, 0}, {0, 709.7}};
+  for (size_t j = 0; j < COUNT(rf); ++j) {
+    double wx = 0, e = sweep_exp_f(kt, rf[j].lo, rf[j].hi, &wx);
+    printf("  %-7s exp float  [%9g, %7g]: max %.3f ulp (at %.9g)\n", kt->name, rf[j].lo,
+           rf[j].hi, e, wx);
+    if (assert_ulp) CHECK_MSG(e <= 2.0, "%s expf max error %.3f ulp at %.9g", kt->name, e, wx);
+  }
+  for (size_t j = 0; j < COUNT(rd); ++j) {
+    double wx = 0, e = sweep_exp_d(kt, rd[j].lo, rd[j].hi, &wx);
+    printf("  %-7s exp double [%9g, %7g]: max %.3f ulp (at %.17g)\n", kt->name, rd[j].lo,
+           rd[j].hi, e, wx);
+    if (assert_ulp) CHECK_MSG(e <= 2.0, "%s exp max error %.3f ulp at %.17g", kt->name, e, wx);
+  }
+  {
+    /* 11 specials: exact 0 for -inf and far below the range, 1 at 0 and -0, a
+     * subnormal result, NaN in -> NaN out, +inf and overflow -> +inf. */
+    float xf[11] = {-INFINITY, 0.0f, -0.0f, -1e-30f, -200.0f, -1e30f, -103.0f, NAN,
+                    INFINITY, 100.0f, -1.0f};
+    double xd[11] = {-INFINITY, 0.0, -0.0, -1e-300, -1000.0, -1e300, -744.0, NAN,
+                     INFINITY, 1000.0, -1.0};
+    float yf[11];
+    double yd[11];
+    kt->vexp_f(11, xf, yf);
+    kt->vexp_d(11, xd, yd);
+    CHECK_MSG(yf[0] == 0.0f && yd[0] == 0.0, "%s exp(-inf) = %g / %g", kt->name, yf[0], yd[0]);
+    CHECK_MSG(yf[1] == 1.0f && yd[1] == 1.0, "%s exp(0) = %.9g / %.17g", kt->name, yf[1], yd[1]);
+    CHECK_MSG(yf[2] == 1.0f && yd[2] == 1.0, "%s exp(-0) = %.9g / %.17g", kt->name, yf[2], yd[2]);
+    CHECK_MSG(yf[3] == 1.0f && yd[3] == 1.0, "%s exp(-tiny) = %.9g / %.17g", kt->name, yf[3],
+              yd[3]);
+    CHECK_MSG(yf[4] == 0.0f && yd[4] == 0.0 && yf[5] == 0.0f && yd[5] == 0.0,
+              "%s exp(very negative) = %g %g / %g %g", kt->name, yf[4], yf[5], yd[4], yd[5]);
+    CHECK_MSG(ulp_err_f(yf[6], exp(-103.0)) <= 1.0 && ulp_err_d(yd[6], ref_exp_d(-744.0)) <= 1.0,
+              "%s subnormal exp(-103) = %g, exp(-744) = %g", kt->name, yf[6], yd[6]);
+    CHECK_MSG(isnan(yf[7]) && isnan(yd[7]), "%s exp(NaN) = %g / %g", kt->name, yf[7], yd[7]);
+    CHECK_MSG(isinf(yf[8]) && yf[8] > 0 && isinf(yd[8]) && yd[8] > 0 && isinf(yf[9]) &&
+                  isinf(yd[9]),
+              "%s exp(+inf), exp(large) = %g %g / %g %g", kt->name, yf[8], yf[9], yd[8], yd[9]);
+    CHECK_MSG(ulp_err_f(yf[10], exp(-1.0)) <= 1.0 && ulp_err_d(yd[10], ref_exp_d(-1.0)) <= 1.0,
+              "%s exp(-1) = %.9g / %.17g", kt->name, yf[10], yd[10]);
+  }
+  /* every tail length of the hook (1 .. 2 vectors + 1) */
+  for (size_t n = 1; n <= 33; ++n) {
+    float xf[33], yf[34];
+    double xd[33], yd[34];
+    for (size_t i = 0; i < n; ++i) {
+      xf[i] = (float)(-10.0 * test_uniform());
+      xd[i] = -10.0 * test_uniform();
+    }
+    yf[n] = -1.0f;
+    yd[n] = -1.0;
+    kt->vexp_f(n, xf, yf);
+    kt->vexp_d(n, xd, yd);
+    for (size_t i = 0; i < n; ++i) {
+      CHECK_MSG(ulp_err_f(yf[i], exp((double)xf[i])) <= 2.0, "%s vexp_f n=%zu [%zu]", kt->name,
+                n, i);
+      CHECK_MSG(ulp_err_d(yd[i], ref_exp_d(xd[i])) <= 2.0, "%s vexp_d n=%zu [%zu]",
+                kt->name, n, i);
+    }
+    CHECK_MSG(yf[n] == -1.0f && yd[n] == -1.0, "%s vexp wrote past n=%zu", kt->name, n);
+  }
+}
+
 static void test_level(gmm_kernels const *kt)
 {
   static size_t const vecDs[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33,
@@ -308,6 +631,8 @@ static void test_level(gmm_kernels const *kt)
         test_vectors_f(kt, vecDs[b], offx, offy, kind);
         test_vectors_d(kt, vecDs[b], offx, offy, kind);
       }
+  test_lse_level(kt);
+  test_vexp_level(kt, 1);
 }
 
 int main(void)
@@ -315,6 +640,8 @@ int main(void)
   int tested = 0;
   test_seed(20240611);
   CHECK(gmm_kernels_for_level(VL_SIMD_SCALAR) == &gmm_kernels_scalar);
+  printf("level 0 (scalar): libm exp, for comparison\n");
+  test_vexp_level(&gmm_kernels_scalar, 0);
   for (int level = VL_SIMD_SSE2; level <= VL_SIMD_AVX512; ++level) {
     gmm_kernels const *kt = gmm_kernels_for_level(level);
     char const *name = vl_get_simd_level_name(level);

@@ -60,6 +60,12 @@ typedef struct gmm_kernels {
   void (*accum_f)(size_t D, float q, float const *x, float const *mu, float *s1, float *s2);
   void (*accum_d)(size_t D, double q, double const *x, double const *mu, double *s1,
                   double *s2);
+
+  /* Test hook, not used by the library: y[i] = exp(x[i]) for i < n with the
+   * exp the level's lse uses (libm for scalar), so tests can measure its
+   * accuracy directly. */
+  void (*vexp_f)(size_t n, float const *x, float *y);
+  void (*vexp_d)(size_t n, double const *x, double *y);
 } gmm_kernels;
 
 /* The table in use (detected once; GMM_SIMD and vl_set_simd_level honoured). */

@@ -2,14 +2,17 @@
  *
  * Instructions: AVX loads/stores/broadcasts (vmovaps, vmovups,
  * vbroadcastss/sd), vsubps/pd, vmulps/pd, vaddps/pd and the FMA3 forms
- * vfmsub/vfmadd (ps and pd). Nothing beyond AVX2 + FMA.
+ * vfmsub/vfmadd (ps and pd); for lse and its exp also vmaxps/pd, vminps/pd,
+ * vfnmadd, and the AVX2 integer shifts and adds vpsrad, vpslld, vpsllq,
+ * vpaddd, vpsubd. Nothing beyond AVX2 + FMA.
  *
  * Precision: every kernel computes in the element type (float or double),
  * like the scalar reference. The tile kernels keep the scalar order of
  * summation over d; they differ from scalar only because x*s - m and
  * acc + z*z are each rounded once (FMA) instead of twice. dist_l2 and accum
  * also use FMA, and dist_l2 sums over d in several vector lanes, then
- * reduces them, so its summation order differs from scalar.
+ * reduces them, so its summation order differs from scalar. lse uses the
+ * vector exp of vexp.h (< 1.1 ulp) and sums S in lanes (see its comment).
  *
  * Tiling of wdist/l2dist: MR points x (2 vectors = NR components). The
  * 2*MR accumulators, 2 vectors of s and 2 of m stay in the 16 ymm registers
@@ -24,6 +27,7 @@
 #include <immintrin.h>
 
 #include "kernels.h"
+#include "vexp.h"
 #include "vl/libgmm.h"
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -348,6 +352,148 @@ static void accum_d(size_t D, double q, double const *x, double const *mu, doubl
   }
 }
 
+/* ---- log-sum-exp (E-step posteriors) -------------------------------------
+ *
+ * Per row, three passes over the kp columns of the tile (L1 resident):
+ *  1. l = c - d/2 (one FMA; d/2 is exact, so l is the scalar value), stored
+ *     in place, running max in 2 vectors;
+ *  2. e = exp(l - m) with the vector exp of vexp.h, stored in place, summed
+ *     in the element type in 2 vectors, then reduced;
+ *  3. q = e * (1/S) for k < K (vector stores for whole vectors, scalar code
+ *     for the K tail: q rows may be unaligned, ldq arbitrary).
+ * Padding columns have c = -inf, hence l = -inf and e = exp(-inf) = 0, so
+ * whole vectors up to kp are processed and the padding adds nothing. A row
+ * whose l are all -inf has m = -inf and l - m = NaN: its q and ll are NaN,
+ * as in the scalar reference. max(l, mx) keeps mx where l is NaN, like the
+ * scalar `l > lmax`. Differences from scalar: exp (vexp.h, < 1 ulp), the
+ * summation order of S, and q = e * (1/S) instead of e / S. */
+
+static float hmax256_f(__m256 v)
+{
+  __m128 a = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  a = _mm_max_ps(a, _mm_movehl_ps(a, a));
+  a = _mm_max_ss(a, _mm_shuffle_ps(a, a, 1));
+  return _mm_cvtss_f32(a);
+}
+
+static double hmax256_d(__m256d v)
+{
+  __m128d a = _mm_max_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  a = _mm_max_sd(a, _mm_unpackhi_pd(a, a));
+  return _mm_cvtsd_f64(a);
+}
+
+static void lse_f(size_t n, size_t K, size_t kp, float const *c, float *tile, float *q,
+                  size_t ldq, double *ll)
+{
+  __m256 const half = _mm256_set1_ps(0.5f);
+  for (size_t i = 0; i < n; ++i) {
+    float *row = tile + i * kp, *qi = q + i * ldq;
+    __m256 mx[2], sm[2];
+    GMM_UNROLL
+    for (int j = 0; j < 2; ++j) {
+      mx[j] = _mm256_set1_ps(-INFINITY);
+      sm[j] = _mm256_setzero_ps();
+    }
+    for (size_t k = 0; k < kp; k += 16) {
+      GMM_UNROLL
+      for (int j = 0; j < 2; ++j) {
+        float *t = row + k + 8 * j;
+        __m256 l = _mm256_fnmadd_ps(half, _mm256_load_ps(t), _mm256_load_ps(c + k + 8 * j));
+        _mm256_store_ps(t, l);
+        mx[j] = _mm256_max_ps(l, mx[j]);
+      }
+    }
+    float const m = hmax256_f(_mm256_max_ps(mx[0], mx[1]));
+    __m256 const mv = _mm256_set1_ps(m);
+    for (size_t k = 0; k < kp; k += 16) {
+      GMM_UNROLL
+      for (int j = 0; j < 2; ++j) {
+        float *t = row + k + 8 * j;
+        __m256 e = gmm_vexpf_avx2(_mm256_sub_ps(_mm256_load_ps(t), mv));
+        _mm256_store_ps(t, e);
+        sm[j] = _mm256_add_ps(sm[j], e);
+      }
+    }
+    float const S = hsum256_f(_mm256_add_ps(sm[0], sm[1]));
+    float const inv = 1.0f / S;
+    __m256 const iv = _mm256_set1_ps(inv);
+    size_t k = 0;
+    for (; k + 8 <= K; k += 8) _mm256_storeu_ps(qi + k, _mm256_mul_ps(_mm256_load_ps(row + k), iv));
+    for (; k < K; ++k) qi[k] = row[k] * inv;
+    ll[i] = log((double)S) + (double)m;
+  }
+}
+
+static void lse_d(size_t n, size_t K, size_t kp, double const *c, double *tile, double *q,
+                  size_t ldq, double *ll)
+{
+  __m256d const half = _mm256_set1_pd(0.5);
+  for (size_t i = 0; i < n; ++i) {
+    double *row = tile + i * kp, *qi = q + i * ldq;
+    __m256d mx[4], sm[4];
+    GMM_UNROLL
+    for (int j = 0; j < 4; ++j) {
+      mx[j] = _mm256_set1_pd(-INFINITY);
+      sm[j] = _mm256_setzero_pd();
+    }
+    for (size_t k = 0; k < kp; k += 16) {
+      GMM_UNROLL
+      for (int j = 0; j < 4; ++j) {
+        double *t = row + k + 4 * j;
+        __m256d l = _mm256_fnmadd_pd(half, _mm256_load_pd(t), _mm256_load_pd(c + k + 4 * j));
+        _mm256_store_pd(t, l);
+        mx[j] = _mm256_max_pd(l, mx[j]);
+      }
+    }
+    double const m =
+        hmax256_d(_mm256_max_pd(_mm256_max_pd(mx[0], mx[1]), _mm256_max_pd(mx[2], mx[3])));
+    __m256d const mv = _mm256_set1_pd(m);
+    for (size_t k = 0; k < kp; k += 16) {
+      GMM_UNROLL
+      for (int j = 0; j < 4; ++j) {
+        double *t = row + k + 4 * j;
+        __m256d e = gmm_vexp_avx2(_mm256_sub_pd(_mm256_load_pd(t), mv));
+        _mm256_store_pd(t, e);
+        sm[j] = _mm256_add_pd(sm[j], e);
+      }
+    }
+    double const S =
+        hsum256_d(_mm256_add_pd(_mm256_add_pd(sm[0], sm[1]), _mm256_add_pd(sm[2], sm[3])));
+    double const inv = 1.0 / S;
+    __m256d const iv = _mm256_set1_pd(inv);
+    size_t k = 0;
+    for (; k + 4 <= K; k += 4) _mm256_storeu_pd(qi + k, _mm256_mul_pd(_mm256_load_pd(row + k), iv));
+    for (; k < K; ++k) qi[k] = row[k] * inv;
+    ll[i] = log(S) + m;
+  }
+}
+
+/* Test hook: y = exp(x) with this level's vector exp. */
+static void vexp_f(size_t n, float const *x, float *y)
+{
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, gmm_vexpf_avx2(_mm256_loadu_ps(x + i)));
+  if (i < n) {
+    float buf[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (size_t j = 0; j < n - i; ++j) buf[j] = x[i + j];
+    _mm256_storeu_ps(buf, gmm_vexpf_avx2(_mm256_loadu_ps(buf)));
+    for (size_t j = 0; j < n - i; ++j) y[i + j] = buf[j];
+  }
+}
+
+static void vexp_d(size_t n, double const *x, double *y)
+{
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) _mm256_storeu_pd(y + i, gmm_vexp_avx2(_mm256_loadu_pd(x + i)));
+  if (i < n) {
+    double buf[4] = {0, 0, 0, 0};
+    for (size_t j = 0; j < n - i; ++j) buf[j] = x[i + j];
+    _mm256_storeu_pd(buf, gmm_vexp_avx2(_mm256_loadu_pd(buf)));
+    for (size_t j = 0; j < n - i; ++j) y[i + j] = buf[j];
+  }
+}
+
 gmm_kernels const gmm_kernels_avx2 = {
   .name = "avx2",
   .level = VL_SIMD_AVX2,
@@ -357,10 +503,12 @@ gmm_kernels const gmm_kernels_avx2 = {
   .l2dist_d = l2dist_d,
   .dist_l2_f = dist_l2_f,
   .dist_l2_d = dist_l2_d,
-  .lse_f = gmm_lse_scalar_f,
-  .lse_d = gmm_lse_scalar_d,
+  .lse_f = lse_f,
+  .lse_d = lse_d,
   .accum_f = accum_f,
   .accum_d = accum_d,
+  .vexp_f = vexp_f,
+  .vexp_d = vexp_d,
 };
 
 #endif /* __AVX2__ && __FMA__ */

@@ -2,15 +2,18 @@
  *
  * Instructions: AVX-512F only (vmovaps/vmovups zmm, vbroadcastss/sd,
  * vsubps/pd, vmulps/pd, vaddps/pd, vfmsub/vfmadd ps/pd on zmm, and the
- * 256/128-bit extracts used by the final horizontal sums). No AVX-512
- * DQ/BW/VL instructions, so any AVX-512F CPU runs it.
+ * 256/128-bit extracts used by the final horizontal sums; for lse and its
+ * exp also vmaxps/pd, vminps/pd, vfnmadd, vscalefps/pd and masked
+ * vmovups/pd stores). No AVX-512 DQ/BW/VL instructions, so any AVX-512F CPU
+ * runs it.
  *
  * Precision: every kernel computes in the element type (float or double),
  * like the scalar reference. The tile kernels keep the scalar order of
  * summation over d; they differ from scalar only because x*s - m and
  * acc + z*z are each rounded once (FMA) instead of twice. dist_l2 and accum
  * also use FMA, and dist_l2 sums over d in several vector lanes, then
- * reduces them, so its summation order differs from scalar.
+ * reduces them, so its summation order differs from scalar. lse uses the
+ * vector exp of vexp.h (< 1.1 ulp) and sums S in lanes (see its comment).
  *
  * Tiling of wdist/l2dist: MR points x 2 vectors (32 floats or 16 doubles)
  * of components. With MR = 12 the 24 accumulators, 2 vectors of s and 2 of
@@ -27,6 +30,7 @@
 #include <immintrin.h>
 
 #include "kernels.h"
+#include "vexp.h"
 #include "vl/libgmm.h"
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -387,6 +391,149 @@ static void accum_d(size_t D, double q, double const *x, double const *mu, doubl
   }
 }
 
+/* ---- log-sum-exp (E-step posteriors) -------------------------------------
+ *
+ * Per row, three passes over the kp columns of the tile (L1 resident):
+ *  1. l = c - d/2 (one FMA; d/2 is exact, so l is the scalar value), stored
+ *     in place, running max in 2 vectors;
+ *  2. e = exp(l - m) with the vector exp of vexp.h, stored in place, summed
+ *     in the element type in 2 vectors, then reduced;
+ *  3. q = e * (1/S) for k < K: whole vectors, then one masked store for the
+ *     K tail (q rows may be unaligned, ldq arbitrary).
+ * Padding columns have c = -inf, hence l = -inf and e = exp(-inf) = 0, so
+ * whole vectors up to kp are processed and the padding adds nothing. A row
+ * whose l are all -inf has m = -inf and l - m = NaN: its q and ll are NaN,
+ * as in the scalar reference. max(l, mx) keeps mx where l is NaN, like the
+ * scalar `l > lmax`. Differences from scalar: exp (vexp.h, < 1 ulp), the
+ * summation order of S, and q = e * (1/S) instead of e / S.
+ * For float, kp is a multiple of 16 but not always of 32: passes 1-2 take
+ * two vectors at a time and finish with one. */
+
+static float hmax512_f(__m512 v)
+{
+  __m256 h = _mm256_max_ps(_mm512_castps512_ps256(v),
+                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  __m128 a = _mm_max_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  a = _mm_max_ps(a, _mm_movehl_ps(a, a));
+  a = _mm_max_ss(a, _mm_shuffle_ps(a, a, 1));
+  return _mm_cvtss_f32(a);
+}
+
+static double hmax512_d(__m512d v)
+{
+  __m256d h = _mm256_max_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+  __m128d a = _mm_max_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+  a = _mm_max_sd(a, _mm_unpackhi_pd(a, a));
+  return _mm_cvtsd_f64(a);
+}
+
+static void lse_f(size_t n, size_t K, size_t kp, float const *c, float *tile, float *q,
+                  size_t ldq, double *ll)
+{
+  __m512 const half = _mm512_set1_ps(0.5f);
+  for (size_t i = 0; i < n; ++i) {
+    float *row = tile + i * kp, *qi = q + i * ldq;
+    __m512 mx0 = _mm512_set1_ps(-INFINITY), mx1 = mx0;
+    __m512 sm0 = _mm512_setzero_ps(), sm1 = sm0;
+    size_t k = 0;
+    for (; k + 32 <= kp; k += 32) {
+      __m512 l0 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k), _mm512_load_ps(c + k));
+      __m512 l1 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k + 16), _mm512_load_ps(c + k + 16));
+      _mm512_store_ps(row + k, l0);
+      _mm512_store_ps(row + k + 16, l1);
+      mx0 = _mm512_max_ps(l0, mx0);
+      mx1 = _mm512_max_ps(l1, mx1);
+    }
+    if (k < kp) {
+      __m512 l0 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k), _mm512_load_ps(c + k));
+      _mm512_store_ps(row + k, l0);
+      mx0 = _mm512_max_ps(l0, mx0);
+    }
+    float const m = hmax512_f(_mm512_max_ps(mx0, mx1));
+    __m512 const mv = _mm512_set1_ps(m);
+    for (k = 0; k + 32 <= kp; k += 32) {
+      __m512 e0 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k), mv));
+      __m512 e1 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k + 16), mv));
+      _mm512_store_ps(row + k, e0);
+      _mm512_store_ps(row + k + 16, e1);
+      sm0 = _mm512_add_ps(sm0, e0);
+      sm1 = _mm512_add_ps(sm1, e1);
+    }
+    if (k < kp) {
+      __m512 e0 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k), mv));
+      _mm512_store_ps(row + k, e0);
+      sm0 = _mm512_add_ps(sm0, e0);
+    }
+    float const S = hsum512_f(_mm512_add_ps(sm0, sm1));
+    __m512 const iv = _mm512_set1_ps(1.0f / S);
+    for (k = 0; k + 16 <= K; k += 16)
+      _mm512_storeu_ps(qi + k, _mm512_mul_ps(_mm512_load_ps(row + k), iv));
+    if (k < K)
+      _mm512_mask_storeu_ps(qi + k, (__mmask16)((1u << (K - k)) - 1u),
+                            _mm512_mul_ps(_mm512_load_ps(row + k), iv));
+    ll[i] = log((double)S) + (double)m;
+  }
+}
+
+static void lse_d(size_t n, size_t K, size_t kp, double const *c, double *tile, double *q,
+                  size_t ldq, double *ll)
+{
+  __m512d const half = _mm512_set1_pd(0.5);
+  for (size_t i = 0; i < n; ++i) {
+    double *row = tile + i * kp, *qi = q + i * ldq;
+    __m512d mx0 = _mm512_set1_pd(-INFINITY), mx1 = mx0;
+    __m512d sm0 = _mm512_setzero_pd(), sm1 = sm0;
+    size_t k;
+    for (k = 0; k < kp; k += 16) {
+      __m512d l0 = _mm512_fnmadd_pd(half, _mm512_load_pd(row + k), _mm512_load_pd(c + k));
+      __m512d l1 = _mm512_fnmadd_pd(half, _mm512_load_pd(row + k + 8), _mm512_load_pd(c + k + 8));
+      _mm512_store_pd(row + k, l0);
+      _mm512_store_pd(row + k + 8, l1);
+      mx0 = _mm512_max_pd(l0, mx0);
+      mx1 = _mm512_max_pd(l1, mx1);
+    }
+    double const m = hmax512_d(_mm512_max_pd(mx0, mx1));
+    __m512d const mv = _mm512_set1_pd(m);
+    for (k = 0; k < kp; k += 16) {
+      __m512d e0 = gmm_vexp_avx512(_mm512_sub_pd(_mm512_load_pd(row + k), mv));
+      __m512d e1 = gmm_vexp_avx512(_mm512_sub_pd(_mm512_load_pd(row + k + 8), mv));
+      _mm512_store_pd(row + k, e0);
+      _mm512_store_pd(row + k + 8, e1);
+      sm0 = _mm512_add_pd(sm0, e0);
+      sm1 = _mm512_add_pd(sm1, e1);
+    }
+    double const S = hsum512_d(_mm512_add_pd(sm0, sm1));
+    __m512d const iv = _mm512_set1_pd(1.0 / S);
+    for (k = 0; k + 8 <= K; k += 8)
+      _mm512_storeu_pd(qi + k, _mm512_mul_pd(_mm512_load_pd(row + k), iv));
+    if (k < K)
+      _mm512_mask_storeu_pd(qi + k, (__mmask8)((1u << (K - k)) - 1u),
+                            _mm512_mul_pd(_mm512_load_pd(row + k), iv));
+    ll[i] = log(S) + m;
+  }
+}
+
+/* Test hook: y = exp(x) with this level's vector exp. */
+static void vexp_f(size_t n, float const *x, float *y)
+{
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, gmm_vexpf_avx512(_mm512_loadu_ps(x + i)));
+  if (i < n) {
+    __mmask16 mk = (__mmask16)((1u << (n - i)) - 1u);
+    _mm512_mask_storeu_ps(y + i, mk, gmm_vexpf_avx512(_mm512_maskz_loadu_ps(mk, x + i)));
+  }
+}
+
+static void vexp_d(size_t n, double const *x, double *y)
+{
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm512_storeu_pd(y + i, gmm_vexp_avx512(_mm512_loadu_pd(x + i)));
+  if (i < n) {
+    __mmask8 mk = (__mmask8)((1u << (n - i)) - 1u);
+    _mm512_mask_storeu_pd(y + i, mk, gmm_vexp_avx512(_mm512_maskz_loadu_pd(mk, x + i)));
+  }
+}
+
 gmm_kernels const gmm_kernels_avx512 = {
   .name = "avx512",
   .level = VL_SIMD_AVX512,
@@ -396,10 +543,12 @@ gmm_kernels const gmm_kernels_avx512 = {
   .l2dist_d = l2dist_d,
   .dist_l2_f = dist_l2_f,
   .dist_l2_d = dist_l2_d,
-  .lse_f = gmm_lse_scalar_f,
-  .lse_d = gmm_lse_scalar_d,
+  .lse_f = lse_f,
+  .lse_d = lse_d,
   .accum_f = accum_f,
   .accum_d = accum_d,
+  .vexp_f = vexp_f,
+  .vexp_d = vexp_d,
 };
 
 #endif /* __AVX512F__ */

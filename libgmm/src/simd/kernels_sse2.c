@@ -1,14 +1,17 @@
 /* kernels_sse2.c: the kernel table for SSE2 (128-bit xmm registers).
  *
  * Instructions: SSE/SSE2 only (movaps/movapd, movups/movupd, shufps,
- * unpck*, subps/pd, mulps/pd, addps/pd); no FMA.
+ * unpck*, subps/pd, mulps/pd, addps/pd; for lse and its exp also maxps/pd,
+ * minps/pd and the integer psrad, pslld, psllq, paddd, psubd); no FMA.
  *
  * Precision: every kernel computes in the element type, and every product
  * and sum is rounded separately exactly as in the scalar reference (this
  * file is compiled with -ffp-contract=off). The tile kernels (wdist, l2dist)
  * and accum also keep the scalar order of operations, so they give results
  * bit-identical to scalar; dist_l2 sums over d in several lanes, then
- * reduces them, so only its summation order differs.
+ * reduces them, so only its summation order differs. lse computes the same
+ * l and max as scalar, but uses the vector exp of vexp.h (< 1 ulp), sums S
+ * in lanes and multiplies by 1/S (see its comment).
  *
  * Tiling of wdist/l2dist: MR points x 2 vectors of components. The 2*MR
  * accumulators, 2 vectors of s and 2 of m stay in the 16 xmm registers
@@ -22,6 +25,7 @@
 #include <emmintrin.h>
 
 #include "kernels.h"
+#include "vexp.h"
 #include "vl/libgmm.h"
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -338,6 +342,139 @@ static void accum_d(size_t D, double q, double const *x, double const *mu, doubl
   }
 }
 
+/* ---- log-sum-exp (E-step posteriors) -------------------------------------
+ *
+ * Per row, three passes over the kp columns of the tile (L1 resident):
+ *  1. l = c - d/2 (product and difference rounded separately, exactly as in
+ *     the scalar reference), stored in place, running max in 4 vectors;
+ *  2. e = exp(l - m) with the vector exp of vexp.h, stored in place, summed
+ *     in the element type in 4 vectors, then reduced;
+ *  3. q = e * (1/S) for k < K (vector stores for whole vectors, scalar code
+ *     for the K tail: q rows may be unaligned, ldq arbitrary).
+ * Padding columns have c = -inf, hence l = -inf and e = exp(-inf) = 0, so
+ * whole vectors up to kp are processed and the padding adds nothing. A row
+ * whose l are all -inf has m = -inf and l - m = NaN: its q and ll are NaN,
+ * as in the scalar reference. max(l, mx) keeps mx where l is NaN, like the
+ * scalar `l > lmax`. Differences from scalar: exp (vexp.h, < 1 ulp), the
+ * summation order of S, and q = e * (1/S) instead of e / S. */
+
+static float hmax128_f(__m128 v)
+{
+  v = _mm_max_ps(v, _mm_movehl_ps(v, v));
+  v = _mm_max_ss(v, _mm_shuffle_ps(v, v, 1));
+  return _mm_cvtss_f32(v);
+}
+
+static void lse_f(size_t n, size_t K, size_t kp, float const *c, float *tile, float *q,
+                  size_t ldq, double *ll)
+{
+  __m128 const half = _mm_set1_ps(0.5f);
+  for (size_t i = 0; i < n; ++i) {
+    float *row = tile + i * kp, *qi = q + i * ldq;
+    __m128 mx[4], sm[4];
+    GMM_UNROLL
+    for (int j = 0; j < 4; ++j) {
+      mx[j] = _mm_set1_ps(-INFINITY);
+      sm[j] = _mm_setzero_ps();
+    }
+    for (size_t k = 0; k < kp; k += 16) {
+      GMM_UNROLL
+      for (int j = 0; j < 4; ++j) {
+        float *t = row + k + 4 * j;
+        __m128 l = _mm_sub_ps(_mm_load_ps(c + k + 4 * j), _mm_mul_ps(half, _mm_load_ps(t)));
+        _mm_store_ps(t, l);
+        mx[j] = _mm_max_ps(l, mx[j]);
+      }
+    }
+    float const m = hmax128_f(_mm_max_ps(_mm_max_ps(mx[0], mx[1]), _mm_max_ps(mx[2], mx[3])));
+    __m128 const mv = _mm_set1_ps(m);
+    for (size_t k = 0; k < kp; k += 16) {
+      GMM_UNROLL
+      for (int j = 0; j < 4; ++j) {
+        float *t = row + k + 4 * j;
+        __m128 e = gmm_vexpf_sse2(_mm_sub_ps(_mm_load_ps(t), mv));
+        _mm_store_ps(t, e);
+        sm[j] = _mm_add_ps(sm[j], e);
+      }
+    }
+    float const S = hsum128_f(_mm_add_ps(_mm_add_ps(sm[0], sm[1]), _mm_add_ps(sm[2], sm[3])));
+    float const inv = 1.0f / S;
+    __m128 const iv = _mm_set1_ps(inv);
+    size_t k = 0;
+    for (; k + 4 <= K; k += 4) _mm_storeu_ps(qi + k, _mm_mul_ps(_mm_load_ps(row + k), iv));
+    for (; k < K; ++k) qi[k] = row[k] * inv;
+    ll[i] = log((double)S) + (double)m;
+  }
+}
+
+static void lse_d(size_t n, size_t K, size_t kp, double const *c, double *tile, double *q,
+                  size_t ldq, double *ll)
+{
+  __m128d const half = _mm_set1_pd(0.5);
+  for (size_t i = 0; i < n; ++i) {
+    double *row = tile + i * kp, *qi = q + i * ldq;
+    __m128d mx[4], sm[4];
+    GMM_UNROLL
+    for (int j = 0; j < 4; ++j) {
+      mx[j] = _mm_set1_pd(-INFINITY);
+      sm[j] = _mm_setzero_pd();
+    }
+    for (size_t k = 0; k < kp; k += 8) {
+      GMM_UNROLL
+      for (int j = 0; j < 4; ++j) {
+        double *t = row + k + 2 * j;
+        __m128d l = _mm_sub_pd(_mm_load_pd(c + k + 2 * j), _mm_mul_pd(half, _mm_load_pd(t)));
+        _mm_store_pd(t, l);
+        mx[j] = _mm_max_pd(l, mx[j]);
+      }
+    }
+    __m128d mm = _mm_max_pd(_mm_max_pd(mx[0], mx[1]), _mm_max_pd(mx[2], mx[3]));
+    double const m = _mm_cvtsd_f64(_mm_max_sd(mm, _mm_unpackhi_pd(mm, mm)));
+    __m128d const mv = _mm_set1_pd(m);
+    for (size_t k = 0; k < kp; k += 8) {
+      GMM_UNROLL
+      for (int j = 0; j < 4; ++j) {
+        double *t = row + k + 2 * j;
+        __m128d e = gmm_vexp_sse2(_mm_sub_pd(_mm_load_pd(t), mv));
+        _mm_store_pd(t, e);
+        sm[j] = _mm_add_pd(sm[j], e);
+      }
+    }
+    __m128d ss = _mm_add_pd(_mm_add_pd(sm[0], sm[1]), _mm_add_pd(sm[2], sm[3]));
+    double const S = _mm_cvtsd_f64(_mm_add_sd(ss, _mm_unpackhi_pd(ss, ss)));
+    double const inv = 1.0 / S;
+    __m128d const iv = _mm_set1_pd(inv);
+    size_t k = 0;
+    for (; k + 2 <= K; k += 2) _mm_storeu_pd(qi + k, _mm_mul_pd(_mm_load_pd(row + k), iv));
+    for (; k < K; ++k) qi[k] = row[k] * inv;
+    ll[i] = log(S) + m;
+  }
+}
+
+/* Test hook: y = exp(x) with this level's vector exp. */
+static void vexp_f(size_t n, float const *x, float *y)
+{
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, gmm_vexpf_sse2(_mm_loadu_ps(x + i)));
+  if (i < n) {
+    float buf[4] = {0, 0, 0, 0};
+    for (size_t j = 0; j < n - i; ++j) buf[j] = x[i + j];
+    _mm_storeu_ps(buf, gmm_vexpf_sse2(_mm_loadu_ps(buf)));
+    for (size_t j = 0; j < n - i; ++j) y[i + j] = buf[j];
+  }
+}
+
+static void vexp_d(size_t n, double const *x, double *y)
+{
+  size_t i = 0;
+  for (; i + 2 <= n; i += 2) _mm_storeu_pd(y + i, gmm_vexp_sse2(_mm_loadu_pd(x + i)));
+  if (i < n) {
+    double buf[2] = {x[i], 0};
+    _mm_storeu_pd(buf, gmm_vexp_sse2(_mm_loadu_pd(buf)));
+    y[i] = buf[0];
+  }
+}
+
 gmm_kernels const gmm_kernels_sse2 = {
   .name = "sse2",
   .level = VL_SIMD_SSE2,
@@ -347,10 +484,12 @@ gmm_kernels const gmm_kernels_sse2 = {
   .l2dist_d = l2dist_d,
   .dist_l2_f = dist_l2_f,
   .dist_l2_d = dist_l2_d,
-  .lse_f = gmm_lse_scalar_f,
-  .lse_d = gmm_lse_scalar_d,
+  .lse_f = lse_f,
+  .lse_d = lse_d,
   .accum_f = accum_f,
   .accum_d = accum_d,
+  .vexp_f = vexp_f,
+  .vexp_d = vexp_d,
 };
 
 #endif /* __SSE2__ */
