@@ -45,9 +45,17 @@ static printf_func_t g_printf = printf;
 static vl_log_func_t g_log_func = NULL;
 static void *g_log_user = NULL;
 
-VL_EXPORT void vl_set_printf_func(printf_func_t f) { g_printf = f; }
+VL_EXPORT void vl_set_printf_func(printf_func_t f)
+{
+  gmm_clear_error();
+  g_printf = f;
+}
 
-VL_EXPORT printf_func_t vl_get_printf_func(void) { return g_printf; }
+VL_EXPORT printf_func_t vl_get_printf_func(void)
+{
+  gmm_clear_error();
+  return g_printf;
+}
 
 VL_EXPORT void vl_set_log_func(vl_log_func_t func, void *user)
 {
