@@ -281,7 +281,7 @@ static int codebook_batch(char const *fn, void *enc, vl_type type, void const *c
                           size_t K, void const *data, vl_size const *offsets, size_t numImages,
                           double sigma, int flags)
 {
-  size_t kd;
+  size_t kd, bytes;
   bovw_ctx c;
   int err;
 
@@ -291,7 +291,8 @@ static int codebook_batch(char const *fn, void *enc, vl_type type, void const *c
   if (D == 0 || K == 0)
     return gmm_error(VL_ERR_BAD_ARG, "%s: dimension (%zu) and numClusters (%zu) must be >= 1",
                      fn, D, K);
-  if (gmm_mul_size(K, D, &kd)) return gmm_last_error();
+  if (gmm_mul_size(K, D, &kd) || gmm_mul_size(kd, gmm_type_size(type), &bytes))
+    return gmm_last_error();
   if (!gmm_all_finite(type, centers, kd))
     return gmm_error(VL_ERR_BAD_ARG, "%s: centers contain NaN or Inf", fn);
   if ((flags & VL_BOVW_FLAG_SOFT) && !(sigma > 0 && isfinite(sigma)))

@@ -151,6 +151,10 @@ VL_EXPORT void vl_rand_seed_by_array(VlRand *self, vl_uint32 const key[], vl_siz
     gmm_error(VL_ERR_BAD_ARG, "vl_rand_seed_by_array: NULL generator or key");
     return;
   }
+  if (keySize > SIZE_MAX / sizeof key[0]) {
+    gmm_error(VL_ERR_OVERFLOW, "vl_rand_seed_by_array: keySize %zu overflows", (size_t)keySize);
+    return;
+  }
   if (keySize == 0) { gmm_rand_seed(self, 19650218U); return; }
   seed_by_array(self, key, keySize);
 }
@@ -222,5 +226,9 @@ VL_EXPORT void vl_rand_permute_indexes(VlRand *self, vl_index *array, vl_size si
 {
   RAND_GUARD("vl_rand_permute_indexes", )
   if (!array && size) { gmm_error(VL_ERR_BAD_ARG, "vl_rand_permute_indexes: NULL array"); return; }
+  if (size > SIZE_MAX / sizeof array[0]) {
+    gmm_error(VL_ERR_OVERFLOW, "vl_rand_permute_indexes: size %zu overflows", (size_t)size);
+    return;
+  }
   gmm_rand_permute(self, array, size);
 }

@@ -93,6 +93,7 @@ static void slab_bounds(size_t n, size_t S, size_t s, size_t *a, size_t *b)
 /* Sum rows [a, b) of the image starting at row r0 into acc. */
 static void rows(vlad_ctx const *c, void *tile, size_t r0, size_t a, size_t b, double *acc)
 {
+  if (a >= b) return; /* nothing to add; data may be NULL (no pointer arithmetic on NULL) */
   if (c->type == VL_TYPE_FLOAT)
     vlad_rows_f(c, tile, (float const *)c->data + r0 * c->D,
                 c->assign ? (float const *)c->assign + r0 * c->K : NULL, a, b, acc);
@@ -239,7 +240,8 @@ static int vlad_check(char const *fn, void const *enc, vl_type type, void const 
     return gmm_error(VL_ERR_BAD_ARG, "%s: means contain NaN or Inf", fn);
   if (gmm_check_batch(fn, type, data, D, offsets, numImages)) return gmm_last_error();
   total = offsets[numImages];
-  if (gmm_mul_size(total, K, &na)) return gmm_last_error();
+  if (gmm_mul_size(total, K, &na) || gmm_mul_size(na, gmm_type_size(type), &bytes))
+    return gmm_last_error();
   if (assign) {
     size_t where = 0;
     int const bad = type == VL_TYPE_FLOAT ? vlad_has_pos_inf_f((float const *)assign, na, &where)
