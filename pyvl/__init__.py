@@ -30,6 +30,11 @@ __version__ = _version()
 
 _log.install()
 
+try:  # threadpoolctl.threadpool_limits/threadpool_info also see libgmm (pyvl/_threadpool.py)
+    from . import _threadpool  # noqa: F401
+except ImportError:  # threadpoolctl is optional
+    pass
+
 
 def vl_set_num_threads(n: int) -> None:
     """Threads used by libgmm (0: the OpenMP default, normally the number of cores).

@@ -1,0 +1,649 @@
+"""``pyvl fit`` and ``pyvl encode``: GMM vocabularies and encodings from the shell.
+
+::
+
+    pyvl fit descriptors.npy -k 64 -o model.npz            # learn a GMM, save it
+    pyvl encode model.npz img1.npy img2.npy -o enc.npy      # one Fisher vector per file
+    pyvl encode model.npz @files.txt -o enc.npy --encoder vlad
+
+``fit`` reads one or more (N, D) ``.npy`` files of local descriptors (rows
+are descriptors; several files are concatenated), learns a diagonal GMM with
+:class:`pyvl.GaussianMixture` (or, with ``--model kmeans``, k-means centers
+with :class:`pyvl.KMeans`) and writes a model file. ``encode`` reads a model
+file and per-image (N_j, D) ``.npy`` files and writes one ``.npy`` array with
+one row per input file, in the order given (an image without descriptors
+encodes to zeros). ``@FILE`` arguments are replaced by the lines of FILE (one
+path per line), for long lists.
+
+Model files are written with :func:`pyvl.io.save` (the portable pyvl model
+format: a ``.npz`` without pickles). ``encode`` reads those (a
+``GaussianMixture``, a ``KMeans``, or a fitted encoder of
+:mod:`pyvl.encoders` / :mod:`pyvl.transformers`, used with its own options),
+and also plain ``.npz`` files holding the arrays ``means``, ``covariances``
+and ``weights`` (or ``priors``) of a diagonal GMM, or ``centers``: a model
+trained elsewhere (``np.savez("model.npz", means=..., covariances=...,
+weights=...)``). Such files are opened with ``allow_pickle=False``.
+
+Errors in the input (a missing or unreadable file, an array of the wrong
+shape or dtype, NaN or Inf values, a bad model file) print
+``<prog>: error: <message>`` on stderr and exit with status 2, like usage
+errors. Progress bars (tqdm, if installed) are on stderr; ``-q`` turns them
+and the summary off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import warnings
+import zipfile
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = ["CliError", "Model", "encode_main", "fit_main", "load_model", "save_model"]
+
+_ENCODERS = ("fisher", "vlad", "bovw")
+# encoder-specific flags: destination name -> the encoders that take it
+_ENCODER_FLAGS: dict[str, tuple[str, ...]] = {
+    "improved": ("fisher",),
+    "fast": ("fisher",),
+    "square_root": ("fisher", "vlad", "bovw"),
+    "normalized": ("fisher", "bovw"),
+    "normalize_components": ("vlad",),
+    "normalize_mass": ("vlad",),
+    "unnormalized": ("vlad",),
+    "soft": ("bovw",),
+    "frequencies": ("bovw",),
+}
+
+
+class CliError(Exception):
+    """A user error: printed as ``<prog>: error: <message>``, exit status 2."""
+
+
+# ---- model files ----------------------------------------------------------------------
+
+
+@dataclass
+class Model:
+    """What a model file holds, as the CLI uses it.
+
+    Exactly one of: a diagonal GMM (``means``, ``covariances`` (K, D),
+    ``weights`` (K,)), k-means ``centers`` (K, D), or a ready ``encoder``
+    (a fitted :class:`pyvl.encoders.Encoder`, used with its own options).
+    """
+
+    kind: str  # "gmm", "kmeans" or "encoder"
+    means: np.ndarray | None = None
+    covariances: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    centers: np.ndarray | None = None
+    encoder: Any = None
+
+    @property
+    def dimension(self) -> int:
+        """Descriptor dimension D."""
+        if self.encoder is not None:
+            return int(self.encoder.dimension)
+        arr = self.means if self.means is not None else self.centers
+        assert arr is not None
+        return int(arr.shape[1])
+
+    def describe(self) -> str:
+        if self.kind == "gmm":
+            assert self.means is not None
+            k, d = self.means.shape
+            return f"a {k}-component GMM on {d}-D descriptors ({self.means.dtype})"
+        if self.kind == "kmeans":
+            assert self.centers is not None
+            k, d = self.centers.shape
+            return f"{k} k-means centers on {d}-D descriptors ({self.centers.dtype})"
+        return f"a fitted {self.encoder!r}"
+
+
+def _pyvl_io() -> Any:
+    """pyvl.io, or None where this pyvl has no model-file module."""
+    try:
+        from . import io
+    except ImportError:  # pragma: no cover - a pyvl without pyvl.io
+        return None
+    return io
+
+
+def save_model(model: Any, path: str) -> None:
+    """Write a fitted :class:`pyvl.GaussianMixture` or :class:`pyvl.KMeans`.
+
+    With :mod:`pyvl.io` (the portable pyvl model format); without it, a plain
+    ``.npz`` of ``means``/``covariances``/``weights`` or ``centers``, which
+    :func:`load_model` reads too.
+    """
+    io = _pyvl_io()
+    if io is not None:
+        io.save(model, path)
+        return
+    if hasattr(model, "cluster_centers_"):
+        arrays = {"centers": model.cluster_centers_}
+    else:
+        arrays = {"means": model.means_, "covariances": model.covariances_,
+                  "weights": model.weights_}
+    _atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def _model_from_object(obj: Any, path: str) -> Model:
+    if hasattr(obj, "encoder_"):  # a pyvl.transformers transformer
+        obj = obj.encoder_
+    if hasattr(obj, "get_state") and hasattr(obj, "encode_batch"):  # an encoder
+        if not obj.is_fitted:
+            raise CliError(f"{path}: the {type(obj).__name__} in the file is not fitted")
+        return Model("encoder", encoder=obj)
+    if hasattr(obj, "cluster_centers_"):
+        return Model("kmeans", centers=np.ascontiguousarray(obj.cluster_centers_))
+    if hasattr(obj, "means_") and hasattr(obj, "covariances_"):
+        return Model("gmm", means=obj.means_, covariances=obj.covariances_, weights=obj.weights_)
+    raise CliError(
+        f"{path}: the file holds a {type(obj).__name__}, not a fitted GMM, k-means model "
+        "or encoder"
+    )
+
+
+def _plain_model(arrays: dict[str, np.ndarray], path: str) -> Model:
+    """A model from a plain ``.npz`` (means/covariances/weights or priors, or centers)."""
+
+    def real2d(name: str) -> np.ndarray:
+        a = arrays[name]
+        if a.dtype.kind not in "iuf" or a.ndim != 2 or 0 in a.shape:
+            raise CliError(f"{path}: {name!r} must be a non-empty (K, D) array of numbers, "
+                           f"got {a.dtype} of shape {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise CliError(f"{path}: {name!r} contains NaN or Inf")
+        return a
+
+    keys = set(arrays)
+    if "centers" in keys and not keys & {"means", "covariances"}:
+        c = real2d("centers")
+        dtype = c.dtype if c.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        return Model("kmeans", centers=np.ascontiguousarray(c, dtype=dtype))
+    wkey = "weights" if "weights" in keys else "priors"
+    missing = [k for k in ("means", "covariances", wkey) if k not in keys]
+    if missing:
+        raise CliError(
+            f"{path}: not a model file: expected pyvl's model format, or a .npz with the "
+            f"arrays means, covariances and weights (or priors), or centers; it has "
+            f"{sorted(keys)}"
+        )
+    m, c = real2d("means"), real2d("covariances")
+    w = arrays[wkey]
+    if c.shape != m.shape or w.shape != (m.shape[0],) or w.dtype.kind not in "iuf":
+        raise CliError(f"{path}: means and covariances must be (K, D) and {wkey} (K,); got "
+                       f"{m.shape}, {c.shape}, {w.shape}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or np.any(c <= 0):
+        raise CliError(f"{path}: {wkey} must be finite and >= 0, covariances > 0")
+    dtype = np.dtype(np.float32 if all(a.dtype == np.float32 for a in (m, c, w)) else np.float64)
+    return Model("gmm", *(np.ascontiguousarray(a, dtype=dtype) for a in (m, c, w)))
+
+
+def load_model(path: str) -> Model:
+    """Read a model file (see the module documentation); :class:`CliError` if bad."""
+    if not os.path.isfile(path):
+        raise CliError(f"{path}: no such model file")
+    try:
+        npz = np.load(path, allow_pickle=False)
+        if not hasattr(npz, "files"):
+            raise CliError(f"{path}: a .npy array, not a model file (.npz)")
+        try:
+            names = list(npz.files)
+            plain = "__format__" not in names
+            arrays = {k: npz[k] for k in names} if plain else {}
+        finally:
+            npz.close()
+    except CliError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise CliError(f"{path}: not a readable model file ({exc})") from None
+    if plain:
+        return _plain_model(arrays, path)
+    io = _pyvl_io()
+    if io is None:  # pragma: no cover
+        raise CliError(f"{path}: a pyvl model file, and this pyvl has no pyvl.io to read it")
+    try:
+        obj = io.load(path)
+    except ImportError as exc:  # e.g. a GaussianMixture needs scikit-learn
+        raise CliError(f"{path}: reading this model needs {exc.name or exc}: "
+                       "pip install 'pyvl[sklearn]'") from None
+    except (OSError, ValueError) as exc:
+        raise CliError(f"{path}: {exc}") from None
+    return _model_from_object(obj, path)
+
+
+# ---- descriptor files ---------------------------------------------------------------------
+
+
+def _open_descriptors(path: str, dimension: int | None = None) -> np.ndarray:
+    """An (N, D) .npy file, memory-mapped and checked (not read); CliError if bad."""
+    if not os.path.exists(path):
+        raise CliError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise CliError(f"{path}: is a directory, not a .npy file")
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise CliError(f"{path}: not a readable .npy array ({exc})") from None
+    if not isinstance(arr, np.ndarray):  # an .npz archive
+        if hasattr(arr, "close"):
+            arr.close()
+        raise CliError(f"{path}: a .npz archive; expected one (N, D) .npy array")
+    if arr.dtype.kind not in "iuf":
+        raise CliError(f"{path}: expected an array of numbers, got dtype {arr.dtype}")
+    want = "(N, D)" if dimension is None else f"(N, {dimension})"
+    if arr.ndim != 2 or (dimension is not None and arr.shape[1] != dimension):
+        raise CliError(f"{path}: expected an {want} array of descriptors, got shape {arr.shape}")
+    if arr.shape[1] == 0:
+        raise CliError(f"{path}: descriptors of dimension 0")
+    return arr
+
+
+def _read_descriptors(path: str, arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Read a checked memory map into memory as ``dtype``; CliError on NaN/Inf."""
+    data = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.all(np.isfinite(data)):
+        raise CliError(f"{path}: contains NaN or Inf")
+    return data
+
+
+def _atomic_write(path: str, write: Any) -> None:
+    """Call ``write(file)`` on a temporary file next to ``path``, then rename it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".pyvl-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _check_output(path: str, inputs: Sequence[str]) -> None:
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if not os.path.isdir(directory):
+        raise CliError(f"{path}: the output directory {directory} does not exist")
+    if os.path.isdir(path):
+        raise CliError(f"{path}: the output is a directory")
+    if not os.access(directory, os.W_OK):
+        raise CliError(f"{path}: cannot write in {directory}")
+    for p in inputs:
+        if os.path.exists(p) and os.path.exists(path) and os.path.samefile(p, path):
+            raise CliError(f"{path}: the output would overwrite an input file")
+
+
+def _progress(total: int, desc: str, enabled: bool, unit: str) -> Any:
+    if enabled:
+        try:
+            from tqdm.auto import tqdm
+
+            return tqdm(total=total, desc=desc, unit=unit, leave=False, file=sys.stderr)
+        except ImportError:
+            pass
+    return None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and np.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    return value
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value >= 0 and np.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
+
+
+def _run(parser: argparse.ArgumentParser, body: Any, argv: Sequence[str] | None) -> int:
+    args = parser.parse_args(argv)
+    args.prog = parser.prog
+    try:
+        return int(body(args))
+    except CliError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+# ---- pyvl fit ----------------------------------------------------------------------------
+
+
+def fit_parser(prog: str = "pyvl fit") -> argparse.ArgumentParser:
+    """The options of ``pyvl fit``."""
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Learn a diagonal GMM (or k-means centers) from local descriptors and "
+        "save it to a model file.",
+        epilog="DESCRIPTORS are .npy files of (N, D) arrays (rows are descriptors, "
+        "e.g. SIFT); several files are concatenated. @FILE reads paths from FILE, one a "
+        "line. The model file is pyvl's portable .npz format (pyvl.io.load reads it "
+        "back as a pyvl.GaussianMixture / pyvl.KMeans). Example:\n"
+        "  %(prog)s train.npy -k 64 -o model.npz",
+        fromfile_prefix_chars="@",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = p.add_argument
+    add("descriptors", nargs="+", metavar="DESCRIPTORS.npy", help="(N, D) descriptor arrays")
+    add("-k", "--n-components", type=_positive_int, default=64, metavar="K",
+        help="mixture components (or k-means centers); default 64")
+    add("-o", "--output", required=True, metavar="MODEL.npz", help="model file to write")
+    add("--model", choices=("gmm", "kmeans"), default="gmm",
+        help="gmm: pyvl.GaussianMixture (for Fisher vectors, VLAD and bags of words); "
+        "kmeans: pyvl.KMeans centers (VLAD and hard bags of words); default gmm")
+    add("--max-iter", type=_nonneg_int, default=None,
+        help="iterations at most (default 100 for EM, 300 for k-means)")
+    add("--tol", type=_nonneg_float, default=None,
+        help="convergence tolerance (default 1e-3: change of the log-likelihood per "
+        "descriptor for EM; 1e-4 for k-means)")
+    add("--n-init", type=_positive_int, default=1,
+        help="initialisations tried, the best kept (default 1)")
+    add("--init", choices=("kmeans", "k-means++", "random", "random_from_data"),
+        default="kmeans", help="EM initialisation (default kmeans)")
+    add("--covariance-lower-bound", type=_nonneg_float, default=1e-4, metavar="B",
+        help="lower bound of the variances (VLFeat's default 1e-4)")
+    add("--max-descriptors", type=_positive_int, default=None, metavar="N",
+        help="learn from N descriptors drawn at random (default: all)")
+    add("--dtype", choices=("auto", "float32", "float64"), default="auto",
+        help="precision of the model (auto: float32 if every input is float32, else "
+        "float64)")
+    add("--seed", type=int, default=0, help="random seed (default 0); the same seed and "
+        "data give the same model")
+    add("--threads", type=_nonneg_int, default=None,
+        help="libgmm threads (default: all cores); results do not depend on it")
+    add("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    return p
+
+
+def _fit(args: argparse.Namespace) -> int:
+    out = args.output
+    _check_output(out, args.descriptors)
+    maps = []
+    dimension: int | None = None
+    for path in args.descriptors:
+        arr = _open_descriptors(path, dimension)
+        dimension = int(arr.shape[1])
+        maps.append((path, arr))
+    total = sum(a.shape[0] for _, a in maps)
+    if args.dtype == "auto":
+        dtype = np.dtype(np.float32 if all(a.dtype == np.float32 for _, a in maps) else np.float64)
+    else:
+        dtype = np.dtype(args.dtype)
+    k = args.n_components
+    if total < k:
+        raise CliError(f"{total} descriptors cannot make {k} components: pass more data or a "
+                       "smaller -k")
+    if total < 2 and args.model == "gmm":
+        raise CliError("a GMM needs at least 2 descriptors")
+    rng = np.random.default_rng(args.seed)
+    keep = None
+    if args.max_descriptors is not None and total > args.max_descriptors:
+        if args.max_descriptors < k:
+            raise CliError(f"--max-descriptors {args.max_descriptors} is below -k {k}")
+        keep = np.sort(rng.choice(total, size=args.max_descriptors, replace=False))
+    parts = []
+    start = 0
+    for path, arr in maps:
+        n = arr.shape[0]
+        rows = arr if keep is None else arr[keep[(keep >= start) & (keep < start + n)] - start]
+        parts.append(_read_descriptors(path, rows, dtype))
+        start += n
+    X = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    del parts
+
+    try:
+        import sklearn  # noqa: F401  (pyvl.GaussianMixture / KMeans need it)
+
+        import pyvl
+    except ImportError as exc:
+        raise CliError(f"pyvl fit needs scikit-learn ({exc}): pip install 'pyvl[sklearn]'") \
+            from None
+    verbose = 0 if args.quiet else 1
+    seed = int(args.seed) & 0x7FFFFFFF
+    if args.model == "gmm":
+        model: Any = pyvl.GaussianMixture(
+            k, max_iter=100 if args.max_iter is None else args.max_iter,
+            tol=1e-3 if args.tol is None else args.tol, n_init=args.n_init,
+            init_params=args.init, covariance_lower_bound=args.covariance_lower_bound,
+            random_state=seed, verbose=verbose, n_threads=args.threads,
+        )
+    else:
+        model = pyvl.KMeans(
+            k, max_iter=300 if args.max_iter is None else args.max_iter,
+            tol=1e-4 if args.tol is None else args.tol, n_init=args.n_init,
+            random_state=seed, verbose=verbose, n_threads=args.threads,
+        )
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.fit(X)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    seconds = time.perf_counter() - t0
+    model.set_params(verbose=0)  # a saved model refits quietly
+    save_model(model, out)
+    if not args.quiet:
+        for w in caught:
+            if issubclass(w.category, UserWarning):  # ConvergenceWarning among them
+                print(f"{args.prog}: warning: {w.message}", file=sys.stderr)
+        what = f"{X.shape[0]:,} descriptors of dimension {X.shape[1]} ({dtype})"
+        if args.model == "gmm":
+            print(f"GMM with {k} components on {what}: {model.n_iter_} EM iterations"
+                  f"{'' if model.converged_ else ' (not converged)'}, log-likelihood "
+                  f"{model.lower_bound_:.4f} per descriptor, {seconds:.2f} s -> {out}")
+        else:
+            print(f"k-means with {k} centers on {what}: {model.n_iter_} iterations, inertia "
+                  f"{model.inertia_:.6g}, {seconds:.2f} s -> {out}")
+    return 0
+
+
+def fit_main(argv: Sequence[str] | None = None, prog: str = "pyvl fit") -> int:
+    """``pyvl fit``; returns the exit status."""
+    return _run(fit_parser(prog), _fit, argv)
+
+
+# ---- pyvl encode -------------------------------------------------------------------------
+
+
+def encode_parser(prog: str = "pyvl encode") -> argparse.ArgumentParser:
+    """The options of ``pyvl encode``."""
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Encode the local descriptors of images with a saved model: one row "
+        "per input file.",
+        epilog="Every DESCRIPTORS.npy holds the (N_j, D) descriptors of one image (N_j may "
+        "be 0: zeros). @FILE reads paths from FILE, one a line. The output is one .npy "
+        "array of shape (number of files, encoding length), rows in the order of the "
+        "files. MODEL.npz comes from `pyvl fit` (or pyvl.io.save: a GaussianMixture, "
+        "KMeans, or fitted encoder, used with its own options), or is a plain .npz of "
+        "means, covariances and weights (or centers).\n\n"
+        "encoders (options that apply):\n"
+        "  fisher  Fisher vectors, 2*K*D values (GMM): --improved (default) / "
+        "--no-improved, --square-root, --normalized, --fast\n"
+        "  vlad    VLAD on the GMM means or k-means centers, K*D values (L2-normalised "
+        "unless --unnormalized): --square-root, --normalize-components, --normalize-mass\n"
+        "  bovw    bag of words, K values: hard votes, or --soft (GMM posteriors); "
+        "--frequencies, --square-root, --normalized\n\n"
+        "Example:\n  %(prog)s model.npz img*.npy -o fisher.npy",
+        fromfile_prefix_chars="@",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add = p.add_argument
+    add("model", metavar="MODEL.npz", help="model file")
+    add("descriptors", nargs="+", metavar="DESCRIPTORS.npy",
+        help="one (N_j, D) descriptor array per image")
+    add("-o", "--output", required=True, metavar="ENCODINGS.npy", help="output .npy file")
+    add("--encoder", choices=_ENCODERS, default=None,
+        help="fisher (default for a GMM), vlad (default for k-means centers) or bovw")
+    flags = p.add_argument_group("encoding options (see above for which encoder takes which)")
+    fadd = flags.add_argument
+    fadd("--improved", action=argparse.BooleanOptionalAction, default=None,
+         help="fisher: signed square root and L2 normalisation (default: on)")
+    fadd("--square-root", action="store_true", default=None, help="signed square root")
+    fadd("--normalized", action="store_true", default=None, help="L2 normalisation")
+    fadd("--fast", action="store_true", default=None,
+         help="fisher: hard-assign each descriptor to its most likely component")
+    fadd("--normalize-components", action="store_true", default=None,
+         help="vlad: L2-normalise each center's block")
+    fadd("--normalize-mass", action="store_true", default=None,
+         help="vlad: divide each block by its number of descriptors")
+    fadd("--unnormalized", action="store_true", default=None,
+         help="vlad: no global L2 normalisation")
+    fadd("--soft", action="store_true", default=None,
+         help="bovw: vote with the GMM posteriors instead of one hard vote")
+    fadd("--frequencies", action="store_true", default=None,
+         help="bovw: divide the votes by the number of descriptors")
+    add("--dtype", choices=("float32", "float64"), default=None,
+        help="precision of the computation and output (default: the model's)")
+    add("--batch-size", type=_positive_int, default=256, metavar="N",
+        help="images per C batch call (default 256); bounds the memory used")
+    add("--threads", type=_nonneg_int, default=None,
+        help="libgmm threads (default: all cores); results do not depend on it")
+    add("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    return p
+
+
+def _make_encoder(model: Model, args: argparse.Namespace) -> Any:
+    import pyvl.encoders as E
+
+    given = {k: getattr(args, k) for k in _ENCODER_FLAGS if getattr(args, k) is not None}
+    if model.kind == "encoder":
+        enc = model.encoder
+        if args.encoder is not None and args.encoder != enc.name:
+            raise CliError(f"the model file holds a {enc.name!r} encoder, not {args.encoder!r}")
+        if given:
+            opts = ", ".join("--" + k.replace("_", "-") for k in given)
+            raise CliError(f"the model file holds a configured encoder ({enc!r}); "
+                           f"{opts} cannot change it")
+        if args.dtype is not None and args.dtype != enc.dtype:
+            raise CliError(f"the encoder in the model file computes in {enc.dtype}")
+        if enc.pyramid is not None:
+            raise CliError("the encoder in the model file has a spatial pyramid, which needs "
+                           "descriptor positions: pyvl encode takes descriptors only")
+        return enc
+    name = args.encoder or ("fisher" if model.kind == "gmm" else "vlad")
+    for key in given:
+        if name not in _ENCODER_FLAGS[key]:
+            takers = " or ".join(_ENCODER_FLAGS[key])
+            raise CliError(f"--{key.replace('_', '-')} applies to --encoder {takers}, "
+                           f"not {name}")
+    common: dict[str, Any] = {} if args.dtype is None else {"dtype": args.dtype}
+    flag = {k: bool(v) for k, v in given.items()}
+    try:
+        if name == "fisher":
+            if model.kind != "gmm":
+                raise CliError("Fisher vectors need a GMM; this model has k-means centers "
+                               "only (use --encoder vlad or bovw)")
+            return E.FisherEncoder.from_gmm(model.means, model.covariances, model.weights,
+                                            **flag, **common)
+        centers = model.centers if model.kind == "kmeans" else model.means
+        if name == "vlad":
+            return E.VladEncoder.from_centers(centers, **flag, **common)
+        soft = flag.pop("soft", False)
+        if model.kind == "gmm":
+            return E.BovwEncoder.from_gmm(model.means, model.covariances, model.weights,
+                                          mode="soft" if soft else "hard", **flag, **common)
+        if soft:
+            raise CliError("--soft votes with GMM posteriors: this model has k-means "
+                           "centers only")
+        return E.BovwEncoder.from_centers(centers, **flag, **common)
+    except (TypeError, ValueError) as exc:  # the model's arrays failed the encoder's checks
+        raise CliError(f"{args.model}: {exc}") from None
+
+
+def _encode(args: argparse.Namespace) -> int:
+    out = args.output
+    _check_output(out, [args.model, *args.descriptors])
+    model = load_model(args.model)
+    encoder = _make_encoder(model, args)
+    d = model.dimension
+    maps = [_open_descriptors(p, d) for p in args.descriptors]  # every file checked first
+    n_files = len(maps)
+    dtype = encoder.np_dtype
+    dim = int(encoder.output_dim)
+
+    import pyvl
+
+    threads_before = pyvl.vl_get_max_threads()
+    if args.threads is not None:
+        pyvl.vl_set_num_threads(args.threads)
+    bar = None if args.quiet else _progress(n_files, "encoding", True, "file")
+    t0 = time.perf_counter()
+    n_desc = 0
+
+    def write(f: Any) -> None:
+        nonlocal n_desc
+        header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+                  "shape": (n_files, dim)}
+        np.lib.format.write_array_header_1_0(f, header)  # then the rows, C order
+        for start in range(0, n_files, args.batch_size):
+            stop = min(start + args.batch_size, n_files)
+            sets = [_read_descriptors(args.descriptors[i], maps[i], dtype)
+                    for i in range(start, stop)]
+            n_desc += sum(s.shape[0] for s in sets)
+            try:
+                rows = encoder.encode_batch(sets)
+            except ValueError as exc:
+                raise CliError(str(exc)) from None
+            f.write(np.ascontiguousarray(rows, dtype=dtype).tobytes())
+            if bar is not None:
+                bar.update(stop - start)
+
+    try:
+        _atomic_write(out, write)
+    finally:
+        if bar is not None:
+            bar.close()
+        if args.threads is not None:
+            pyvl.vl_set_num_threads(threads_before)
+    if not args.quiet:
+        files = f"{n_files} file{'' if n_files == 1 else 's'}"
+        print(f"{files} ({n_desc:,} descriptors) encoded with {encoder!r}: "
+              f"({n_files}, {dim}) {dtype}, {time.perf_counter() - t0:.2f} s -> {out}")
+    return 0
+
+
+def encode_main(argv: Sequence[str] | None = None, prog: str = "pyvl encode") -> int:
+    """``pyvl encode``; returns the exit status."""
+    return _run(encode_parser(prog), _encode, argv)
