@@ -9,7 +9,10 @@
 * ``pyvl.encoders``: encoders by name (``get("fisher")``), with fitting,
   configs, spatial pyramids and plugins;
 * ``pyvl.GaussianMixture`` / ``pyvl.KMeans``: scikit-learn estimators
-  (imported on first use; they need scikit-learn).
+  (imported on first use; they need scikit-learn);
+* ``pyvl.FisherVectorEncoder`` / ``pyvl.VladEncoder`` / ``pyvl.BovwEncoder``:
+  the encoders as scikit-learn transformers of lists of descriptor arrays;
+* ``pyvl.io``: portable ``.npz`` model files (``save`` / ``load``).
 """
 
 from __future__ import annotations
@@ -48,6 +51,11 @@ def vl_get_max_threads() -> int:
 
 
 _LAZY = {"GaussianMixture": "estimators", "KMeans": "estimators"}
+# scikit-learn transformers over the encoders (pyvl.VladEncoder is the transformer;
+# pyvl.encoders.VladEncoder is the encoder it wraps)
+_LAZY.update(
+    FisherVectorEncoder="transformers", VladEncoder="transformers", BovwEncoder="transformers"
+)
 
 
 def __getattr__(name: str):  # PEP 562: the estimators import scikit-learn only when used
@@ -55,12 +63,19 @@ def __getattr__(name: str):  # PEP 562: the estimators import scikit-learn only 
         import importlib
 
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name == "io":  # pyvl.io: save/load of models (imported on first use)
+        import importlib
+
+        return importlib.import_module(".io", __name__)
     raise AttributeError(f"module 'pyvl' has no attribute {name!r}")
 
 
 __all__ = [
     "GaussianMixture",
     "KMeans",
+    "FisherVectorEncoder",
+    "VladEncoder",
+    "BovwEncoder",
     "AllocationError",
     "InvalidArgumentError",
     "PyvlError",

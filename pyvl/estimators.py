@@ -454,6 +454,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         return tags
 
+    def save(self, path: Any) -> None:
+        """Write the parameters and the learned arrays to a portable ``.npz`` file
+        (:func:`pyvl.io.save`; see ``docs/persistence.md``)."""
+        from . import io
+
+        io.save(self, path)
+
+    @classmethod
+    def load(cls, path: Any) -> "GaussianMixture":
+        """Read a GaussianMixture written by :meth:`save`; raises
+        :class:`pyvl.io.ModelFileError` (a ``ValueError``) for an invalid file."""
+        from . import io
+
+        return io.load(path, cls)  # type: ignore[no-any-return]
+
 
 _NO_CALLBACK = IterationCallback()  # a NULL function pointer
 
@@ -625,3 +640,18 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self)
         return np.asarray([f"kmeans{i}" for i in range(self.cluster_centers_.shape[0])], dtype=object)
+
+    def save(self, path: Any) -> None:
+        """Write the parameters and the learned arrays to a portable ``.npz`` file
+        (:func:`pyvl.io.save`; see ``docs/persistence.md``)."""
+        from . import io
+
+        io.save(self, path)
+
+    @classmethod
+    def load(cls, path: Any) -> "KMeans":
+        """Read a KMeans written by :meth:`save`; raises
+        :class:`pyvl.io.ModelFileError` (a ``ValueError``) for an invalid file."""
+        from . import io
+
+        return io.load(path, cls)  # type: ignore[no-any-return]

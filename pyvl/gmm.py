@@ -127,6 +127,13 @@ class VlGMM(Handle):
             f"num_clusters={self.num_clusters} at {state}>"
         )
 
+    def __reduce__(self) -> Any:
+        """Pickle (and copy) through the public getters and setters: a new C object
+        with the same parameters, bounds and settings (see docs/persistence.md)."""
+        from .io import handle_from_state, handle_state
+
+        return (handle_from_state, (handle_state(self),))
+
 
 def _gmm(gmm: Any) -> VlGMM:
     if not isinstance(gmm, VlGMM):

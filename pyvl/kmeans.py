@@ -100,6 +100,13 @@ class VlKMeans(Handle):
             f"num_centers={vl_kmeans_get_num_centers(self)} dimension={vl_kmeans_get_dimension(self)}>"
         )
 
+    def __reduce__(self) -> Any:
+        """Pickle (and copy) through the public getters and setters: a new C object
+        with the same centers and settings (see docs/persistence.md)."""
+        from .io import handle_from_state, handle_state
+
+        return (handle_from_state, (handle_state(self),))
+
 
 def _km(km: Any) -> VlKMeans:
     if not isinstance(km, VlKMeans):

@@ -229,6 +229,24 @@ class Encoder(abc.ABC):
         enc = self._encode_sets(cell_data, cell_offsets)
         return enc.reshape(n_images, num_cells(self.pyramid) * self.cell_dim)
 
+    # ---- persistence ----------------------------------------------------------------
+
+    def save(self, path: Any) -> None:
+        """Write the config and the learned arrays to a portable ``.npz`` file
+        (:func:`pyvl.io.save`; see ``docs/persistence.md``)."""
+        from .. import io
+
+        io.save(self, path)
+
+    @classmethod
+    def load(cls: type[E], path: Any) -> E:
+        """Read an encoder written by :meth:`save` (:func:`pyvl.io.load`); the file must
+        hold a ``cls`` (any encoder for ``Encoder.load``). Raises
+        :class:`pyvl.io.ModelFileError` (a ``ValueError``) for an invalid file."""
+        from .. import io
+
+        return io.load(path, cls)  # type: ignore[no-any-return]
+
     # ---- configuration ------------------------------------------------------------
 
     @classmethod
