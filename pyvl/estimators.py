@@ -27,6 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _chunked
 from ._arrays import ptr
 from ._errors import TrainingInterrupted
 from ._lib import VlRandStruct, lib
@@ -177,6 +178,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         not depend on it.
     dtype : {None, float32, float64}
         Working precision; None keeps float32 input in float32, else float64.
+    chunk_size : int or None
+        Out-of-core/Dask fits only: rows per chunk (None: about 32 MiB per
+        chunk of a memmap; a list's arrays or a Dask array's blocks as given).
+    init_sample_size : int or None
+        Out-of-core/Dask fits only: the initialisation runs on a uniform
+        random sample of at most this many rows (None: max(100 K, 10000)).
+
+    ``fit`` also takes data that is not one in-memory array: a
+    ``numpy.memmap``, a list of 2-D arrays, a re-iterable or a callable
+    returning a fresh iterator of 2-D chunks, or a ``dask.array.Array``
+    (trained on the active ``dask.distributed`` cluster). EM then runs by
+    sufficient statistics, one pass per iteration, with in-memory EM's result
+    up to rounding for the same initialisation; see ``pyvl/_chunked.py`` and
+    ``docs/scaling.md``. The fitted estimator is the usual in-memory one.
 
     Attributes
     ----------
@@ -208,6 +223,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         verbose_interval: int = 10,
         n_threads: int | None = None,
         dtype: Any = None,
+        chunk_size: int | None = None,
+        init_sample_size: int | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -225,6 +242,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose_interval = verbose_interval
         self.n_threads = n_threads
         self.dtype = dtype
+        self.chunk_size = chunk_size
+        self.init_sample_size = init_sample_size
 
     # ---- fitting ---------------------------------------------------------------
 
@@ -276,11 +295,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> "GaussianMixture":
         """Fit the mixture to X of shape (n_samples, n_features). Returns self."""
+        if _chunked.is_chunk_source(X):  # memmap, chunks, Dask array: EM by statistics
+            return _chunked.fit_gaussian_mixture(self, X)
         self.fit_predict(X, y)
         return self
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit, then return the most likely component of every sample (n_samples,)."""
+        if _chunked.is_chunk_source(X):
+            _chunked.fit_gaussian_mixture(self, X)
+            return _chunked.predict_gaussian_mixture(self, X)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, ensure_min_samples=2 if self.n_components > 1 else 1)
         n, d = X.shape
         self._validate_params(d)
@@ -496,6 +520,16 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     random_state : int, RandomState or None
     verbose : int, default 0
     n_threads : int or None
+    dtype : {None, float32, float64}
+    chunk_size, init_sample_size : int or None
+        Out-of-core/Dask fits only, as in :class:`GaussianMixture`.
+
+    ``fit`` also takes a ``numpy.memmap``, a list of 2-D arrays, a
+    re-iterable or callable chunk source, or a ``dask.array.Array``: Lloyd
+    then runs by sufficient statistics, one pass per iteration, seeded on a
+    random sample; a center that receives no point keeps its place (in-memory
+    Lloyd restarts it). ``labels_`` is then a numpy array (a lazy dask array
+    for Dask input). See ``pyvl/_chunked.py``.
 
     Attributes
     ----------
@@ -517,6 +551,8 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         verbose: int = 0,
         n_threads: int | None = None,
         dtype: Any = None,
+        chunk_size: int | None = None,
+        init_sample_size: int | None = None,
     ) -> None:
         self.n_clusters = n_clusters
         self.init = init
@@ -528,6 +564,8 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         self.verbose = verbose
         self.n_threads = n_threads
         self.dtype = dtype
+        self.chunk_size = chunk_size
+        self.init_sample_size = init_sample_size
 
     _ALGORITHMS = {"lloyd": 0, "elkan": 1, "ann": 2}
 
@@ -537,6 +575,8 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> "KMeans":
         """Cluster X (n_samples, n_features). Returns self."""
+        if _chunked.is_chunk_source(X):  # memmap, chunks, Dask array: Lloyd by statistics
+            return _chunked.fit_kmeans(self, X)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES)
         n, d = X.shape
         k = _check_positive_int(self.n_clusters, "n_clusters")
