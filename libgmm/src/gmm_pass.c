@@ -97,7 +97,7 @@ int gmm_pass_init(gmm_pass *p, vl_type type, size_t K, size_t D, size_t N, gmm_e
   if (gmm_mul_size(K, D, &kd) || gmm_mul_size(kd, 2, &accn)) return gmm_last_error();
   accn += 2 * K;
   if (gmm_mul_size(accn, es, &accbytes)) return gmm_last_error();
-  accbytes += K;
+  accbytes += K + 8 + K * sizeof(vl_uint32); /* touched flags, alignment, indices */
   p->nslabs = slab_count(N, K, D);
 
   p->slab = gmm_alloc_array(p->nslabs, 1, sizeof(gmm_stats), 1);

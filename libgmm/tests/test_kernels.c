@@ -34,6 +34,11 @@
  * 1e6 arguments in [-104, 0] (float) and [-745, 0] (double), against exp in
  * double resp. expl, and must stay within 2 ulp; special values exactly.
  *
+ * GMM_TEST_QUICK=1 (set by .ci/valgrind.sh: valgrind runs this test about
+ * 100x slower) keeps a reduced set of sizes that still covers a single
+ * element, odd tails of every vector width and multi-vector rows, and
+ * sweeps each exp range with 2e4 arguments instead of 1e6.
+ *
  * Exit 77 (skip) if no SIMD level is available.
  */
 #include <stdint.h>
@@ -47,6 +52,16 @@ static size_t const g_ns[] = {1, 3, 4, 5, 7, 13, 64, 67};
 static size_t const g_Ds[] = {1, 2, 3, 7, 8, 16, 17, 67, 97, 128};
 static size_t const g_Ks[] = {1, 5, 16, 17, 40, 256};
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Quick mode (GMM_TEST_QUICK=1): the reduced size sets. */
+static int g_quick;
+static size_t const g_ns_quick[] = {1, 5, 13, 67};
+static size_t const g_Ds_quick[] = {1, 3, 8, 17, 67};
+static size_t const g_Ks_quick[] = {1, 5, 17, 40};
+
+/* The size set in use: `full` or, in quick mode, `quick`. */
+#define SIZES(full, quick) (g_quick ? (quick) : (full))
+#define NSIZES(full, quick) (g_quick ? COUNT(quick) : COUNT(full))
 
 /* Data kinds: plain random data, and data with a large common offset
  * (distances between points near 1e3 of the origin; for wdist, m ~ x s so
@@ -437,18 +452,22 @@ DEFINE_LSE_TESTS(double, d, 1e-14, 1e-14, 1)
 
 static void test_lse_level(gmm_kernels const *kt)
 {
-  static size_t const ns[] = {1, 3, 7, 64, 128};
-  static size_t const Ks[] = {1, 2, 5, 16, 17, 100, 256};
+  static size_t const ns_full[] = {1, 3, 7, 64, 128};
+  static size_t const Ks_full[] = {1, 2, 5, 16, 17, 100, 256};
+  static size_t const ns_quick[] = {1, 7, 64};
+  static size_t const Ks_quick[] = {1, 5, 17, 100};
+  size_t const *ns = SIZES(ns_full, ns_quick), *Ks = SIZES(Ks_full, Ks_quick);
+  size_t const nns = NSIZES(ns_full, ns_quick), nKs = NSIZES(Ks_full, Ks_quick);
   g_lse_dq[0] = g_lse_dq[1] = g_lse_dll[0] = g_lse_dll[1] = g_lse_use[0] = g_lse_use[1] = 0;
-  for (size_t a = 0; a < COUNT(ns); ++a)
-    for (size_t b = 0; b < COUNT(Ks); ++b)
+  for (size_t a = 0; a < nns; ++a)
+    for (size_t b = 0; b < nKs; ++b)
       for (int kind = 0; kind < NUM_LSE; ++kind)
         for (int qmode = 0; qmode < NUM_QMODES; ++qmode) {
           test_lse_f(kt, ns[a], Ks[b], kind, qmode, 0);
           test_lse_d(kt, ns[a], Ks[b], kind, qmode, 0);
         }
   /* rows whose l are all -inf: NaN, as in the scalar reference */
-  for (size_t b = 0; b < COUNT(Ks); ++b) {
+  for (size_t b = 0; b < nKs; ++b) {
     test_lse_f(kt, 3, Ks[b], LSE_WIDE, Q_PACKED, 1);
     test_lse_d(kt, 3, Ks[b], LSE_WIDE, Q_ALIAS, 1);
   }
@@ -478,7 +497,9 @@ static double ulp_err_d(double y, long double r)
   return (double)(fabsl((long double)y - r) / ldexpl(1.0L, e - 53));
 }
 
-#define EXP_SWEEP 1000000
+#define EXP_SWEEP_FULL 1000000
+#define EXP_SWEEP_QUICK 20000
+#define EXP_SWEEP (g_quick ? (size_t)EXP_SWEEP_QUICK : (size_t)EXP_SWEEP_FULL)
 
 /* The double reference: expl if long double arithmetic really is extended
  * (not under valgrind, which runs x87 code in double precision), else exp
@@ -608,15 +629,52 @@ static void test_vexp_level(gmm_kernels const *kt, int assert_ulp)
   }
 }
 
+/* select: the same indices as scalar, and the column sums bit for bit
+ * (each column gets one addition, so there is nothing to reorder). */
+#define DEFINE_TEST_SELECT(T, SFX)                                                          \
+  static void test_select_##SFX(gmm_kernels const *kt)                                      \
+  {                                                                                         \
+    static size_t const Ks[] = {1, 3, 4, 7, 8, 15, 16, 17, 31, 33, 100, 256, 257};          \
+    for (size_t c = 0; c < COUNT(Ks); ++c) {                                                \
+      size_t const K = Ks[c];                                                               \
+      T *q = xmalloc((K + 1) * sizeof(T)), *s1 = xmalloc(K * sizeof(T)),                    \
+        *s2 = xmalloc(K * sizeof(T));                                                       \
+      vl_uint32 *i1 = xmalloc(K * sizeof(vl_uint32)), *i2 = xmalloc(K * sizeof(vl_uint32)); \
+      T const thr = (T)0.01;                                                                \
+      size_t n1, n2;                                                                        \
+      for (size_t k = 0; k < K; ++k) {                                                      \
+        double const u = test_uniform();                                                    \
+        q[k + 1] = (T)(u < 0.3 ? u * 0.05 : (u < 0.35 ? 0.01 : u * 1e-4));                 \
+        s1[k] = s2[k] = (T)test_normal();                                                   \
+      }                                                                                     \
+      n1 = gmm_kernels_scalar.select_##SFX(K, q + 1, thr, s1, i1);                          \
+      n2 = kt->select_##SFX(K, q + 1, thr, s2, i2); /* q misaligned on purpose */            \
+      CHECK_MSG(n1 == n2, "select_" #SFX " K=%zu: %zu vs %zu indices", K, n2, n1);          \
+      CHECK(memcmp(i1, i2, n1 * sizeof(vl_uint32)) == 0);                                   \
+      CHECK(memcmp(s1, s2, K * sizeof(T)) == 0);                                            \
+      free(q);                                                                              \
+      free(s1);                                                                             \
+      free(s2);                                                                             \
+      free(i1);                                                                             \
+      free(i2);                                                                             \
+    }                                                                                       \
+  }
+DEFINE_TEST_SELECT(float, f)
+DEFINE_TEST_SELECT(double, d)
+
 static void test_level(gmm_kernels const *kt)
 {
   static size_t const vecDs[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33,
                                  63, 64, 65, 67, 97, 128, 255, 1000};
-  for (size_t a = 0; a < COUNT(g_ns); ++a)
-    for (size_t b = 0; b < COUNT(g_Ds); ++b)
-      for (size_t c = 0; c < COUNT(g_Ks); ++c)
+  size_t const *ns = SIZES(g_ns, g_ns_quick), *Ds = SIZES(g_Ds, g_Ds_quick),
+               *Ks = SIZES(g_Ks, g_Ks_quick);
+  size_t const nns = NSIZES(g_ns, g_ns_quick), nDs = NSIZES(g_Ds, g_Ds_quick),
+               nKs = NSIZES(g_Ks, g_Ks_quick);
+  for (size_t a = 0; a < nns; ++a)
+    for (size_t b = 0; b < nDs; ++b)
+      for (size_t c = 0; c < nKs; ++c)
         for (int layout = 0; layout < 3; ++layout) {
-          size_t n = g_ns[a], D = g_Ds[b], K = g_Ks[c];
+          size_t n = ns[a], D = Ds[b], K = Ks[c];
           /* (ldx, offset): packed aligned, packed odd offset, padded odd offset */
           size_t ldx = layout == 2 ? D + 3 : D, off = layout == 0 ? 0 : 1;
           for (int kind = 0; kind < NUM_DATA; ++kind) {
@@ -633,11 +691,16 @@ static void test_level(gmm_kernels const *kt)
       }
   test_lse_level(kt);
   test_vexp_level(kt, 1);
+  test_select_f(kt);
+  test_select_d(kt);
 }
 
 int main(void)
 {
   int tested = 0;
+  char const *quick = getenv("GMM_TEST_QUICK");
+  g_quick = quick && *quick && strcmp(quick, "0") != 0;
+  if (g_quick) printf("GMM_TEST_QUICK: reduced sizes and exp sweeps\n");
   test_seed(20240611);
   CHECK(gmm_kernels_for_level(VL_SIMD_SCALAR) == &gmm_kernels_scalar);
   printf("level 0 (scalar): libm exp, for comparison\n");

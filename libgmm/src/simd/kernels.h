@@ -64,6 +64,12 @@ typedef struct gmm_kernels {
   /* Test hook, not used by the library: y[i] = exp(x[i]) for i < n with the
    * exp the level's lse uses (libm for scalar), so tests can measure its
    * accuracy directly. */
+  /* Posterior selection for the M-step: colsum[k] += q[k] for k < K, and
+   * the indices k (increasing) with q[k] >= thr are written to idx; returns
+   * their number. */
+  size_t (*select_f)(size_t K, float const *q, float thr, float *colsum, vl_uint32 *idx);
+  size_t (*select_d)(size_t K, double const *q, double thr, double *colsum, vl_uint32 *idx);
+
   void (*vexp_f)(size_t n, float const *x, float *y);
   void (*vexp_d)(size_t n, double const *x, double *y);
 } gmm_kernels;

@@ -494,6 +494,48 @@ static void vexp_d(size_t n, double const *x, double *y)
   }
 }
 
+/* Selection: compare a vector of posteriors with the threshold, add it to the
+ * column sums, and walk the bits of the comparison mask (usually empty). */
+static size_t select_f(size_t K, float const *q, float thr, float *colsum, vl_uint32 *idx)
+{
+  __m256 const t = _mm256_set1_ps(thr);
+  size_t k = 0, n = 0;
+  for (; k + 8 <= K; k += 8) {
+    __m256 const v = _mm256_loadu_ps(q + k);
+    unsigned m = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_GE_OQ));
+    _mm256_storeu_ps(colsum + k, _mm256_add_ps(_mm256_loadu_ps(colsum + k), v));
+    while (m) {
+      idx[n++] = (vl_uint32)(k + (size_t)__builtin_ctz(m));
+      m &= m - 1;
+    }
+  }
+  for (; k < K; ++k) {
+    colsum[k] += q[k];
+    if (q[k] >= thr) idx[n++] = (vl_uint32)k;
+  }
+  return n;
+}
+
+static size_t select_d(size_t K, double const *q, double thr, double *colsum, vl_uint32 *idx)
+{
+  __m256d const t = _mm256_set1_pd(thr);
+  size_t k = 0, n = 0;
+  for (; k + 4 <= K; k += 4) {
+    __m256d const v = _mm256_loadu_pd(q + k);
+    unsigned m = (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(v, t, _CMP_GE_OQ));
+    _mm256_storeu_pd(colsum + k, _mm256_add_pd(_mm256_loadu_pd(colsum + k), v));
+    while (m) {
+      idx[n++] = (vl_uint32)(k + (size_t)__builtin_ctz(m));
+      m &= m - 1;
+    }
+  }
+  for (; k < K; ++k) {
+    colsum[k] += q[k];
+    if (q[k] >= thr) idx[n++] = (vl_uint32)k;
+  }
+  return n;
+}
+
 gmm_kernels const gmm_kernels_avx2 = {
   .name = "avx2",
   .level = VL_SIMD_AVX2,
@@ -507,6 +549,8 @@ gmm_kernels const gmm_kernels_avx2 = {
   .lse_d = lse_d,
   .accum_f = accum_f,
   .accum_d = accum_d,
+  .select_f = select_f,
+  .select_d = select_d,
   .vexp_f = vexp_f,
   .vexp_d = vexp_d,
 };

@@ -534,6 +534,48 @@ static void vexp_d(size_t n, double const *x, double *y)
   }
 }
 
+/* Selection: compare a vector of posteriors with the threshold (into a mask
+ * register), add it to the column sums, and walk the mask's bits. */
+static size_t select_f(size_t K, float const *q, float thr, float *colsum, vl_uint32 *idx)
+{
+  __m512 const t = _mm512_set1_ps(thr);
+  size_t k = 0, n = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m512 const v = _mm512_loadu_ps(q + k);
+    unsigned m = (unsigned)_mm512_cmp_ps_mask(v, t, _CMP_GE_OQ);
+    _mm512_storeu_ps(colsum + k, _mm512_add_ps(_mm512_loadu_ps(colsum + k), v));
+    while (m) {
+      idx[n++] = (vl_uint32)(k + (size_t)__builtin_ctz(m));
+      m &= m - 1;
+    }
+  }
+  for (; k < K; ++k) {
+    colsum[k] += q[k];
+    if (q[k] >= thr) idx[n++] = (vl_uint32)k;
+  }
+  return n;
+}
+
+static size_t select_d(size_t K, double const *q, double thr, double *colsum, vl_uint32 *idx)
+{
+  __m512d const t = _mm512_set1_pd(thr);
+  size_t k = 0, n = 0;
+  for (; k + 8 <= K; k += 8) {
+    __m512d const v = _mm512_loadu_pd(q + k);
+    unsigned m = (unsigned)_mm512_cmp_pd_mask(v, t, _CMP_GE_OQ);
+    _mm512_storeu_pd(colsum + k, _mm512_add_pd(_mm512_loadu_pd(colsum + k), v));
+    while (m) {
+      idx[n++] = (vl_uint32)(k + (size_t)__builtin_ctz(m));
+      m &= m - 1;
+    }
+  }
+  for (; k < K; ++k) {
+    colsum[k] += q[k];
+    if (q[k] >= thr) idx[n++] = (vl_uint32)k;
+  }
+  return n;
+}
+
 gmm_kernels const gmm_kernels_avx512 = {
   .name = "avx512",
   .level = VL_SIMD_AVX512,
@@ -547,6 +589,8 @@ gmm_kernels const gmm_kernels_avx512 = {
   .lse_d = lse_d,
   .accum_f = accum_f,
   .accum_d = accum_d,
+  .select_f = select_f,
+  .select_d = select_d,
   .vexp_f = vexp_f,
   .vexp_d = vexp_d,
 };

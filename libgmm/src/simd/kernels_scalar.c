@@ -94,6 +94,19 @@ static void vexp_d(size_t n, double const *x, double *y)
   for (size_t i = 0; i < n; ++i) y[i] = exp(x[i]);
 }
 
+#define DEFINE_SELECT(T, SFX)                                                             \
+  static size_t select_##SFX(size_t K, T const *q, T thr, T *colsum, vl_uint32 *idx)      \
+  {                                                                                       \
+    size_t n = 0;                                                                         \
+    for (size_t k = 0; k < K; ++k) {                                                      \
+      colsum[k] += q[k];                                                                  \
+      if (q[k] >= thr) idx[n++] = (vl_uint32)k;                                           \
+    }                                                                                     \
+    return n;                                                                             \
+  }
+DEFINE_SELECT(float, f)
+DEFINE_SELECT(double, d)
+
 gmm_kernels const gmm_kernels_scalar = {
   .name = "scalar",
   .level = VL_SIMD_SCALAR,
@@ -107,6 +120,8 @@ gmm_kernels const gmm_kernels_scalar = {
   .lse_d = gmm_lse_scalar_d,
   .accum_f = accum_f,
   .accum_d = accum_d,
+  .select_f = select_f,
+  .select_d = select_d,
   .vexp_f = vexp_f,
   .vexp_d = vexp_d,
 };
