@@ -73,11 +73,63 @@ void gmm_ework_free(gmm_ework *w)
   w->xpack = w->tile = NULL;
 }
 
+/* Log-joint of point x (D floats) and component k, in double, from the float
+ * parameters: c_k - 1/2 sum_d ((x_d - shift_d) s_kd - m_kd)^2. A term that is
+ * not a number (an m_kd that overflowed float) counts as an infinite distance. */
+static double redo_logjoint_f(gmm_eparams const *ep, float const *x, size_t k)
+{
+  size_t const D = ep->D, kp = ep->kp;
+  float const *s = (float const *)ep->s, *m = (float const *)ep->m;
+  float const *shift = (float const *)ep->shift;
+  double const c = (double)((float const *)ep->c)[k];
+  double dist = 0;
+  if (c == -INFINITY) return -INFINITY;
+  for (size_t d = 0; d < D; ++d) {
+    double const z = ((double)x[d] - (double)shift[d]) * (double)s[d * kp + k] - (double)m[d * kp + k];
+    dist += z * z;
+  }
+  return isnan(dist) ? -INFINITY : c - 0.5 * dist;
+}
+
+/* A float E-step row whose log-likelihood is not finite: the scaled squared
+ * distance of the point to every component overflowed float (the point is
+ * more than ~1e19 standard deviations from all of them), so the log-sum-exp
+ * saw only -inf (NaN posteriors). The true log-likelihood is finite:
+ * recompute the row in double, from the same float parameters. Returns the
+ * row's log-likelihood. */
+static double redo_row_f(gmm_eparams const *ep, float const *x, float *q)
+{
+  size_t const K = ep->K;
+  double lmax = -INFINITY, sum = 0;
+  for (size_t k = 0; k < K; ++k) {
+    double const l = redo_logjoint_f(ep, x, k);
+    if (l > lmax) lmax = l;
+  }
+  if (lmax == -INFINITY) return NAN; /* no component left: not reachable from the callers */
+  for (size_t k = 0; k < K; ++k) sum += exp(redo_logjoint_f(ep, x, k) - lmax);
+  for (size_t k = 0; k < K; ++k) q[k] = (float)(exp(redo_logjoint_f(ep, x, k) - lmax) / sum);
+  return log(sum) + lmax;
+}
+
 double gmm_estep_block(gmm_eparams const *ep, gmm_kernels const *kern, void const *x, size_t n,
                        gmm_ework *ws, void *q, size_t ldq, double *ll)
 {
-  if (ep->type == VL_TYPE_FLOAT)
-    return estep_block_f(ep, kern, (float const *)x, n, ws, (float *)q, ldq, ll);
+  if (ep->type == VL_TYPE_FLOAT) {
+    double llb[GMM_EBLOCK], total;
+    double *rows = ll ? ll : llb;
+    int redo = 0;
+    total = estep_block_f(ep, kern, (float const *)x, n, ws, (float *)q, ldq, rows);
+    for (size_t i = 0; i < n; ++i)
+      if (!isfinite(rows[i])) {
+        rows[i] = redo_row_f(ep, (float const *)x + i * ep->D, (float *)q + i * ldq);
+        redo = 1;
+      }
+    if (redo) {
+      total = 0; /* the same order as estep_block_f's sum */
+      for (size_t i = 0; i < n; ++i) total += rows[i];
+    }
+    return total;
+  }
   return estep_block_d(ep, kern, (double const *)x, n, ws, (double *)q, ldq, ll);
 }
 
