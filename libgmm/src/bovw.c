@@ -29,8 +29,7 @@
 #define BOVW_MIN_NORM 1e-12
 /* Rows per distance / E-step tile (the E-step takes at most GMM_EBLOCK). */
 #define BOVW_BLOCK GMM_EBLOCK
-/* Slabs: one per BOVW_SLAB_POINTS rows, at most BOVW_MAX_SLABS (K doubles each). */
-#define BOVW_SLAB_POINTS 2048
+/* Slabs: one per GMM_SLAB_POINTS rows, at most BOVW_MAX_SLABS (K doubles each). */
 #define BOVW_MAX_SLABS 16
 
 typedef struct bovw_ctx {
@@ -147,7 +146,7 @@ static void finish(bovw_ctx const *c, void *enc, double *h, size_t n)
 
 static size_t slab_count(size_t n)
 {
-  size_t s = n / BOVW_SLAB_POINTS;
+  size_t s = n / GMM_SLAB_POINTS;
   if (s > BOVW_MAX_SLABS) s = BOVW_MAX_SLABS;
   return s ? s : 1;
 }

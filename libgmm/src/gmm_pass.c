@@ -7,7 +7,6 @@
 /* Slabs per pass: one per GMM_SLAB_POINTS points, at most GMM_MAX_SLABS, and
  * their statistics may take at most GMM_SLAB_BYTES_CAP. The count depends
  * only on N, K and D, never on the number of threads. */
-#define GMM_SLAB_POINTS 4096
 #define GMM_MAX_SLABS 16
 #define GMM_SLAB_BYTES_CAP ((size_t)64 << 20)
 

@@ -27,6 +27,12 @@
 #endif
 
 #define GMM_ALIGN 64
+/* Points per slab in the parallel reductions (E-step statistics, encoders):
+ * a data set of N points is split into min(N / GMM_SLAB_POINTS, 16) slabs
+ * (at least 1), never a function of the thread count, so results do not
+ * depend on it. Small enough that one image of a few thousand descriptors
+ * uses every core. */
+#define GMM_SLAB_POINTS 768
 #define GMM_LOG_2PI 1.8378770664093454836 /* log(2 pi) */
 
 /* ---- errors (thread-local) -------------------------------------------- */

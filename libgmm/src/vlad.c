@@ -27,9 +27,8 @@
 #define VLAD_MIN_NORM 1e-12
 /* Rows per distance tile (hard assignment). */
 #define VLAD_BLOCK 128
-/* Slabs: one per VLAD_SLAB_POINTS rows, at most VLAD_MAX_SLABS, and at most
+/* Slabs: one per GMM_SLAB_POINTS rows, at most VLAD_MAX_SLABS, and at most
  * VLAD_SLAB_BYTES_CAP of accumulators. Never a function of the thread count. */
-#define VLAD_SLAB_POINTS 2048
 #define VLAD_MAX_SLABS 16
 #define VLAD_SLAB_BYTES_CAP ((size_t)64 << 20)
 
@@ -73,7 +72,7 @@ static double vlad_norm(double const *v, size_t n)
 static size_t slab_count(size_t n, size_t K, size_t D)
 {
   size_t const per_slab = K * (D + 1) * sizeof(double);
-  size_t s = n / VLAD_SLAB_POINTS;
+  size_t s = n / GMM_SLAB_POINTS;
   size_t const cap = VLAD_SLAB_BYTES_CAP / per_slab;
   if (s > VLAD_MAX_SLABS) s = VLAD_MAX_SLABS;
   if (s > cap) s = cap;
