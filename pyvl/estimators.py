@@ -497,6 +497,30 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 _NO_CALLBACK = IterationCallback()  # a NULL function pointer
 
 
+def _sq_distances(X: Any, centers: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances (n, k) in float64, accurate far from the origin.
+
+    The expanded form |x|^2 - 2 x.c + |c|^2 (one matrix product) is taken around
+    the centers' mean, so its rounding error, at most about (D + 2) 2^-53
+    (|x'| + |c'|)^2 with x' = x - mean and c' = c - mean, does not grow with a
+    common offset of the data; entries too small to be trusted to 1e-10
+    (points very close to a center) are recomputed directly as sum (x - c)^2.
+    """
+    c = np.asarray(centers, dtype=np.float64)
+    shift = c.mean(axis=0)
+    xs = np.asarray(X, dtype=np.float64) - shift
+    cs = c - shift
+    xn = np.einsum("ij,ij->i", xs, xs)
+    cn = np.einsum("ij,ij->i", cs, cs)
+    d2 = xn[:, None] - 2 * (xs @ cs.T) + cn[None, :]
+    err = (xs.shape[1] + 2) * 2.0**-53 * (np.sqrt(xn)[:, None] + np.sqrt(cn)[None, :]) ** 2
+    rows, cols = np.nonzero(d2 <= 1e10 * err)
+    if rows.size:
+        diff = xs[rows] - cs[cols]
+        d2[rows, cols] = np.einsum("ij,ij->i", diff, diff)
+    return np.maximum(d2, 0.0)
+
+
 class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     """k-means clustering on libgmm (VLFeat's k-means, with SIMD kernels).
 
@@ -668,10 +692,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         """Euclidean distances to every center: (n_samples, n_clusters)."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
-        c = self.cluster_centers_.astype(np.float64)
-        Xd = np.asarray(X, dtype=np.float64)
-        d2 = (Xd * Xd).sum(1)[:, None] - 2 * Xd @ c.T + (c * c).sum(1)[None, :]
-        return np.sqrt(np.maximum(d2, 0)).astype(self.cluster_centers_.dtype)
+        return np.sqrt(_sq_distances(X, self.cluster_centers_)).astype(self.cluster_centers_.dtype)
 
     def score(self, X: Any, y: Any = None) -> float:
         """Opposite of the inertia of X."""
