@@ -1116,14 +1116,18 @@ def test_float32_statistics_overflow(what):
         assert nan_or_error(lambda: vl_fisher_encode(means, covs, priors, x, 0))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (pyvl/estimators.py, KMeans.transform): distances by the expanded form "
-    "|x|^2 - 2 x.c + |c|^2 in float64, which cancels far from the origin (relative "
-    "error 1e-3 at an offset of 1e6, O(1) at 1e8).",
-)
-def test_kmeans_transform_offset():
-    x = offset_data(1000, 8, 4, 1e6, F64, seed=6)
-    km = pyvl.KMeans(4, random_state=0).fit(x)
+@pytest.mark.parametrize("offset", [0.0, 1e6, 1e8])
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_kmeans_transform_offset(offset, dtype):
+    """pyvl.KMeans.transform: distances to the centers within 1e-9 relative (and
+    one rounding to the dtype) of the direct form, far from the origin too. (It
+    used the expanded form |x|^2 - 2 x.c + |c|^2 in float64: relative errors of
+    1e-3 at an offset of 1e6, O(1) at 1e8; fixed in pyvl/estimators.py.)"""
+    x = offset_data(1000, 8, 4, offset, dtype, seed=6)
+    x[:4] = x[[10, 20, 30, 40]]  # points exactly at a center once the centers are data points
+    km = pyvl.KMeans(4, init=x[[10, 20, 30, 40]], random_state=0, max_iter=0).fit(x)
     exact = np.sqrt(l2_exact(x, km.cluster_centers_))
-    assert np.all(np.abs(km.transform(x) - exact) <= 1e-9 * exact + 1e-9)
+    got = km.transform(x)
+    assert got.dtype == dtype
+    assert np.all(np.abs(got - exact) <= 1e-9 * exact + ulp(exact, dtype) + 1e-300)
+    assert np.all(got[:4].diagonal() == 0)
