@@ -100,9 +100,19 @@ VL_EXPORT vl_size vl_get_max_threads(void)
   return (vl_size)gmm_num_threads();
 }
 
+/* More threads than this is a mistake (e.g. -1 passed through size_t): the
+ * OpenMP runtime would abort or crash trying to create them. */
+#define GMM_MAX_THREADS 1024
+
 VL_EXPORT void vl_set_num_threads(vl_size n)
 {
   gmm_clear_error();
+  if (n > GMM_MAX_THREADS) {
+    gmm_error(VL_ERR_BAD_ARG,
+              "vl_set_num_threads: %zu threads is more than the maximum of %d (0 restores the "
+              "default)", (size_t)n, GMM_MAX_THREADS);
+    return;
+  }
   g_num_threads = n;
 }
 
