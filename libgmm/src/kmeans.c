@@ -354,6 +354,17 @@ static int kmeans_quantize_ann(VlKMeans *self, vl_uint32 *assignments, void *dis
   int err = check_quantize(self, assignments, data, numData, "vl_kmeans_quantize_ann");
   if (err) return err;
   if (numData == 0) return VL_ERR_OK;
+  if (update && distances) {
+    /* the current distances are an input: NaN would silently keep any assignment */
+    for (size_t i = 0; i < numData; ++i) {
+      double const v = is_float(self->dataType) ? (double)((float const *)distances)[i]
+                                                : ((double const *)distances)[i];
+      if (isnan(v))
+        return gmm_error(VL_ERR_BAD_ARG,
+                         "vl_kmeans_quantize_ann: distances contain NaN (distance %zu; with "
+                         "update the distances of the current assignments are read)", i);
+    }
+  }
   ctx_init(&c, self, self->dimension, self->numCenters, &stopped);
   return is_float(self->dataType)
              ? quantize_ann_f(&c, self->centers, assignments, distances, data, numData, update)
@@ -645,10 +656,10 @@ VL_EXPORT void vl_kmeans_set_max_num_iterations(VlKMeans *self, vl_size maxNumIt
 VL_EXPORT void vl_kmeans_set_min_energy_variation(VlKMeans *self, double minEnergyVariation)
 {
   KM_SELF_OR("vl_kmeans_set_min_energy_variation", )
-  if (!(minEnergyVariation >= 0)) {
+  if (!(minEnergyVariation >= 0) || !isfinite(minEnergyVariation)) {
     gmm_error(VL_ERR_BAD_ARG,
-              "vl_kmeans_set_min_energy_variation: minEnergyVariation must be >= 0, got %g",
-              minEnergyVariation);
+              "vl_kmeans_set_min_energy_variation: minEnergyVariation must be finite and >= 0, "
+              "got %g", minEnergyVariation);
     return;
   }
   self->minEnergyVariation = minEnergyVariation;
