@@ -7,11 +7,18 @@
 /* Countdown to an injected failure (tests only, via gmm_alloc_fail_after).
  * Not thread-safe by design: tests that use it run single-threaded code. */
 static long g_fail_countdown = 0;
+/* Allocation attempts so far (tests: how many sites a call went through, so
+ * a failure sweep knows whether the n-th allocation was reached). */
+static long g_alloc_count = 0;
 
 void gmm_alloc_fail_after(long n) { g_fail_countdown = n; }
 
+GMM_HIDDEN long gmm_alloc_count(void);
+long gmm_alloc_count(void) { return g_alloc_count; }
+
 static int injected_failure(void)
 {
+  ++g_alloc_count;
   if (g_fail_countdown > 0 && --g_fail_countdown == 0) return 1;
   return 0;
 }
