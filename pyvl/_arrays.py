@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._errors import InvalidArgumentError
+from ._errors import InvalidArgumentError, SizeOverflowError
 
 VL_TYPE_FLOAT = 1
 VL_TYPE_DOUBLE = 2
@@ -47,7 +47,14 @@ def vl_type_of(dtype: npt.DTypeLike) -> int:
     raise TypeError(f"dtype {dt} is not supported (use float32 or float64)")
 
 
+#: Largest value of C ``size_t`` (ctypes would silently wrap larger integers).
+SIZE_MAX = (1 << (8 * ctypes.sizeof(ctypes.c_size_t))) - 1
+_INT_MIN, _INT_MAX = -(1 << 31), (1 << 31) - 1
+
+
 def _numeric(x: Any, name: str) -> np.ndarray:
+    if x is None:
+        raise TypeError(f"{name} is None; expected a real numeric array")
     arr = np.asarray(x)
     if arr.dtype.kind not in "fiub":
         if arr.dtype.kind == "O":
@@ -117,12 +124,27 @@ def _count(value: Any, name: str) -> int:
         raise TypeError(f"{name} must be an integer, got {value!r}") from None
     if n < 0:
         raise ValueError(f"{name} must be >= 0, got {n}")
+    if n > SIZE_MAX:
+        raise SizeOverflowError(f"{name} = {n} does not fit in size_t (at most {SIZE_MAX})")
     return n
 
 
 def count(value: Any, name: str) -> int:
     """A non-negative integer argument."""
     return _count(value, name)
+
+
+def c_int(value: Any, name: str) -> int:
+    """An integer argument passed as C ``int`` (ctypes would silently wrap others)."""
+    if isinstance(value, bool):
+        return int(value)
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r}") from None
+    if not _INT_MIN <= n <= _INT_MAX:
+        raise InvalidArgumentError(f"{name} = {n} does not fit in a C int")
+    return n
 
 
 def ptr(arr: np.ndarray | None) -> Any:
