@@ -38,6 +38,7 @@ from ._arrays import (
     as_array,
     as_data,
     as_params,
+    c_int,
     copy_from_c,
     count,
     dtype_of,
@@ -213,6 +214,8 @@ def vl_gmm_init_with_kmeans(
     x, n = as_data(data, g.dimension, g.dtype, num_data)
     if kmeans_init is not None and not isinstance(kmeans_init, VlKMeans):
         raise TypeError("kmeans_init must be a VlKMeans from vl_kmeans_new, or None")
+    if kmeans_init is not None and kmeans_init.closed:
+        raise StateError("kmeans_init: this KMeans has been deleted")
     lib.vl_gmm_init_with_kmeans(g, ptr(x), n, kmeans_init)
     if kmeans_init is not None:
         g.kmeans_init = kmeans_init
@@ -254,7 +257,7 @@ def vl_gmm_set_max_num_iterations(gmm: VlGMM, max_num_iterations: int) -> None:
 
 def vl_gmm_set_verbosity(gmm: VlGMM, verbosity: int) -> None:
     """0 silent, 1 progress, 2 detailed (printed to sys.stdout)."""
-    lib.vl_gmm_set_verbosity(_gmm(gmm), int(verbosity))
+    lib.vl_gmm_set_verbosity(_gmm(gmm), c_int(verbosity, "verbosity"))
 
 
 def vl_gmm_set_initialization(gmm: VlGMM, init: int) -> None:
@@ -271,6 +274,8 @@ def vl_gmm_set_kmeans_init_object(gmm: VlGMM, kmeans: VlKMeans | None) -> None:
     g = _gmm(gmm)
     if kmeans is not None and not isinstance(kmeans, VlKMeans):
         raise TypeError("kmeans must be a VlKMeans from vl_kmeans_new, or None")
+    if kmeans is not None and kmeans.closed:
+        raise StateError("kmeans: this KMeans has been deleted")
     lib.vl_gmm_set_kmeans_init_object(g, kmeans)
     g.kmeans_init = kmeans  # keeps the C object alive while the GMM points to it
 
