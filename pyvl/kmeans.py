@@ -16,7 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import VL_TYPE_DOUBLE, VL_TYPE_FLOAT, as_data, as_params, copy_from_c, count, dtype_of, ptr
+from ._arrays import (
+    VL_TYPE_DOUBLE,
+    VL_TYPE_FLOAT,
+    as_array,
+    as_data,
+    as_params,
+    c_int,
+    copy_from_c,
+    count,
+    dtype_of,
+    ptr,
+)
 from ._errors import InvalidArgumentError, StateError
 from ._handle import Handle
 from ._lib import lib
@@ -128,7 +139,7 @@ def vl_kmeans_new(data_type: int, distance: int) -> VlKMeans:
     (VlDistanceL2 or VlDistanceL1). Defaults: Lloyd, random selection, 100
     iterations, 1 repetition."""
     dtype_of(data_type)
-    return VlKMeans(lib.vl_kmeans_new(int(data_type), int(distance)))
+    return VlKMeans(lib.vl_kmeans_new(int(data_type), c_int(distance, "distance")))
 
 
 def vl_kmeans_new_copy(kmeans: VlKMeans) -> VlKMeans:
@@ -180,10 +191,23 @@ def vl_kmeans_quantize_ann(
     if d == 0:
         raise InvalidArgumentError("the k-means object has no centers yet")
     x, n = as_data(data, d, km.dtype, num_data)
-    a = np.zeros(n, dtype=np.uint32) if assignments is None else np.array(assignments, dtype=np.uint32, copy=True).reshape(n)
-    dist = np.zeros(n, dtype=km.dtype) if distances is None else np.array(distances, dtype=km.dtype, copy=True).reshape(n)
+    a = np.zeros(n, dtype=np.uint32) if assignments is None else _given(assignments, n, "assignments")
+    dist = np.zeros(n, dtype=km.dtype) if distances is None else _given(distances, n, "distances", km.dtype)
     lib.vl_kmeans_quantize_ann(km, ptr(a), ptr(dist), ptr(x), n, int(bool(update)))
     return a, dist
+
+
+def _given(values: Any, n: int, name: str, dtype: Any = None) -> np.ndarray:
+    """A copy of the current assignments (uint32) or distances (``dtype``) of n points."""
+    arr = as_array(values, np.dtype(np.float64) if dtype is None else dtype, name)
+    if arr.size != n:
+        raise ValueError(f"{name} must have {n} values (one per point), got shape {arr.shape}")
+    arr = arr.reshape(n).copy()
+    if dtype is None:
+        if np.any(arr != np.floor(arr)) or np.any(arr < 0) or np.any(arr > 0xFFFFFFFF):
+            raise InvalidArgumentError(f"{name} must be integers in [0, 2**32)")
+        return arr.astype(np.uint32)
+    return arr
 
 
 def vl_kmeans_set_centers(kmeans: VlKMeans, centers: Any, dimension: int, num_centers: int) -> None:
@@ -285,7 +309,7 @@ def vl_kmeans_set_min_energy_variation(kmeans: VlKMeans, min_energy_variation: f
 
 
 def vl_kmeans_set_verbosity(kmeans: VlKMeans, verbosity: int) -> None:
-    lib.vl_kmeans_set_verbosity(_km(kmeans), int(verbosity))
+    lib.vl_kmeans_set_verbosity(_km(kmeans), c_int(verbosity, "verbosity"))
 
 
 def vl_kmeans_set_max_num_comparisons(kmeans: VlKMeans, max_num_comparisons: int) -> None:
