@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import count
+from ._arrays import _numeric, count
 from ._errors import InvalidArgumentError
 from ._lib import RandRef, VlRandStruct, lib
 
@@ -95,7 +95,12 @@ def vl_rand_seed(rand: VlRand, seed: int) -> None:
 
 def vl_rand_seed_by_array(rand: VlRand, key: Any) -> None:
     """Seed with an array of 32-bit integers (MT19937 init_by_array)."""
-    arr = np.ascontiguousarray(np.asarray(key, dtype=np.uint32).ravel())
+    k = _numeric(key, "key")
+    if k.size and k.dtype.kind not in "iub" and np.any(k != np.floor(k)):
+        raise InvalidArgumentError("key must hold integers (32-bit unsigned)")
+    if k.size and (np.any(k < 0) or np.any(k > 0xFFFFFFFF)):
+        raise InvalidArgumentError("key values must be 32-bit unsigned integers, in [0, 2**32)")
+    arr = np.ascontiguousarray(k.ravel(), dtype=np.uint32)
     lib.vl_rand_seed_by_array(_rand(rand), arr.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)), arr.size)
 
 
