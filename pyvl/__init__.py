@@ -42,7 +42,9 @@ except ImportError:  # threadpoolctl is optional
 def vl_set_num_threads(n: int) -> None:
     """Threads used by libgmm (0: the OpenMP default, normally the number of cores).
     Results do not depend on it."""
-    _clib.vl_set_num_threads(int(n))
+    from ._arrays import count
+
+    _clib.vl_set_num_threads(count(n, "n"))
 
 
 def vl_get_max_threads() -> int:
