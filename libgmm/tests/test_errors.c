@@ -962,6 +962,13 @@ static void row_priors(void)
     vl_gmm_set_initialization(h, VlGMMCustom);
     CHECK_T(isnan(vl_gmm_cluster(h, X, N)));
     EXPECT_ERR(VL_ERR_BAD_ARG, "vl_gmm_cluster: every prior is below 1e-6");
+    {
+      double st[2 * K + 2 * K * D + 2];
+      memset(st, 0, sizeof st);
+      CHECK_T(vl_gmm_stats_accumulate(h, st, X, N, NULL, NULL, 0) == VL_ERR_BAD_ARG);
+      EXPECT_ERR(VL_ERR_BAD_ARG, "vl_gmm_stats_accumulate: every prior is below 1e-6");
+      CHECK_T(st[2 * K + 2 * K * D + 1] == 0);
+    }
     vl_gmm_delete(h);
   }
   CHECK_T(isnan(vl_get_gmm_data_posteriors_d(post, K, N, pri, MU, D, COV, X)));
