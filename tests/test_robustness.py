@@ -54,11 +54,15 @@ k-means distances: sum_d (x_d - c_d)^2 directly; the difference is exact
 relative. So the chosen center is a true nearest one up to a relative tie of
 2 (D + 2) u, and the returned distance is within (D + 2) u of the exact one.
 
-Documented limits (no NaN/Inf otherwise): float data whose squared spread
-around the model exceeds float range (sigma above ~1.8e19, or a point more
-than ~1.8e19 from a center) cannot have float variances or distances; the
-covariance lower bound 0 admits components that collapse onto identical
-points (see the xfail tests and the report at the end of this file).
+Limits (no NaN/Inf otherwise): float data whose squared spread around the
+model exceeds float range (sigma above ~1.8e19, or a point more than ~1.8e19
+from a center) cannot have float variances or squared distances (k-means then
+reports center 0 at distance +inf, as documented), and squared distances of
+subnormal data underflow to 0 (every center ties). Known bugs are the strict
+xfail tests at the end of this file: float32 k-means center sums far from the
+origin, silent NaN with a covariance lower bound of 0 (collapsing component,
+zero-variance column in vl_gmm_cluster), float32 statistics overflow for
+sigma ~ 2e18.
 """
 
 from __future__ import annotations
