@@ -46,14 +46,15 @@ static double value_at(vl_type type, void const *a, size_t j)
 int gmm_check_gmm_args(char const *fn, vl_type type, void const *means, size_t D, size_t K,
                        void const *covs, void const *priors, int *any_prior)
 {
-  size_t kd;
+  size_t kd, bytes;
   if (gmm_check_type(type, fn)) return gmm_last_error();
   if (!means || !covs || !priors) return gmm_error(VL_ERR_BAD_ARG, "%s: NULL GMM parameter", fn);
   if (D == 0 || K == 0)
     return gmm_error(VL_ERR_BAD_ARG, "%s: dimension (%zu) and numClusters (%zu) must be >= 1",
                      fn, D, K);
-  if (gmm_mul_size(K, D, &kd) || gmm_mul_size(kd, 2, &kd)) return gmm_last_error();
-  kd /= 2;
+  /* K x D parameters; the encoding has 2 K D elements */
+  if (gmm_mul_size(K, D, &kd) || gmm_mul_size(kd, 2 * gmm_type_size(type), &bytes))
+    return gmm_last_error();
   if (!gmm_all_finite(type, means, kd))
     return gmm_error(VL_ERR_BAD_ARG, "%s: means contain NaN or Inf", fn);
   for (size_t j = 0; j < kd; ++j) {
@@ -76,7 +77,7 @@ int gmm_check_gmm_args(char const *fn, vl_type type, void const *means, size_t D
 int gmm_check_batch(char const *fn, vl_type type, void const *data, size_t D,
                     vl_size const *offsets, size_t numImages)
 {
-  size_t total, nd;
+  size_t total, nd, bytes;
   if (!offsets) return gmm_error(VL_ERR_BAD_ARG, "%s: offsets is NULL", fn);
   if (offsets[0] != 0) return gmm_error(VL_ERR_BAD_ARG, "%s: offsets[0] is %zu, not 0", fn, (size_t)offsets[0]);
   for (size_t j = 0; j < numImages; ++j)
@@ -85,7 +86,8 @@ int gmm_check_batch(char const *fn, vl_type type, void const *data, size_t D,
                        (size_t)offsets[j], (size_t)offsets[j + 1]);
   total = offsets[numImages];
   if (total && !data) return gmm_error(VL_ERR_BAD_ARG, "%s: data is NULL", fn);
-  if (gmm_mul_size(total, D, &nd)) return gmm_last_error();
+  if (gmm_mul_size(total, D, &nd) || gmm_mul_size(nd, gmm_type_size(type), &bytes))
+    return gmm_last_error();
   if (total && !gmm_all_finite(type, data, nd))
     return gmm_error(VL_ERR_BAD_ARG, "%s: data contains NaN or Inf", fn);
   return VL_ERR_OK;
@@ -149,7 +151,7 @@ static int fisher_batch(void *enc, vl_type type, void const *means, size_t D, si
   for (int t = 0; st && t < 2 * nt && err == VL_ERR_OK; ++t) err = gmm_stats_alloc(&st[t], K, D);
   if (err == VL_ERR_OK) {
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (numImages > 1)
 #endif
     for (size_t j = 0; j < numImages; ++j) {
       int const tid = gmm_thread_id();

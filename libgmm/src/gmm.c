@@ -9,6 +9,7 @@
  * the E-step and the M-step's sums share one sweep over the data and the
  * results do not depend on the number of threads.
  */
+#include <float.h>
 #include <string.h>
 #include <time.h>
 
@@ -79,13 +80,14 @@ static void reset(VlGMM *self)
 
 static int check_data(VlGMM const *self, void const *data, size_t N, char const *fn)
 {
-  size_t nd, nk;
+  size_t nd, nk, bytes;
   if (!data) return gmm_error(VL_ERR_BAD_ARG, "%s: data is NULL", fn);
   if (N == 0) return gmm_error(VL_ERR_BAD_ARG, "%s: numData is 0", fn);
   if (N < self->numClusters)
     return gmm_error(VL_ERR_BAD_ARG, "%s: fewer data points (%zu) than clusters (%zu)", fn, N,
                      self->numClusters);
-  if (gmm_mul_size(N, self->dimension, &nd) || gmm_mul_size(N, self->numClusters, &nk))
+  if (gmm_mul_size(N, self->dimension, &nd) || gmm_mul_size(N, self->numClusters, &nk) ||
+      gmm_mul_size(nd, esize(self), &bytes) || gmm_mul_size(nk, esize(self), &bytes))
     return gmm_error(VL_ERR_OVERFLOW,
                      "%s: numData %zu is too large for dimension %zu and %zu clusters", fn, N,
                      self->dimension, self->numClusters);
@@ -379,9 +381,10 @@ static int alloc_buffers(VlGMM const *self, size_t N, gmm_buffers *b)
   b->means = gmm_alloc_array(K, D, es, 1);
   b->covariances = gmm_alloc_array(K, D, es, 1);
   b->priors = gmm_alloc_array(K, 1, es, 1);
-  b->posteriors = gmm_alloc_array(N, K, es, 1);
+  /* no posterior buffer when the object keeps none (N = 0) */
+  b->posteriors = N ? gmm_alloc_array(N, K, es, 1) : NULL;
   b->posteriorsCapacity = N * K;
-  if (!b->means || !b->covariances || !b->priors || !b->posteriors) {
+  if (!b->means || !b->covariances || !b->priors || (N && !b->posteriors)) {
     free_buffers(b);
     return gmm_last_error();
   }
@@ -663,13 +666,17 @@ static double posteriors_any(vl_type type, void *posteriors, size_t K, size_t N,
 {
   gmm_eparams ep;
   double LL;
-  size_t kd, nd, nk;
+  size_t const es = gmm_type_size(type);
+  size_t kd, nd, nk, bytes;
   if (!posteriors || !priors || !means || !covariances || (!data && N))
     return gmm_error(VL_ERR_BAD_ARG, "%s: NULL array argument", fn), NAN;
   if (K == 0 || D == 0)
     return gmm_error(VL_ERR_BAD_ARG, "%s: numClusters (%zu) and dimension (%zu) must be >= 1",
                      fn, K, D), NAN;
-  if (gmm_mul_size(K, D, &kd) || gmm_mul_size(N, D, &nd) || gmm_mul_size(N, K, &nk)) return NAN;
+  /* element counts and byte sizes (an array larger than memory cannot exist) */
+  if (gmm_mul_size(K, D, &kd) || gmm_mul_size(N, D, &nd) || gmm_mul_size(N, K, &nk) ||
+      gmm_mul_size(kd, es, &bytes) || gmm_mul_size(nd, es, &bytes) || gmm_mul_size(nk, es, &bytes))
+    return NAN;
   if (N == 0) return 0;
   if (!gmm_all_finite(type, data, nd))
     return gmm_error(VL_ERR_BAD_ARG, "%s: data contains NaN or Inf", fn), NAN;
@@ -785,7 +792,7 @@ VL_EXPORT int vl_gmm_stats_accumulate(VlGMM const *self, double *stats, void con
   gmm_eparams ep;
   gmm_pass pass;
   gmm_stats st, acc;
-  size_t nd;
+  size_t nd, bytes;
   int err;
 
   gmm_clear_error();
@@ -793,7 +800,7 @@ VL_EXPORT int vl_gmm_stats_accumulate(VlGMM const *self, double *stats, void con
   if (!stats) return gmm_error(VL_ERR_BAD_ARG, "%s: stats is NULL", fn);
   if (numData && !data) return gmm_error(VL_ERR_BAD_ARG, "%s: data is NULL", fn);
   if (numSplits && !splits) return gmm_error(VL_ERR_BAD_ARG, "%s: splits is NULL", fn);
-  if (gmm_mul_size(numData, D, &nd)) return gmm_last_error();
+  if (gmm_mul_size(numData, D, &nd) || gmm_mul_size(nd, es, &bytes)) return gmm_last_error();
   if (numData && !gmm_all_finite(self->dataType, data, nd))
     return gmm_error(VL_ERR_BAD_ARG, "%s: data contains NaN or Inf", fn);
   if (ref && !gmm_all_finite(self->dataType, ref, K * D))
@@ -907,7 +914,7 @@ VL_EXPORT double vl_gmm_estep(VlGMM const *self, void const *data, vl_size numDa
   static char const fn[] = "vl_gmm_estep";
   size_t const K = self ? self->numClusters : 0, D = self ? self->dimension : 0;
   size_t const es = self ? esize(self) : 0;
-  size_t nd, nk, nblocks;
+  size_t nd, nk, nblocks, bytes;
   gmm_eparams ep;
   gmm_ework *ws;
   double *block_ll, total = 0;
@@ -917,7 +924,9 @@ VL_EXPORT double vl_gmm_estep(VlGMM const *self, void const *data, vl_size numDa
   gmm_clear_error();
   CHECK_SELF(fn, NAN);
   if (numData && !data) return gmm_error(VL_ERR_BAD_ARG, "%s: data is NULL", fn), NAN;
-  if (gmm_mul_size(numData, D, &nd) || gmm_mul_size(numData, K, &nk)) return NAN;
+  if (gmm_mul_size(numData, D, &nd) || gmm_mul_size(numData, K, &nk) ||
+      gmm_mul_size(nd, es, &bytes) || gmm_mul_size(nk, es, &bytes))
+    return NAN;
   if (numData && !gmm_all_finite(self->dataType, data, nd))
     return gmm_error(VL_ERR_BAD_ARG, "%s: data contains NaN or Inf", fn), NAN;
   if (check_params(self, fn)) return NAN;
@@ -953,7 +962,7 @@ VL_EXPORT double vl_gmm_estep(VlGMM const *self, void const *data, vl_size numDa
     return NAN;
   }
 #ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(static) if (nblocks > 1)
 #endif
   for (size_t b = 0; b < nblocks; ++b) {
     gmm_ework *w = &ws[gmm_thread_id()];

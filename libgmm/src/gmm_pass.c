@@ -93,10 +93,12 @@ int gmm_pass_init(gmm_pass *p, vl_type type, size_t K, size_t D, size_t N, gmm_e
   p->D = D;
   p->N = N;
   p->nt = gmm_num_threads();
-  if (gmm_mul_size(K, D, &kd) || gmm_mul_size(kd, 2, &accn)) return gmm_last_error();
-  accn += 2 * K;
-  if (gmm_mul_size(accn, es, &accbytes)) return gmm_last_error();
-  accbytes += K + 8 + K * sizeof(vl_uint32); /* touched flags, alignment, indices */
+  /* s2 (K x D doubles), s0, s0all, s1 (K + K + K x D of T), flags, indices */
+  if (gmm_mul_size(K, D, &kd) || gmm_mul_size(kd, sizeof(double) + es, &accbytes))
+    return gmm_last_error();
+  accn = 2 * K * es + K + 8 + K * sizeof(vl_uint32);
+  if (accbytes > SIZE_MAX - accn) return gmm_error(VL_ERR_OVERFLOW, "statistics buffers too large");
+  accbytes += accn;
   p->nslabs = slab_count(N, K, D);
 
   p->slab = gmm_alloc_array(p->nslabs, 1, sizeof(gmm_stats), 1);

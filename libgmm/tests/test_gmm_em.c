@@ -65,6 +65,8 @@ static void make_data(double *x)
 DEFINE_RUN(float, f, VL_TYPE_FLOAT)
 DEFINE_RUN(double, d, VL_TYPE_DOUBLE)
 
+static void init_far_modes(VlGMM *g, double const *x);
+
 static int stop_at_3(void *user, vl_size iteration, double ll)
 {
   int *calls = (int *)user;
@@ -105,6 +107,22 @@ static void check_store_and_callback(double const *x)
     vl_gmm_delete(g);
   }
   CHECK(restarts == 2);
+  /* custom start, no stored posteriors, several repetitions: every repetition
+   * restarts from the user's parameters, so the result is that of one */
+  {
+    VlGMM *g = vl_gmm_new(VL_TYPE_DOUBLE, D, K);
+    double m1[K * D];
+    init_far_modes(g, x);
+    vl_gmm_set_initialization(g, VlGMMCustom);
+    vl_gmm_set_store_posteriors(g, 0);
+    vl_gmm_set_num_repetitions(g, 3);
+    vl_gmm_set_max_num_iterations(g, 40);
+    CHECK(vl_gmm_cluster(g, x, N) == ll[0]);
+    CHECK(vl_gmm_get_posteriors(g) == NULL);
+    memcpy(m1, vl_gmm_get_means(g), sizeof m1);
+    CHECK(memcmp(m1, means[0], sizeof m1) == 0);
+    vl_gmm_delete(g);
+  }
   CHECK(ll[0] == ll[1]);
   CHECK(memcmp(means[0], means[1], sizeof means[0]) == 0);
   {

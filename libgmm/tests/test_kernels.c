@@ -265,10 +265,11 @@ static void *xalloc_aligned(size_t a, size_t b, size_t elem)
     /* accum: several points into the same sums; one guard element after D */              \
     {                                                                                      \
       T *s1g = (T *)xmalloc((offx + D + 1) * sizeof(T));                                   \
-      T *s2g = (T *)xmalloc((offy + D + 1) * sizeof(T));                                   \
+      double *s2g = (double *)xmalloc((offy + D + 1) * sizeof(double));                    \
       T *s1r = (T *)xmalloc((D + 1) * sizeof(T));                                          \
-      T *s2r = (T *)xmalloc((D + 1) * sizeof(T));                                          \
-      T *s1 = s1g + offx, *s2 = s2g + offy;                                                \
+      double *s2r = (double *)xmalloc((D + 1) * sizeof(double));                           \
+      T *s1 = s1g + offx;                                                                  \
+      double *s2 = s2g + offy; /* second moments are accumulated in double */              \
       double *sc1 = (double *)xmalloc(D * sizeof(double));                                 \
       double *sc2 = (double *)xmalloc(D * sizeof(double));                                 \
       int bad = 0;                                                                         \
@@ -278,7 +279,8 @@ static void *xalloc_aligned(size_t a, size_t b, size_t elem)
         sc1[d] = fabs((double)s1[d]);                                                      \
         sc2[d] = fabs((double)s2[d]);                                                      \
       }                                                                                    \
-      s1[D] = s2[D] = s1r[D] = s2r[D] = (T)g_guard;                                        \
+      s1[D] = s1r[D] = (T)g_guard;                                                         \
+      s2[D] = s2r[D] = g_guard;                                                            \
       for (int rep = 0; rep < 5; ++rep) {                                                  \
         T q = (T)test_uniform();                                                           \
         for (size_t d = 0; d < D; ++d) y[d] = (T)(base + test_normal()); /* mu */          \
@@ -299,7 +301,7 @@ static void *xalloc_aligned(size_t a, size_t b, size_t elem)
                   (double)s2r[d]);                                                         \
       }                                                                                    \
       g_failures += bad;                                                                   \
-      CHECK_MSG(s1[D] == (T)g_guard && s2[D] == (T)g_guard, "%s accum wrote past D",       \
+      CHECK_MSG(s1[D] == (T)g_guard && s2[D] == g_guard, "%s accum wrote past D",          \
                 g_case);                                                                   \
       free(s1g);                                                                           \
       free(s2g);                                                                           \

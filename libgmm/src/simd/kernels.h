@@ -55,9 +55,10 @@ typedef struct gmm_kernels {
   void (*lse_d)(size_t n, size_t K, size_t kp, double const *c, double *tile, double *q,
                 size_t ldq, double *ll);
 
-  /* Weighted centred moments (M-step, Fisher), for d < D:
+  /* Weighted centred moments (M-step, Fisher), for d < D (s2 is always
+   * double: q (x - mu)^2 in float overflows for spreads near 1e18):
    *   s1[d] += q * (x[d] - mu[d]);  s2[d] += q * (x[d] - mu[d])^2 */
-  void (*accum_f)(size_t D, float q, float const *x, float const *mu, float *s1, float *s2);
+  void (*accum_f)(size_t D, float q, float const *x, float const *mu, float *s1, double *s2);
   void (*accum_d)(size_t D, double q, double const *x, double const *mu, double *s1,
                   double *s2);
 

@@ -186,21 +186,26 @@ static float dist_l2_f(size_t D, float const *x, float const *y)
   return acc;
 }
 
-static void accum_f(size_t D, float q, float const *x, float const *mu, float *s1, float *s2)
+static void accum_f(size_t D, float q, float const *x, float const *mu, float *s1, double *s2)
 {
   __m256 qv = _mm256_set1_ps(q);
   size_t d = 0;
   for (; d + 8 <= D; d += 8) {
     __m256 z = _mm256_sub_ps(_mm256_loadu_ps(x + d), _mm256_loadu_ps(mu + d));
     __m256 t = _mm256_mul_ps(qv, z);
+    __m256d zl = _mm256_cvtps_pd(_mm256_castps256_ps128(z));
+    __m256d zh = _mm256_cvtps_pd(_mm256_extractf128_ps(z, 1));
+    __m256d tl = _mm256_cvtps_pd(_mm256_castps256_ps128(t));
+    __m256d th = _mm256_cvtps_pd(_mm256_extractf128_ps(t, 1));
     _mm256_storeu_ps(s1 + d, _mm256_add_ps(_mm256_loadu_ps(s1 + d), t));
-    _mm256_storeu_ps(s2 + d, _mm256_fmadd_ps(t, z, _mm256_loadu_ps(s2 + d)));
+    _mm256_storeu_pd(s2 + d, _mm256_fmadd_pd(tl, zl, _mm256_loadu_pd(s2 + d)));
+    _mm256_storeu_pd(s2 + d + 4, _mm256_fmadd_pd(th, zh, _mm256_loadu_pd(s2 + d + 4)));
   }
   for (; d < D; ++d) {
     float z = x[d] - mu[d];
     float t = q * z;
     s1[d] += t;
-    s2[d] += t * z;
+    s2[d] += (double)t * (double)z;
   }
 }
 

@@ -210,21 +210,26 @@ static float dist_l2_f(size_t D, float const *x, float const *y)
   return acc;
 }
 
-static void accum_f(size_t D, float q, float const *x, float const *mu, float *s1, float *s2)
+static void accum_f(size_t D, float q, float const *x, float const *mu, float *s1, double *s2)
 {
   __m512 qv = _mm512_set1_ps(q);
   size_t d = 0;
   for (; d + 16 <= D; d += 16) {
     __m512 z = _mm512_sub_ps(_mm512_loadu_ps(x + d), _mm512_loadu_ps(mu + d));
     __m512 t = _mm512_mul_ps(qv, z);
+    __m512d zl = _mm512_cvtps_pd(_mm512_castps512_ps256(z));
+    __m512d zh = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1)));
+    __m512d tl = _mm512_cvtps_pd(_mm512_castps512_ps256(t));
+    __m512d th = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t), 1)));
     _mm512_storeu_ps(s1 + d, _mm512_add_ps(_mm512_loadu_ps(s1 + d), t));
-    _mm512_storeu_ps(s2 + d, _mm512_fmadd_ps(t, z, _mm512_loadu_ps(s2 + d)));
+    _mm512_storeu_pd(s2 + d, _mm512_fmadd_pd(tl, zl, _mm512_loadu_pd(s2 + d)));
+    _mm512_storeu_pd(s2 + d + 8, _mm512_fmadd_pd(th, zh, _mm512_loadu_pd(s2 + d + 8)));
   }
   for (; d < D; ++d) {
     float z = x[d] - mu[d];
     float t = q * z;
     s1[d] += t;
-    s2[d] += t * z;
+    s2[d] += (double)t * (double)z;
   }
 }
 

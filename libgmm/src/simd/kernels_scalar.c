@@ -68,13 +68,13 @@
       ll[i] = log((double)sum) + (double)lmax;                                        \
     }                                                                                 \
   }                                                                                   \
-  static void accum_##SFX(size_t D, T q, T const *x, T const *mu, T *s1, T *s2)       \
+  static void accum_##SFX(size_t D, T q, T const *x, T const *mu, T *s1, double *s2)  \
   {                                                                                   \
     for (size_t d = 0; d < D; ++d) {                                                  \
       T z = x[d] - mu[d];                                                             \
       T t = q * z;                                                                    \
       s1[d] += t;                                                                     \
-      s2[d] += t * z;                                                                 \
+      s2[d] += (double)t * (double)z;                                                 \
     }                                                                                 \
   }
 

@@ -182,21 +182,24 @@ static float dist_l2_f(size_t D, float const *x, float const *y)
   return acc;
 }
 
-static void accum_f(size_t D, float q, float const *x, float const *mu, float *s1, float *s2)
+static void accum_f(size_t D, float q, float const *x, float const *mu, float *s1, double *s2)
 {
   __m128 qv = _mm_set1_ps(q);
   size_t d = 0;
   for (; d + 4 <= D; d += 4) {
     __m128 z = _mm_sub_ps(_mm_loadu_ps(x + d), _mm_loadu_ps(mu + d));
     __m128 t = _mm_mul_ps(qv, z);
+    __m128d zl = _mm_cvtps_pd(z), zh = _mm_cvtps_pd(_mm_movehl_ps(z, z));
+    __m128d tl = _mm_cvtps_pd(t), th = _mm_cvtps_pd(_mm_movehl_ps(t, t));
     _mm_storeu_ps(s1 + d, _mm_add_ps(_mm_loadu_ps(s1 + d), t));
-    _mm_storeu_ps(s2 + d, _mm_add_ps(_mm_loadu_ps(s2 + d), _mm_mul_ps(t, z)));
+    _mm_storeu_pd(s2 + d, _mm_add_pd(_mm_loadu_pd(s2 + d), _mm_mul_pd(tl, zl)));
+    _mm_storeu_pd(s2 + d + 2, _mm_add_pd(_mm_loadu_pd(s2 + d + 2), _mm_mul_pd(th, zh)));
   }
   for (; d < D; ++d) {
     float z = x[d] - mu[d];
     float t = q * z;
     s1[d] += t;
-    s2[d] += t * z;
+    s2[d] += (double)t * (double)z;
   }
 }
 
