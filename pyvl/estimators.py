@@ -58,6 +58,7 @@ def _threads(n_threads: int | None) -> Iterator[None]:
     if n_threads is None:
         yield
         return
+    _check_positive_int(n_threads, "n_threads")
     before = int(lib.vl_get_max_threads())
     lib.vl_set_num_threads(int(n_threads))
     try:
@@ -285,7 +286,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             out[name] = arr
         if "weights_init" in out:
             w = out["weights_init"]
-            if np.any(w < 0) or np.any(w > 1) or not np.isclose(w.sum(), 1.0, rtol=0, atol=1e-6):
+            if np.any(w < 0):
+                raise ValueError(f"weights_init must be non-negative, got min {w.min():.6g}")
+            if not np.isclose(w.sum(), 1.0, rtol=0, atol=1e-6):
                 raise ValueError(
                     f"weights_init must be non-negative and sum to 1, got sum {w.sum():.6g}"
                 )

@@ -168,7 +168,7 @@ def vl_kmeans_quantize(kmeans: VlKMeans, data: Any, num_data: int | None = None)
     km = _km(kmeans)
     d = int(lib.vl_kmeans_get_dimension(km))
     if d == 0:
-        raise InvalidArgumentError("the k-means object has no centers yet")
+        raise StateError("the k-means object has no centers yet (cluster, set or initialise them first)")
     x, n = as_data(data, d, km.dtype, num_data)
     assignments = np.zeros(n, dtype=np.uint32)
     distances = np.zeros(n, dtype=km.dtype)
@@ -189,7 +189,7 @@ def vl_kmeans_quantize_ann(
     km = _km(kmeans)
     d = int(lib.vl_kmeans_get_dimension(km))
     if d == 0:
-        raise InvalidArgumentError("the k-means object has no centers yet")
+        raise StateError("the k-means object has no centers yet (cluster, set or initialise them first)")
     x, n = as_data(data, d, km.dtype, num_data)
     a = np.zeros(n, dtype=np.uint32) if assignments is None else _given(assignments, n, "assignments")
     dist = np.zeros(n, dtype=km.dtype) if distances is None else _given(distances, n, "distances", km.dtype)
@@ -239,7 +239,7 @@ def vl_kmeans_refine_centers(kmeans: VlKMeans, data: Any, num_data: int | None =
     km = _km(kmeans)
     d = int(lib.vl_kmeans_get_dimension(km))
     if d == 0:
-        raise InvalidArgumentError("the k-means object has no centers yet")
+        raise StateError("the k-means object has no centers yet (cluster, set or initialise them first)")
     x, n = as_data(data, d, km.dtype, num_data)
     return float(lib.vl_kmeans_refine_centers(km, ptr(x), n))
 

@@ -125,8 +125,8 @@ def test_errors_and_object_reuse():
         vl_kmeans_cluster(km, bad, 3, 100, 4)  # noqa: F405
     with pytest.raises(InvalidArgumentError):
         vl_kmeans_set_algorithm(km, 9)  # noqa: F405
-    with pytest.raises(InvalidArgumentError):
-        vl_kmeans_quantize(km, x)  # no centers yet  # noqa: F405
+    with pytest.raises(StateError, match="no centers"):
+        vl_kmeans_quantize(km, x)  # noqa: F405
     with pytest.raises(ValueError):
         vl_kmeans_new(VL_TYPE_FLOAT, 5)  # noqa: F405
     assert vl_kmeans_cluster(km, x, 3, 100, 4) > 0  # noqa: F405
