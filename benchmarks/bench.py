@@ -14,13 +14,10 @@ Results are appended to benchmarks/RESULTS.md with the machine, date and commit.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
-import os
 import pathlib
 import subprocess
 import sys
-import time
 
 from _common import Table, clean_blas_environment, fmt_s, machine_info, median_time, ratio
 
@@ -31,10 +28,11 @@ import numpy as np  # noqa: E402
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # the VLFeat ctypes binding shared with the tests
 
+from vlapi import VLApi, _p, find_vlfeat  # noqa: E402
+
 import pyvl  # noqa: E402
 from pyvl import gmm as G  # noqa: E402
 from pyvl._lib import lib  # noqa: E402
-from vlapi import VLApi, _p, find_vlfeat  # noqa: E402
 
 
 def gmm_data(n: int, d: int, k: int, seed: int = 0, dtype=np.float32):

@@ -2,9 +2,11 @@
 # Python 2), ported to pyvl: only the import line and print() changed.
 
 # %% Gaussian Mixture Models (GMM)
-from pyvl.gmm import *
 from random import random
+
 import numpy as np
+
+from pyvl.gmm import *
 
 # %%
 # generate some data for running

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 # command: (module, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {

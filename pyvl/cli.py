@@ -40,8 +40,9 @@ import tempfile
 import time
 import warnings
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

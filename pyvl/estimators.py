@@ -18,8 +18,9 @@ from __future__ import annotations
 import ctypes
 import numbers
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, DensityMixin, TransformerMixin
@@ -296,7 +297,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             raise ValueError("precisions_init must be positive")
         return out
 
-    def fit(self, X: Any, y: Any = None) -> "GaussianMixture":
+    def fit(self, X: Any, y: Any = None) -> GaussianMixture:
         """Fit the mixture to X of shape (n_samples, n_features). Returns self."""
         if _chunked.is_chunk_source(X):  # memmap, chunks, Dask array: EM by statistics
             return _chunked.fit_gaussian_mixture(self, X)
@@ -489,7 +490,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         io.save(self, path)
 
     @classmethod
-    def load(cls, path: Any) -> "GaussianMixture":
+    def load(cls, path: Any) -> GaussianMixture:
         """Read a GaussianMixture written by :meth:`save`; raises
         :class:`pyvl.io.ModelFileError` (a ``ValueError``) for an invalid file."""
         from . import io
@@ -600,7 +601,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         km = lib.vl_kmeans_new(_VL_TYPE[dtype], 1)
         return km
 
-    def fit(self, X: Any, y: Any = None) -> "KMeans":
+    def fit(self, X: Any, y: Any = None) -> KMeans:
         """Cluster X (n_samples, n_features). Returns self."""
         if _chunked.is_chunk_source(X):  # memmap, chunks, Dask array: Lloyd by statistics
             return _chunked.fit_kmeans(self, X)
@@ -713,7 +714,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         io.save(self, path)
 
     @classmethod
-    def load(cls, path: Any) -> "KMeans":
+    def load(cls, path: Any) -> KMeans:
         """Read a KMeans written by :meth:`save`; raises
         :class:`pyvl.io.ModelFileError` (a ``ValueError``) for an invalid file."""
         from . import io

@@ -32,7 +32,8 @@ shapes that do not match) raise :class:`pyvl.InvalidArgumentError` (a
 from __future__ import annotations
 
 import operator
-from typing import Any, Literal, Sequence, overload
+from collections.abc import Sequence
+from typing import Any, Literal, overload
 
 import numpy as np
 

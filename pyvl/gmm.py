@@ -35,7 +35,6 @@ import numpy as np
 from ._arrays import (
     VL_TYPE_DOUBLE,
     VL_TYPE_FLOAT,
-    as_array,
     as_data,
     as_params,
     c_int,

@@ -53,8 +53,9 @@ import numbers
 import os
 import uuid
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Callable, Mapping, Union
+from typing import Any, BinaryIO, Callable, Union
 
 import numpy as np
 
@@ -401,7 +402,7 @@ class _Kind:
     params: Callable[[Any], dict[str, Any]]
     arrays: Callable[[Any], dict[str, np.ndarray]]  # the learned arrays (fitted objects)
     is_fitted: Callable[[Any], bool]
-    build: Callable[[dict[str, Any], "_Members | None"], Any]
+    build: Callable[[dict[str, Any], _Members | None], Any]
 
 
 def _new(cls: type, params: dict[str, Any]) -> Any:

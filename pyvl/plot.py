@@ -19,7 +19,8 @@ vl_gmm_get_priors(g))``), and return the matplotlib ``Axes`` they drew on.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 

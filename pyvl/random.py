@@ -16,7 +16,7 @@ import numpy as np
 
 from ._arrays import _numeric, count
 from ._errors import InvalidArgumentError
-from ._lib import RandRef, VlRandStruct, lib
+from ._lib import VlRandStruct, lib
 
 __all__ = [
     "VlRand",

@@ -44,7 +44,8 @@ by ``__init__`` and validated in ``fit``, learned attributes ending in ``_``,
 from __future__ import annotations
 
 import numbers
-from typing import Any, ClassVar, Sequence
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -112,7 +113,7 @@ class _EncodingTransformer(TransformerMixin, BaseEstimator):
     def _model_attributes(self, encoder: Encoder) -> dict[str, str]:
         raise NotImplementedError
 
-    def fit(self, X: Sequence[Any], y: Any = None) -> "_EncodingTransformer":
+    def fit(self, X: Sequence[Any], y: Any = None) -> _EncodingTransformer:
         """Learn the codebook from all descriptors of all images.
 
         ``X``: a list of (n_i, D) arrays (any real dtype); ``y`` is ignored.

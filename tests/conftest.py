@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from vlapi import VLApi, find_vlfeat
 
 import pyvl
 from pyvl import simd
 from pyvl._lib import library_path
-from vlapi import VLApi, find_vlfeat
 
 
 @pytest.fixture(scope="session")

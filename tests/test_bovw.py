@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import pyvl
 import reference as ref
 from conftest import mixture_data
+
+import pyvl
 from pyvl.bovw import (
     VL_BOVW_FLAG_FREQUENCIES,
     VL_BOVW_FLAG_NORMALIZED,

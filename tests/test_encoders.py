@@ -25,10 +25,10 @@ from importlib import metadata
 
 import numpy as np
 import pytest
+from conftest import mixture_data
 
 import pyvl
 import pyvl.encoders as E
-from conftest import mixture_data
 from pyvl.bovw import VL_BOVW_FLAG_SOFT, bovw_encode_batch, bovw_encode_gmm_batch
 from pyvl.encoders import _registry
 from pyvl.fisher import VL_FISHER_FLAG_FAST, VL_FISHER_FLAG_IMPROVED, vl_fisher_encode

@@ -11,12 +11,12 @@ import signal
 
 import numpy as np
 import pytest
+from conftest import mixture_data
+from reference import posteriors as ref_posteriors
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import pyvl
-from conftest import mixture_data
-from reference import posteriors as ref_posteriors
 
 
 @parametrize_with_checks([pyvl.GaussianMixture(), pyvl.KMeans(n_clusters=3)])
@@ -72,10 +72,17 @@ def test_gmm_outputs_against_numpy_reference():
 def test_gmm_equals_vl_gmm_api_with_the_same_custom_start():
     """The estimator is EM of libgmm: from the same parameters, with tol=0 and
     the same iteration count, it gives vl_gmm_em's result bit for bit."""
-    from pyvl.gmm import (VL_TYPE_DOUBLE, vl_gmm_em, vl_gmm_get_means, vl_gmm_new,
-                          vl_gmm_set_covariances, vl_gmm_set_max_num_iterations,
-                          vl_gmm_set_means, vl_gmm_set_priors)
-    from pyvl.gmm import vl_gmm_get_covariances
+    from pyvl.gmm import (
+        VL_TYPE_DOUBLE,
+        vl_gmm_em,
+        vl_gmm_get_covariances,
+        vl_gmm_get_means,
+        vl_gmm_new,
+        vl_gmm_set_covariances,
+        vl_gmm_set_max_num_iterations,
+        vl_gmm_set_means,
+        vl_gmm_set_priors,
+    )
 
     X = blobs()
     m0 = X[:5].copy()

@@ -19,10 +19,10 @@ import ctypes
 
 import numpy as np
 import pytest
-
-import pyvl
 import reference as ref
 from conftest import mixture_data
+
+import pyvl
 from pyvl._lib import lib
 from pyvl.fisher import (
     VL_FISHER_FLAG_FAST,

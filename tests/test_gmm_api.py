@@ -8,13 +8,13 @@ import weakref
 
 import numpy as np
 import pytest
+from conftest import custom_init, mixture_data
 
 import pyvl
-from conftest import custom_init, mixture_data
 from pyvl import AllocationError, InvalidArgumentError, SizeOverflowError, StateError
 from pyvl.gmm import *  # noqa: F403 - this is how notebooks use it
 from pyvl.gmm import VlGMM
-from pyvl.kmeans import VlKMeansLloyd, vl_kmeans_new, vl_kmeans_set_algorithm, VlDistanceL2
+from pyvl.kmeans import VlDistanceL2, VlKMeansLloyd, vl_kmeans_new, vl_kmeans_set_algorithm
 
 
 def fitted(dtype=np.float32, n=500, d=3, k=4, seed=0):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import reference as ref
 from conftest import custom_init, mixture_data
+
 from pyvl.gmm import (
     VL_TYPE_DOUBLE,
     VL_TYPE_FLOAT,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import custom_init, mixture_data
 from vlapi import VlGMMCustom, VlGMMKMeans, VlGMMRand, VlKMeansLloyd
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import mixture_data
-from pyvl import InvalidArgumentError, StateError
-from pyvl.kmeans import *  # noqa: F403
 from vlapi import (
     VlDistanceL1,
     VlDistanceL2,
@@ -17,6 +14,9 @@ from vlapi import (
     VlKMeansRandomSelection,
     _p,
 )
+
+from pyvl import InvalidArgumentError, StateError
+from pyvl.kmeans import *  # noqa: F403
 
 
 def run(api, x, k, seed, distance=VlDistanceL2, init_centers=None, **settings):

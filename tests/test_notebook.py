@@ -9,7 +9,6 @@ import runpy
 
 import numpy as np
 import pytest
-
 from reference import posteriors as ref_posteriors
 
 NOTEBOOK = pathlib.Path(__file__).resolve().parents[1] / "examples" / "gmm_notebook.py"

@@ -23,13 +23,13 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import mixture_data
 from sklearn.base import clone
 
 import pyvl
 import pyvl.encoders as E
 import pyvl.gmm as G
 import pyvl.kmeans as K
-from conftest import mixture_data
 from pyvl.fisher import vl_fisher_encode
 from pyvl.io import ModelFileError
 

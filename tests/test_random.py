@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from reference import MT19937
 
 from pyvl.random import (
     vl_get_rand,
@@ -13,7 +14,6 @@ from pyvl.random import (
     vl_rand_uindex,
     vl_rand_uint32,
 )
-from reference import MT19937
 
 
 def test_stream_matches_reference():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import custom_init, mixture_data
+
 from pyvl import simd
 from pyvl.gmm import (
     VL_TYPE_DOUBLE,

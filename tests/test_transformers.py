@@ -17,6 +17,7 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import mixture_data
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
@@ -27,7 +28,6 @@ from sklearn.utils import estimator_checks as checks
 
 import pyvl
 import pyvl.encoders as E
-from conftest import mixture_data
 
 D = 5
 

@@ -13,9 +13,9 @@ import ctypes
 
 import numpy as np
 import pytest
+from conftest import mixture_data
 
 import pyvl
-from conftest import mixture_data
 from pyvl.vlad import (
     VL_VLAD_FLAG_NORMALIZE_COMPONENTS,
     VL_VLAD_FLAG_NORMALIZE_MASS,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from ctypes import POINTER, c_char_p, c_double, c_int, c_size_t, c_uint32, c_void_p
+from ctypes import c_char_p, c_double, c_int, c_size_t, c_uint32, c_void_p
 
 import numpy as np
 

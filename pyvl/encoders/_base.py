@@ -44,7 +44,8 @@ from __future__ import annotations
 import abc
 import inspect
 import json
-from typing import Any, ClassVar, Mapping, Sequence, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 

@@ -23,7 +23,8 @@ are contiguous, keeping the original order inside an entry.
 from __future__ import annotations
 
 import operator
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Mapping
 from importlib import metadata
-from typing import Any, Mapping
+from typing import Any
 
 from ._base import Encoder
 

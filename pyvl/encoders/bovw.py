@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -101,7 +102,7 @@ class BovwEncoder(Encoder):
         return f
 
     @classmethod
-    def from_centers(cls, centers: Any, **options: Any) -> "BovwEncoder":
+    def from_centers(cls, centers: Any, **options: Any) -> BovwEncoder:
         """Histograms over trained k-means centers (K, D)."""
         options.setdefault("n_clusters", int(np.shape(centers)[0]))
         options.setdefault("dtype", model_dtype(centers))
@@ -111,7 +112,7 @@ class BovwEncoder(Encoder):
         return enc
 
     @classmethod
-    def from_gmm(cls, means: Any, covariances: Any, priors: Any, **options: Any) -> "BovwEncoder":
+    def from_gmm(cls, means: Any, covariances: Any, priors: Any, **options: Any) -> BovwEncoder:
         """Histograms voted by a trained GMM (means, covariances (K, D), priors (K,))."""
         options.setdefault("n_clusters", int(np.shape(means)[0]))
         options.setdefault("dtype", model_dtype(means, covariances, priors))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -96,7 +97,7 @@ class FisherEncoder(Encoder):
         return f
 
     @classmethod
-    def from_gmm(cls, means: Any, covariances: Any, priors: Any, **options: Any) -> "FisherEncoder":
+    def from_gmm(cls, means: Any, covariances: Any, priors: Any, **options: Any) -> FisherEncoder:
         """Fisher vectors on a trained GMM (means, covariances (K, D), priors (K,)).
         ``n_components`` and ``dtype`` default to the GMM's."""
         options.setdefault("n_components", int(np.shape(means)[0]))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,7 @@ class VladEncoder(Encoder):
         return f
 
     @classmethod
-    def from_centers(cls, centers: Any, **options: Any) -> "VladEncoder":
+    def from_centers(cls, centers: Any, **options: Any) -> VladEncoder:
         """VLAD on trained centers (K, D); ``n_clusters`` and ``dtype`` default to theirs."""
         options.setdefault("n_clusters", int(np.shape(centers)[0]))
         options.setdefault("dtype", model_dtype(centers))

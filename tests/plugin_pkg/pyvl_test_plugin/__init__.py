@@ -9,7 +9,8 @@ the ``pyvl.encoders`` entry point ``mean-pool``.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
