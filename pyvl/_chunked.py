@@ -828,29 +828,10 @@ def fit_gaussian_mixture(est: Any, X: Any) -> Any:
             if monitor.interrupted:
                 interrupted = True
                 break
-    n = progress.n
-    ll, (w, mu, c), converged, n_iter, values = best
-    est.weights_, est.means_, est.covariances_ = w, mu, c
-    est.precisions_ = 1.0 / c
-    est.precisions_cholesky_ = 1.0 / np.sqrt(c)
-    est.converged_ = bool(converged)
-    est.n_iter_ = int(n_iter)
-    est.lower_bound_ = float(ll) / n if n else float("nan")
-    est.lower_bounds_ = [v / n for v in values] if n else []
     est.n_features_in_ = d
     if hasattr(est, "feature_names_in_"):
         del est.feature_names_in_
-    if interrupted:
-        raise KeyboardInterrupt
-    if not est.converged_ and est.max_iter > 0:
-        from sklearn.exceptions import ConvergenceWarning
-
-        warnings.warn(
-            f"GaussianMixture did not converge in {est.max_iter} iterations "
-            f"(tol={est.tol}); try a larger max_iter or tol.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+    est._adopt(best, progress.n, interrupted)
     return est
 
 

@@ -362,14 +362,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     break
         lib.vl_gmm_set_iteration_callback(gmm.ptr, _NO_CALLBACK, None)
 
+        self._adopt(best, n, interrupted)
+        return self.predict(X)
+
+    def _adopt(self, best: tuple, n: int, interrupted: bool) -> None:
+        """Set the fitted attributes from the kept run (ll, (weights, means,
+        covariances), converged, n_iter, per-iteration log-likelihoods) over n
+        points; re-raise a Ctrl-C, or warn if EM did not converge."""
         ll, (w, m, c), converged, n_iter, values = best
         self.weights_, self.means_, self.covariances_ = w, m, c
         self.precisions_ = 1.0 / c
         self.precisions_cholesky_ = 1.0 / np.sqrt(c)
         self.converged_ = bool(converged)
         self.n_iter_ = int(n_iter)
-        self.lower_bound_ = float(ll) / n
-        self.lower_bounds_ = [v / n for v in values]
+        self.lower_bound_ = float(ll) / n if n else float("nan")
+        self.lower_bounds_ = [v / n for v in values] if n else []
         if interrupted:
             raise KeyboardInterrupt
         if not self.converged_ and self.max_iter > 0:
@@ -377,9 +384,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"GaussianMixture did not converge in {self.max_iter} iterations "
                 f"(tol={self.tol}); try a larger max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
-        return self.predict(X)
 
     def _initialize(self, gmm: _Gmm, X, k, d, user, warm, dtype) -> None:
         n = X.shape[0]
