@@ -70,10 +70,19 @@ def _numeric(x: Any, name: str) -> np.ndarray:
     return arr
 
 
+def c_array(x: Any, dtype: npt.DTypeLike = None) -> np.ndarray:
+    """``x`` as a C-contiguous, aligned array (of ``dtype`` if given), copying
+    only if it is not one already. Every array whose pointer goes to libgmm
+    passes through here: ``np.ascontiguousarray`` keeps an array that starts
+    at an odd byte offset (e.g. deserialised by Dask), and C must not read
+    floats from a misaligned address."""
+    return np.require(x, dtype=dtype, requirements=["C", "A"])
+
+
 def as_array(x: Any, dtype: np.dtype, name: str) -> np.ndarray:
     """``x`` as a C-contiguous array of ``dtype`` (a copy only if needed)."""
     arr = _numeric(x, name)
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return c_array(arr, dtype)
 
 
 def as_data(
@@ -103,7 +112,7 @@ def as_data(
         if n > arr.shape[0]:
             raise ValueError(f"num_data = {n} but {name} holds only {arr.shape[0]} points")
         arr = arr[:n]
-    return np.ascontiguousarray(arr, dtype=dtype), arr.shape[0]
+    return c_array(arr, dtype), arr.shape[0]
 
 
 def as_params(x: Any, shape: tuple[int, ...], dtype: np.dtype, name: str) -> np.ndarray:
@@ -148,8 +157,13 @@ def c_int(value: Any, name: str) -> int:
 
 
 def ptr(arr: np.ndarray | None) -> Any:
-    """``void*`` to the array's data (None for None)."""
-    return None if arr is None else arr.ctypes.data_as(ctypes.c_void_p)
+    """``void*`` to the array's data (None for None); the array must come
+    from :func:`c_array` (C-contiguous and aligned)."""
+    if arr is None:
+        return None
+    if not (arr.flags.c_contiguous and arr.flags.aligned):
+        raise ValueError("internal error: array passed to libgmm is not C-contiguous and aligned")
+    return arr.ctypes.data_as(ctypes.c_void_p)
 
 
 def copy_from_c(address: int | None, count_: int, dtype: np.dtype) -> np.ndarray:

@@ -106,7 +106,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._arrays import _numeric, ptr
+from ._arrays import _numeric, c_array, ptr
 from ._lib import lib
 
 logger = logging.getLogger("pyvl")
@@ -315,7 +315,7 @@ class ChunkSource:
             try:
                 for i in range(0, a.shape[0], rows):
                     part = a[i : i + rows]
-                    yield np.ascontiguousarray(part, dtype=dtype)
+                    yield c_array(part, dtype=dtype)
                     if release.ok:
                         release.upto(release.start + (i + part.shape[0]) * a.strides[0])
             finally:
@@ -397,17 +397,17 @@ def _gmm_from_snapshot(p: dict[str, Any]) -> _Owned:
     dtype = np.dtype(p["dtype"])
     k, d = p["means"].shape
     g = _Owned(lib.vl_gmm_new(_VL_TYPE[dtype], d, k), lib.vl_gmm_delete)
-    lib.vl_gmm_set_priors(g.ptr, ptr(np.ascontiguousarray(p["weights"], dtype=dtype)))
-    lib.vl_gmm_set_means(g.ptr, ptr(np.ascontiguousarray(p["means"], dtype=dtype)))
-    lib.vl_gmm_set_covariances(g.ptr, ptr(np.ascontiguousarray(p["covariances"], dtype=dtype)))
-    lib.vl_gmm_set_covariance_lower_bounds(g.ptr, _dp(np.ascontiguousarray(p["bounds"], dtype=np.float64)))
+    lib.vl_gmm_set_priors(g.ptr, ptr(c_array(p["weights"], dtype=dtype)))
+    lib.vl_gmm_set_means(g.ptr, ptr(c_array(p["means"], dtype=dtype)))
+    lib.vl_gmm_set_covariances(g.ptr, ptr(c_array(p["covariances"], dtype=dtype)))
+    lib.vl_gmm_set_covariance_lower_bounds(g.ptr, _dp(c_array(p["bounds"], dtype=np.float64)))
     return g
 
 
 def _kmeans_from_centers(centers: np.ndarray) -> _Owned:
     k, d = centers.shape
     km = _Owned(lib.vl_kmeans_new(_VL_TYPE[centers.dtype], 1), lib.vl_kmeans_delete)  # L2
-    lib.vl_kmeans_set_centers(km.ptr, ptr(np.ascontiguousarray(centers)), d, k)
+    lib.vl_kmeans_set_centers(km.ptr, ptr(c_array(centers)), d, k)
     return km
 
 
@@ -439,13 +439,13 @@ def _gmm_block_stats(block: Any, p: dict[str, Any]) -> np.ndarray:
     dtype = np.dtype(p["dtype"])
     with _gmm_from_snapshot(p) as g, _NumThreads(p.get("n_threads")):
         st = np.zeros(int(lib.vl_gmm_stats_size(g.ptr)))
-        data = np.ascontiguousarray(block, dtype=dtype)
+        data = c_array(block, dtype=dtype)
         if data.shape[0]:
             ref = p.get("ref")
             splits = p.get("splits")
             lib.vl_gmm_stats_accumulate(
                 g.ptr, _dp(st), ptr(data), data.shape[0],
-                None if ref is None else ptr(np.ascontiguousarray(ref, dtype=dtype)),
+                None if ref is None else ptr(c_array(ref, dtype=dtype)),
                 _dp(splits), 0 if splits is None else splits.shape[0],
             )
     return st
@@ -455,7 +455,7 @@ def _kmeans_block_stats(block: Any, p: dict[str, Any]) -> np.ndarray:
     centers = p["centers"]
     with _kmeans_from_centers(centers) as km, _NumThreads(p.get("n_threads")):
         st = np.zeros(int(lib.vl_kmeans_stats_size(km.ptr)))
-        data = np.ascontiguousarray(block, dtype=centers.dtype)
+        data = c_array(block, dtype=centers.dtype)
         if data.shape[0]:
             lib.vl_kmeans_stats_accumulate(km.ptr, _dp(st), ptr(data), data.shape[0])
     return st
@@ -463,7 +463,7 @@ def _kmeans_block_stats(block: Any, p: dict[str, Any]) -> np.ndarray:
 
 def _kmeans_block_labels(block: Any, centers: np.ndarray) -> np.ndarray:
     with _kmeans_from_centers(centers) as km:
-        data = np.ascontiguousarray(block, dtype=centers.dtype)
+        data = c_array(block, dtype=centers.dtype)
         a = np.empty(data.shape[0], dtype=np.uint32)
         if data.shape[0]:
             lib.vl_kmeans_quantize(km.ptr, ptr(a), None, ptr(data), data.shape[0])
@@ -472,7 +472,7 @@ def _kmeans_block_labels(block: Any, centers: np.ndarray) -> np.ndarray:
 
 def _gmm_block_labels(block: Any, p: dict[str, Any]) -> np.ndarray:
     with _gmm_from_snapshot(p) as g:
-        data = np.ascontiguousarray(block, dtype=np.dtype(p["dtype"]))
+        data = c_array(block, dtype=np.dtype(p["dtype"]))
         lab = np.empty(data.shape[0], dtype=np.uint32)
         if data.shape[0]:
             lib.vl_gmm_estep(g.ptr, ptr(data), data.shape[0], None, None,
@@ -602,7 +602,7 @@ class DaskPasses:
             parts = [delayed(_merge_samples, pure=True)(m, parts[0])]
         _, rows, data = self._reduce(parts, _merge_samples, m)
         order = np.argsort(rows, kind="stable")
-        return np.ascontiguousarray(data[order], dtype=self.dtype), int(self.offsets[-1])
+        return c_array(data[order], dtype=self.dtype), int(self.offsets[-1])
 
 
 def dask_source(X: Any, chunk_size: int | None) -> Any:
@@ -687,7 +687,7 @@ def _restart_empty_modes(gptr: Any, frozen: _Owned, st: np.ndarray, n: int,
     """gmm.tc's restart_empty_modes, with passes instead of in-memory replays."""
     if k <= 1:
         return st
-    mass = np.ascontiguousarray(st[k : 2 * k])
+    mass = c_array(st[k : 2 * k])
     splits: list[np.ndarray] = []
     start = 0
     while True:
@@ -697,13 +697,13 @@ def _restart_empty_modes(gptr: Any, frozen: _Owned, st: np.ndarray, n: int,
             break
         splits.append(split)
         logger.debug("gmm (chunked): restarting empty component %d from %d", split[0], split[1])
-        arr = np.ascontiguousarray(np.stack(splits))
+        arr = c_array(np.stack(splits))
         ref = _c_array(lib.vl_gmm_get_means(gptr), k * d, dtype).reshape(k, d)
         st = passes.gmm_stats(frozen, k, d, ref=ref, splits=arr)
         lib.vl_gmm_mstep_from_stats(gptr, _dp(st), None)
     if splits:
         ref = _c_array(lib.vl_gmm_get_means(gptr), k * d, dtype).reshape(k, d)
-        st = passes.gmm_stats(frozen, k, d, ref=ref, splits=np.ascontiguousarray(np.stack(splits)))
+        st = passes.gmm_stats(frozen, k, d, ref=ref, splits=c_array(np.stack(splits)))
     return st
 
 
@@ -789,7 +789,7 @@ def fit_gaussian_mixture(est: Any, X: Any) -> Any:
     if bound.ndim == 0:
         lib.vl_gmm_set_covariance_lower_bound(gmm.ptr, float(bound))
     else:
-        lib.vl_gmm_set_covariance_lower_bounds(gmm.ptr, _dp(np.ascontiguousarray(bound)))
+        lib.vl_gmm_set_covariance_lower_bounds(gmm.ptr, _dp(c_array(bound)))
     tol = float(est.tol)
     monitor.total = int(est.max_iter)
     monitor.converged_test = lambda a, b: abs(b - a) / progress.n < tol
@@ -896,7 +896,7 @@ def fit_kmeans(est: Any, X: Any) -> Any:
                     raise KeyboardInterrupt from None
                 if n < k:
                     raise ValueError(f"n_samples={n} should be >= n_clusters={k}.")
-                sample = np.ascontiguousarray(sample)
+                sample = c_array(sample)
             with E._seeded(seed):
                 for _ in range(n_init):
                     if centers_init is None:
@@ -904,7 +904,7 @@ def fit_kmeans(est: Any, X: Any) -> Any:
                                 else lib.vl_kmeans_init_centers_with_rand_data)
                         init(km.ptr, ptr(sample), d, sample.shape[0], k)
                     else:
-                        c0 = np.ascontiguousarray(centers_init, dtype=dtype)
+                        c0 = c_array(centers_init, dtype=dtype)
                         lib.vl_kmeans_set_centers(km.ptr, ptr(c0), d, k)
                     e = lloyd(km.ptr, dtype, k, d, passes, max_iter, float(est.tol), progress, k)
                     if best is None or e < best[0]:

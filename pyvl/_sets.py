@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import _numeric
+from ._arrays import _numeric, c_array
 
 #: numpy dtype of C ``size_t`` (``vl_size``): uint64 on LP64 platforms.
 SIZE_T = np.dtype(f"u{ctypes.sizeof(ctypes.c_size_t)}")
@@ -52,7 +52,7 @@ def as_sets(
         data = np.concatenate(arrays, axis=0, dtype=dtype)
     else:
         data = np.zeros((0, dimension), dtype=dtype)
-    return np.ascontiguousarray(data), offsets
+    return c_array(data), offsets
 
 
 def _set(x: Any, dimension: int, name: str) -> np.ndarray:
@@ -77,7 +77,7 @@ def check_offsets(offsets: Any, num_rows: int, name: str = "offsets") -> np.ndar
         raise ValueError(
             f"{name} must start at 0, never decrease and end at the number of rows ({num_rows})"
         )
-    return np.ascontiguousarray(arr, dtype=SIZE_T)
+    return c_array(arr, dtype=SIZE_T)
 
 
 def size_ptr(arr: np.ndarray) -> Any:

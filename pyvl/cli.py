@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+from ._arrays import c_array
+
 __all__ = ["CliError", "Model", "encode_main", "fit_main", "load_model", "save_model"]
 
 _ENCODERS = ("fisher", "vlad", "bovw")
@@ -143,7 +145,7 @@ def _model_from_object(obj: Any, path: str) -> Model:
             raise CliError(f"{path}: the {type(obj).__name__} in the file is not fitted")
         return Model("encoder", encoder=obj)
     if hasattr(obj, "cluster_centers_"):
-        return Model("kmeans", centers=np.ascontiguousarray(obj.cluster_centers_))
+        return Model("kmeans", centers=c_array(obj.cluster_centers_))
     if hasattr(obj, "means_") and hasattr(obj, "covariances_"):
         return Model("gmm", means=obj.means_, covariances=obj.covariances_, weights=obj.weights_)
     raise CliError(
@@ -168,7 +170,7 @@ def _plain_model(arrays: dict[str, np.ndarray], path: str) -> Model:
     if "centers" in keys and not keys & {"means", "covariances"}:
         c = real2d("centers")
         dtype = c.dtype if c.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-        return Model("kmeans", centers=np.ascontiguousarray(c, dtype=dtype))
+        return Model("kmeans", centers=c_array(c, dtype=dtype))
     wkey = "weights" if "weights" in keys else "priors"
     missing = [k for k in ("means", "covariances", wkey) if k not in keys]
     if missing:
@@ -185,7 +187,7 @@ def _plain_model(arrays: dict[str, np.ndarray], path: str) -> Model:
     if not np.all(np.isfinite(w)) or np.any(w < 0) or np.any(c <= 0):
         raise CliError(f"{path}: {wkey} must be finite and >= 0, covariances > 0")
     dtype = np.dtype(np.float32 if all(a.dtype == np.float32 for a in (m, c, w)) else np.float64)
-    return Model("gmm", *(np.ascontiguousarray(a, dtype=dtype) for a in (m, c, w)))
+    return Model("gmm", *(c_array(a, dtype=dtype) for a in (m, c, w)))
 
 
 def load_model(path: str) -> Model:
@@ -250,7 +252,7 @@ def _open_descriptors(path: str, dimension: int | None = None) -> np.ndarray:
 
 def _read_descriptors(path: str, arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Read a checked memory map into memory as ``dtype``; CliError on NaN/Inf."""
-    data = np.ascontiguousarray(arr, dtype=dtype)
+    data = c_array(arr, dtype=dtype)
     if not np.all(np.isfinite(data)):
         raise CliError(f"{path}: contains NaN or Inf")
     return data
@@ -627,7 +629,7 @@ def _encode(args: argparse.Namespace) -> int:
                 rows = encoder.encode_batch(sets)
             except ValueError as exc:
                 raise CliError(str(exc)) from None
-            f.write(np.ascontiguousarray(rows, dtype=dtype).tobytes())
+            f.write(c_array(rows, dtype=dtype).tobytes())
             if bar is not None:
                 bar.update(stop - start)
 

@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from ._arrays import c_array
+
 __all__ = ["DemoResult", "dense_patches", "main", "parse_pyramid", "run"]
 
 _ENCODERS = ("fisher", "vlad", "bovw")
@@ -88,7 +90,7 @@ def dense_patches(
         )
         for c in channels
     ]
-    desc = np.ascontiguousarray(np.concatenate(parts, axis=-1), dtype=np.float32)
+    desc = c_array(np.concatenate(parts, axis=-1), dtype=np.float32)
     yy, xx = np.mgrid[0:nh, 0:nw]
     positions = np.stack([xx.ravel() + size / 2, yy.ravel() + size / 2], axis=1)
     return desc, positions.astype(np.float32), (w, h)

@@ -29,7 +29,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _chunked
-from ._arrays import ptr
+from ._arrays import c_array, ptr
 from ._errors import TrainingInterrupted
 from ._lib import VlRandStruct, lib
 from ._progress import IterationCallback, Monitor
@@ -120,7 +120,7 @@ class _Gmm:
             (lib.vl_gmm_set_means, means),
             (lib.vl_gmm_set_covariances, covariances),
         ):
-            fn(self.ptr, ptr(np.ascontiguousarray(a, dtype=self.dtype)))
+            fn(self.ptr, ptr(c_array(a, dtype=self.dtype)))
 
     def get(self, getter, shape) -> np.ndarray:
         n = int(np.prod(shape))
@@ -318,7 +318,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"Expected n_samples >= n_components but got n_components = {k}, n_samples = {n}"
             )
         dtype = _work_dtype(X, self.dtype)
-        X = np.ascontiguousarray(X, dtype=dtype)
+        X = c_array(X, dtype=dtype)
         user = self._user_init(k, d, dtype)
         warm = self.warm_start and hasattr(self, "means_")
         n_init = 1 if warm else int(self.n_init)
@@ -428,7 +428,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _estep(self, X: Any, posteriors: bool = False, loglik: bool = False, labels: bool = False):
         g = self._fitted_gmm()
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
-        X = np.ascontiguousarray(X, dtype=g.dtype)
+        X = c_array(X, dtype=g.dtype)
         n = X.shape[0]
         q = np.empty((n, g.k), dtype=g.dtype) if posteriors else None
         ll = np.empty(n, dtype=np.float64) if loglik else None
@@ -623,7 +623,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         if n < k:
             raise ValueError(f"n_samples={n} should be >= n_clusters={k}.")
         dtype = _work_dtype(X, self.dtype)
-        X = np.ascontiguousarray(X, dtype=dtype)
+        X = c_array(X, dtype=dtype)
         centers_init = None
         if isinstance(self.init, str):
             if self.init not in ("k-means++", "random"):
@@ -651,7 +651,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
                     if centers_init is None:
                         lib.vl_kmeans_cluster(km, ptr(X), d, n, k)
                     else:
-                        c0 = np.ascontiguousarray(centers_init, dtype=dtype)
+                        c0 = c_array(centers_init, dtype=dtype)
                         lib.vl_kmeans_set_centers(km, ptr(c0), d, k)
                         lib.vl_kmeans_refine_centers(km, ptr(X), n)
                 except TrainingInterrupted:
@@ -682,11 +682,11 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
         dtype = self.cluster_centers_.dtype
-        X = np.ascontiguousarray(X, dtype=dtype)
+        X = c_array(X, dtype=dtype)
         km = self._new(dtype)
         try:
             k, d = self.cluster_centers_.shape
-            lib.vl_kmeans_set_centers(km, ptr(np.ascontiguousarray(self.cluster_centers_)), d, k)
+            lib.vl_kmeans_set_centers(km, ptr(c_array(self.cluster_centers_)), d, k)
             return self._quantize(km, X)
         finally:
             lib.vl_kmeans_delete(km)

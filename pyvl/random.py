@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import _numeric, count
+from ._arrays import _numeric, c_array, count
 from ._errors import InvalidArgumentError
 from ._lib import VlRandStruct, lib
 
@@ -100,7 +100,7 @@ def vl_rand_seed_by_array(rand: VlRand, key: Any) -> None:
         raise InvalidArgumentError("key must hold integers (32-bit unsigned)")
     if k.size and (np.any(k < 0) or np.any(k > 0xFFFFFFFF)):
         raise InvalidArgumentError("key values must be 32-bit unsigned integers, in [0, 2**32)")
-    arr = np.ascontiguousarray(k.ravel(), dtype=np.uint32)
+    arr = c_array(k.ravel(), dtype=np.uint32)
     lib.vl_rand_seed_by_array(_rand(rand), arr.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)), arr.size)
 
 

@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from .._arrays import vl_type_of
+from .._arrays import c_array, vl_type_of
 from ..fisher import (
     VL_FISHER_FLAG_FAST,
     VL_FISHER_FLAG_IMPROVED,
@@ -222,7 +222,7 @@ def _init_param(
         raise ValueError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
     if arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    arr = c_array(arr, dtype=dtype)
     _check_finite(arr, name)
     if nonnegative and (arr < 0).any():
         raise ValueError(f"{name} must be >= 0")
@@ -243,7 +243,7 @@ def _covariance_bound(value: Any, dimension: int) -> float | np.ndarray | None:
     if arr.ndim == 0 or arr.shape == (1,):
         bound: float | np.ndarray = float(arr.reshape(()))
     elif arr.shape == (dimension,):
-        bound = np.ascontiguousarray(arr)
+        bound = c_array(arr)
     else:
         raise ValueError(
             f"covariance_bound must be a number or have shape ({dimension},) "

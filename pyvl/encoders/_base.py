@@ -49,7 +49,7 @@ from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from .._arrays import _numeric
+from .._arrays import _numeric, c_array
 from .._errors import StateError
 from .._sets import as_sets
 from ._pyramid import Level, as_positions, as_sizes, normalize_pyramid, num_cells, pyramid_sets
@@ -136,7 +136,7 @@ class Encoder(abc.ABC):
                 raise ValueError(
                     f"descriptors must be an (N, D) array or a list of them, got shape {arr.shape}"
                 )
-            return np.ascontiguousarray(arr, dtype=self.np_dtype)
+            return c_array(arr, dtype=self.np_dtype)
         if not descriptors:
             raise ValueError("descriptors is an empty list")
         dims = {int(np.shape(d)[-1]) if np.ndim(d) == 2 else -1 for d in descriptors}
