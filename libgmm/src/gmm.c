@@ -37,6 +37,12 @@ static double cpu_seconds(void) { return (double)clock() / CLOCKS_PER_SEC; }
 
 static size_t esize(VlGMM const *self) { return gmm_type_size(self->dataType); }
 
+/* The largest finite value of the object's data type. */
+static double max_value(VlGMM const *self)
+{
+  return self->dataType == VL_TYPE_FLOAT ? (double)FLT_MAX : DBL_MAX;
+}
+
 /* Grow the posterior buffer to hold N x K (it never shrinks, as in VLFeat);
  * nothing to do when the object does not keep posteriors. */
 static int ensure_posteriors(VlGMM *self, size_t N)
@@ -159,8 +165,8 @@ static int init_rand(VlGMM *self, void const *data, size_t N)
 static int init_kmeans(VlGMM *self, void const *data, size_t N, VlKMeans *kmeansInit)
 {
   size_t const K = self->numClusters, D = self->dimension;
-  VlKMeans *km;
-  vl_uint32 *assign;
+  VlKMeans *km, *created = NULL;
+  vl_uint32 *assign = NULL;
   double energy;
   int err;
 
@@ -169,35 +175,41 @@ static int init_kmeans(VlGMM *self, void const *data, size_t N, VlKMeans *kmeans
                      "vl_gmm_init_with_kmeans: the k-means object's data type (%u) differs "
                      "from the GMM's (%u)", (unsigned)kmeansInit->dataType,
                      (unsigned)self->dataType);
-  reset(self);
-  if ((err = ensure_posteriors(self, N)) != VL_ERR_OK) return err;
-  self->numData = N;
-  memset(self->means, 0, K * D * esize(self));
-  memset(self->covariances, 0, K * D * esize(self));
-  memset(self->priors, 0, K * esize(self));
-  if (kmeansInit) {
-    self->kmeansInit = kmeansInit;
-    self->kmeansInitIsOwner = 0;
+  /* The k-means object: the argument, a user object set earlier, or a new
+   * default one (as in VLFeat, an owned default object is never reused:
+   * reset deletes it). */
+  km = kmeansInit ? kmeansInit
+                  : (self->kmeansInit && !self->kmeansInitIsOwner ? self->kmeansInit : NULL);
+  if (!km) {
+    if (!(created = gmm_kmeans_new(self->dataType, VlDistanceL2))) return gmm_last_error();
+    created->initialization = VlKMeansRandomSelection;
+    created->algorithm = VlKMeansANN;
+    created->maxNumIterations = 5;
+    created->maxNumComparisons = N / 4 > 10 ? N / 4 : 10;
+    created->numTrees = 1;
+    created->numRepetitions = 1;
+    created->verbosity = self->verbosity;
+    km = created;
   }
-  if (!self->kmeansInit) {
-    km = gmm_kmeans_new(self->dataType, VlDistanceL2);
-    if (!km) return gmm_last_error();
-    km->initialization = VlKMeansRandomSelection;
-    km->algorithm = VlKMeansANN;
-    km->maxNumIterations = 5;
-    km->maxNumComparisons = N / 4 > 10 ? N / 4 : 10;
-    km->numTrees = 1;
-    km->numRepetitions = 1;
-    km->verbosity = self->verbosity;
-    self->kmeansInit = km;
-    self->kmeansInitIsOwner = 1;
-  }
-  km = self->kmeansInit;
+  /* Cluster and assign first: if that fails, the GMM is unchanged. */
   energy = gmm_kmeans_cluster(km, data, D, N, K);
-  if (isnan(energy) && gmm_last_error() != VL_ERR_OK) return gmm_last_error();
-  assign = gmm_alloc_array(N, 1, sizeof(vl_uint32), 0);
-  if (!assign) return gmm_last_error();
-  if ((err = gmm_kmeans_quantize(km, assign, NULL, data, N)) == VL_ERR_OK) {
+  err = isnan(energy) ? gmm_last_error() : VL_ERR_OK;
+  if (err == VL_ERR_OK && !(assign = gmm_alloc_array(N, 1, sizeof(vl_uint32), 0)))
+    err = gmm_last_error();
+  if (err == VL_ERR_OK) err = gmm_kmeans_quantize(km, assign, NULL, data, N);
+  if (err != VL_ERR_OK) {
+    gmm_free(assign);
+    gmm_kmeans_delete(created);
+    return err;
+  }
+  reset(self);
+  self->kmeansInit = km;
+  self->kmeansInitIsOwner = created != NULL;
+  if ((err = ensure_posteriors(self, N)) == VL_ERR_OK) {
+    self->numData = N;
+    memset(self->means, 0, K * D * esize(self));
+    memset(self->covariances, 0, K * D * esize(self));
+    memset(self->priors, 0, K * esize(self));
     err = self->dataType == VL_TYPE_FLOAT
               ? init_from_assignments_f(self, (float const *)data, N, assign,
                                         (float const *)km->centers)
@@ -576,9 +588,10 @@ VL_EXPORT void vl_gmm_set_covariance_lower_bounds(VlGMM *self, double const *bou
     return;
   }
   for (size_t d = 0; d < self->dimension; ++d)
-    if (!(bounds[d] >= 0) || !isfinite(bounds[d])) {
+    if (!(bounds[d] >= 0) || !(bounds[d] <= max_value(self))) {
       gmm_error(VL_ERR_BAD_ARG,
-                "vl_gmm_set_covariance_lower_bounds: bound %zu is %g (must be finite and >= 0)",
+                "vl_gmm_set_covariance_lower_bounds: bound %zu is %g (must be finite and >= 0, and fit in "
+                "the data type)",
                 d, bounds[d]);
       return;
     }
@@ -589,9 +602,10 @@ VL_EXPORT void vl_gmm_set_covariance_lower_bound(VlGMM *self, double bound)
 {
   gmm_clear_error();
   CHECK_SELF("vl_gmm_set_covariance_lower_bound", );
-  if (!(bound >= 0) || !isfinite(bound)) {
+  if (!(bound >= 0) || !(bound <= max_value(self))) {
     gmm_error(VL_ERR_BAD_ARG,
-              "vl_gmm_set_covariance_lower_bound: bound is %g (must be finite and >= 0)", bound);
+              "vl_gmm_set_covariance_lower_bound: bound is %g (must be finite and >= 0, and fit in the "
+              "data type)", bound);
     return;
   }
   for (size_t d = 0; d < self->dimension; ++d) self->sigmaLowBound[d] = bound;

@@ -132,6 +132,20 @@ int main(void)
     g = c;
   }
 
+  /* a k-means initialisation that fails leaves the GMM unchanged */
+  {
+    double before[K * D];
+    VlKMeans *km = vl_kmeans_new(VL_TYPE_DOUBLE, VlDistanceL2);
+    memcpy(before, vl_gmm_get_means(g), sizeof before);
+    vl_kmeans_set_algorithm(km, VlKMeansANN);
+    vl_kmeans_set_num_trees(km, (vl_size)1 << 62); /* its forest cannot be allocated */
+    vl_gmm_init_with_kmeans(g, x, N, km);
+    CHECK(vl_get_last_error() == VL_ERR_OVERFLOW || vl_get_last_error() == VL_ERR_ALLOC);
+    CHECK(memcmp(before, vl_gmm_get_means(g), sizeof before) == 0);
+    CHECK(vl_gmm_get_posteriors(g) != NULL);
+    vl_kmeans_delete(km);
+  }
+
   /* k-means initialisation (default object) and repetitions */
   vl_gmm_set_initialization(g, VlGMMKMeans);
   vl_gmm_set_num_repetitions(g, 3);
