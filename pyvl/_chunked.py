@@ -127,7 +127,12 @@ def default_init_sample_size(k: int) -> int:
 
 
 def _dp(a: np.ndarray | None) -> Any:
-    return None if a is None else a.ctypes.data_as(_DP)
+    """``double*`` of a float64 array from :func:`c_array` (aligned, C-contiguous)."""
+    if a is None:
+        return None
+    if not (a.dtype == np.float64 and a.flags.c_contiguous and a.flags.aligned):
+        raise ValueError("internal error: statistics buffer is not an aligned float64 C array")
+    return a.ctypes.data_as(_DP)
 
 
 # ---- what goes where ------------------------------------------------------------------
@@ -581,7 +586,8 @@ class DaskPasses:
 
     def _stats(self, task: Callable, params: dict[str, Any]) -> np.ndarray:
         (out,) = self.dask.compute(self.stats_graph(task, params))
-        return out
+        # arrays coming back from workers may sit at odd byte offsets
+        return c_array(out, np.float64)
 
     def gmm_stats(self, frozen: _Owned, k: int, d: int, ref: np.ndarray | None = None,
                   splits: np.ndarray | None = None) -> np.ndarray:
