@@ -864,13 +864,15 @@ static void op_gmm_set(rd_t *r)
     case 8:
       g_op = "vl_gmm_set_covariance_lower_bounds";
       a = arr_gen_or_null(r, VL_TYPE_DOUBLE, D, 1, KIND_VAR, u8(r) > 250);
-      must_fail = !a.p || !a.finite || (D && a.minv < 0);
+      /* bounds must be >= 0 and fit in the GMM's data type */
+      must_fail = !a.p || !a.finite || (D && a.minv < 0) ||
+                  (D && a.maxv > (t == VL_TYPE_FLOAT ? (double)FLT_MAX : DBL_MAX));
       vl_gmm_set_covariance_lower_bounds(g, (double const *)a.p);
       break;
     case 9: {
       double const v = rd_scalar(r);
       g_op = "vl_gmm_set_covariance_lower_bound";
-      must_fail = !(v >= 0) || !isfinite(v);
+      must_fail = !(v >= 0) || !(v <= (t == VL_TYPE_FLOAT ? (double)FLT_MAX : DBL_MAX));
       vl_gmm_set_covariance_lower_bound(g, v);
       break;
     }
@@ -1014,8 +1016,14 @@ static void op_gmm_train(rd_t *r)
     must_fail = !x.p || N == 0 || N < K || x.dummy || !x.finite ||
                 (which == 1 && !params_ok) || (which == 0 && init == VlGMMCustom && !params_ok) ||
                 (which == 3 && km && vl_kmeans_get_data_type(km) != t);
-    /* a user k-means object with a huge number of trees may overflow (ANN) */
-    must_succeed = !must_fail && !(uses_km && ukm && km_trees_huge(ukm));
+    /* a user k-means object with a huge number of trees may overflow (ANN);
+     * data whose variance does not fit in the data type (a spread beyond
+     * ~1.8e19 in float, ~1.3e154 in double) cannot be given a "rand"
+     * initialisation (an error, not infinities) */
+    int const uses_rand = which == 2 || (which == 0 && init == VlGMMRand);
+    double const spread = x.finite ? x.maxv - x.minv : 0;
+    int const wide = !(spread <= (t == VL_TYPE_FLOAT ? 1.8e19 : 1.3e154));
+    must_succeed = !must_fail && !(uses_km && ukm && km_trees_huge(ukm)) && !(uses_rand && wide);
   }
   if (g_trace)
     fprintf(stderr, "  [%s: type %u N %zu D %zu K %zu init %d iters %zu reps %zu data %s [%g, %g]%s]\n",

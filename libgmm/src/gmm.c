@@ -155,11 +155,23 @@ static void report_stopped(char const *fn)
 
 static int init_rand(VlGMM *self, void const *data, size_t N)
 {
-  reset(self);
-  if (ensure_posteriors(self, N) != VL_ERR_OK) return gmm_last_error();
-  self->numData = N;
-  return self->dataType == VL_TYPE_FLOAT ? init_rand_f(self, (float const *)data, N)
-                                         : init_rand_d(self, (double const *)data, N);
+  int const f = self->dataType == VL_TYPE_FLOAT;
+  double *var = gmm_alloc_array(self->dimension, 1, sizeof(double), 0);
+  int err;
+  if (!var) return gmm_last_error();
+  /* checked before anything changes: a rejected call leaves the object as it was */
+  err = f ? rand_variance_f((float const *)data, N, self->dimension, var)
+          : rand_variance_d((double const *)data, N, self->dimension, var);
+  if (err == VL_ERR_OK) {
+    reset(self);
+    if ((err = ensure_posteriors(self, N)) == VL_ERR_OK) {
+      self->numData = N;
+      err = f ? init_rand_f(self, (float const *)data, N, var)
+              : init_rand_d(self, (double const *)data, N, var);
+    }
+  }
+  gmm_free(var);
+  return err;
 }
 
 static int init_kmeans(VlGMM *self, void const *data, size_t N, VlKMeans *kmeansInit)
