@@ -25,7 +25,12 @@ def clean_blas_environment() -> None:
 
 
 def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    """Median wall time of fn() over `repeats` runs after `warmup` runs."""
+    """Median wall time of fn() over `repeats` runs after `warmup` runs.
+
+    Starts with a short pause: thread pools of the previous measurement
+    (OpenBLAS, OpenMP) spin for a while after their last task and would steal
+    a core from the next implementation on a 2-core machine."""
+    time.sleep(0.3)
     for _ in range(warmup):
         fn()
     times = []
