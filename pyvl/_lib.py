@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 from ctypes import (
     CFUNCTYPE,
     POINTER,
@@ -230,21 +231,44 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
 _NO_CHECK = {"vl_get_last_error", "vl_get_last_error_message"}
 
 
+def _libinfo() -> tuple[str, dict[str, Any]]:
+    """(directory, values) of the ``_libinfo`` module written by the build.
+
+    Normally it sits next to this file. In a source checkout (say, running
+    ``python -m pyvl`` in the repository after ``pip install .``), the
+    checkout's ``pyvl`` shadows the installed one, which has the library: then
+    the installed copy's ``_libinfo.py`` is found on ``sys.path`` and read
+    (three literal assignments, parsed, never executed)."""
+    import ast
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    candidates = [here] + [
+        os.path.join(os.path.abspath(entry or os.getcwd()), __package__) for entry in sys.path
+    ]
+    for directory in candidates:
+        path = os.path.join(directory, "_libinfo.py")
+        if not os.path.isfile(path):
+            continue
+        values: dict[str, Any] = {}
+        with open(path, encoding="utf-8") as f:
+            for node in ast.parse(f.read()).body:
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                    values[node.targets[0].id] = ast.literal_eval(node.value)
+        if os.path.isfile(os.path.join(directory, str(values.get("LIBRARY_FILE", "")))):
+            return directory, values
+    raise ImportError(
+        "pyvl's shared library is missing: install the package with `pip install .` "
+        "(which builds libgmm), or set PYVL_LIBRARY to a built libgmm.so"
+    )
+
+
 def library_path() -> str:
     """Path of the libgmm shared library pyvl loads."""
     override = os.environ.get("PYVL_LIBRARY")
     if override:
         return override
-    from importlib import resources
-
-    try:
-        from ._libinfo import LIBRARY_FILE
-    except ImportError as exc:  # pragma: no cover - only in a source tree that was never built
-        raise ImportError(
-            "pyvl's shared library is missing: install the package with `pip install .` "
-            "(which builds libgmm), or set PYVL_LIBRARY to a built libgmm.so"
-        ) from exc
-    return str(resources.files(__package__).joinpath(LIBRARY_FILE))
+    directory, info = _libinfo()
+    return os.path.join(directory, info["LIBRARY_FILE"])
 
 
 def _load() -> ctypes.CDLL:
@@ -274,7 +298,7 @@ lib = _load()
 def _check_abi() -> None:
     if os.environ.get("PYVL_LIBRARY"):
         return
-    from ._libinfo import ABI_VERSION
+    ABI_VERSION = _libinfo()[1]["ABI_VERSION"]
 
     found = lib.vl_get_abi_version()
     if found != ABI_VERSION:  # pragma: no cover - a broken install

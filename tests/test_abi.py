@@ -101,3 +101,18 @@ def test_runs_unchanged_when_vlfeat_is_loaded_globally_first(vlfeat, tmp_path):
         results[mode] = json.loads(proc.stdout)
     assert results["alone"] == results["vlfeat-first"]
     assert results["alone"]["version"] == pyvl.__version__
+
+
+def test_imports_from_the_repository_root():
+    """`python -m pyvl ...` in the repository after `pip install .` imports the
+    checkout's pyvl (the current directory comes first on sys.path); it must
+    find the library built into the installed copy."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import pyvl.gmm, pyvl._lib as L; print(L.library_path())"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=os.environ.copy(),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert os.path.isfile(proc.stdout.strip())
