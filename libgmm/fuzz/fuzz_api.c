@@ -1961,6 +1961,30 @@ static arr_t slice(arr_t const *x, size_t a, size_t b, size_t D)
   return s;
 }
 
+/* The descriptor sets of an encoding call: one image of rd_num(r, 1)
+   descriptors, or a batch from gen_offsets(). Charges the fuzzing budget
+   for N*K*D*factor work; when it is spent, frees *o and *g and returns 0. */
+static int gen_sets(rd_t *r, int batch, double factor, gmmargs_t *g, offs_t *o)
+{
+  if (batch) {
+    *o = gen_offsets(r);
+  } else {
+    o->n = 1;
+    o->off = malloc(2 * sizeof *o->off);
+    o->off[0] = 0;
+    o->off[1] = rd_num(r, 1);
+    o->ok = 1;
+    o->total = o->off[1];
+  }
+  if (!spend((double)(is_huge(o->total) ? 1 : o->total) * (double)(is_huge(g->K) ? 1 : g->K) *
+                 (double)(is_huge(g->D) ? 1 : g->D) * factor + 10)) {
+    free(o->off);
+    free_gmm_args(g);
+    return 0;
+  }
+  return 1;
+}
+
 /* Fisher: single image and batch; the batch against the single function. */
 static void op_fisher(rd_t *r)
 {
@@ -1974,22 +1998,7 @@ static void op_fisher(rd_t *r)
   arr_t x, enc, terms = arr_empty(VL_TYPE_DOUBLE);
   int code, must_fail, must_succeed, null_enc = u8(r) > 250;
   g_op = batch ? "vl_fisher_encode_batch" : "vl_fisher_encode";
-  if (batch) {
-    o = gen_offsets(r);
-  } else {
-    o.n = 1;
-    o.off = malloc(2 * sizeof *o.off);
-    o.off[0] = 0;
-    o.off[1] = rd_num(r, 1);
-    o.ok = 1;
-    o.total = o.off[1];
-  }
-  if (!spend((double)(is_huge(o.total) ? 1 : o.total) * (double)(is_huge(g.K) ? 1 : g.K) *
-                 (double)(is_huge(g.D) ? 1 : g.D) * (batch ? 2 : 1) + 10)) {
-    free(o.off);
-    free_gmm_args(&g);
-    return;
-  }
+  if (!gen_sets(r, batch, batch ? 2 : 1, &g, &o)) return;
   x = arr_gen_or_null(r, g.t, mulc(o.total, g.D), g.D, KIND_DATA, u8(r) > 252);
   enc = null_enc ? arr_empty(g.t) : out_alloc(g.t, mulc(o.n, row));
   if (batch && (u8(r) & 1)) terms = out_alloc(VL_TYPE_DOUBLE, o.n); /* vl_size = 8 bytes */
@@ -2067,22 +2076,7 @@ static void op_vlad(rd_t *r)
   arr_t x, w, enc;
   int code, must_fail, must_succeed, null_enc = u8(r) > 250;
   g_op = batch ? "vl_vlad_encode_batch" : "vl_vlad_encode";
-  if (batch) {
-    o = gen_offsets(r);
-  } else {
-    o.n = 1;
-    o.off = malloc(2 * sizeof *o.off);
-    o.off[0] = 0;
-    o.off[1] = rd_num(r, 1);
-    o.ok = 1;
-    o.total = o.off[1];
-  }
-  if (!spend((double)(is_huge(o.total) ? 1 : o.total) * (double)(is_huge(g.K) ? 1 : g.K) *
-                 (double)(is_huge(g.D) ? 1 : g.D) * (batch ? 2 : 1) + 10)) {
-    free(o.off);
-    free_gmm_args(&g);
-    return;
-  }
+  if (!gen_sets(r, batch, batch ? 2 : 1, &g, &o)) return;
   x = arr_gen_or_null(r, g.t, mulc(o.total, g.D), g.D, KIND_DATA, u8(r) > 252);
   w = use_w && !null_w ? arr_gen(r, g.t, mulc(o.total, g.K), g.K, KIND_WEIGHT) : arr_empty(g.t);
   enc = null_enc ? arr_empty(g.t) : out_alloc(g.t, mulc(o.n, row));
@@ -2158,22 +2152,7 @@ static void op_bovw(rd_t *r)
   arr_t x, enc;
   int code, must_fail, must_succeed, null_enc = u8(r) > 250;
   g_op = which == 0 ? "vl_bovw_encode" : which == 1 ? "vl_bovw_encode_batch" : "vl_bovw_encode_gmm_batch";
-  if (which) {
-    o = gen_offsets(r);
-  } else {
-    o.n = 1;
-    o.off = malloc(2 * sizeof *o.off);
-    o.off[0] = 0;
-    o.off[1] = rd_num(r, 1);
-    o.ok = 1;
-    o.total = o.off[1];
-  }
-  if (!spend((double)(is_huge(o.total) ? 1 : o.total) * (double)(is_huge(g.K) ? 1 : g.K) *
-                 (double)(is_huge(g.D) ? 1 : g.D) * 2 + 10)) {
-    free(o.off);
-    free_gmm_args(&g);
-    return;
-  }
+  if (!gen_sets(r, which != 0, 2, &g, &o)) return;
   x = arr_gen_or_null(r, g.t, mulc(o.total, g.D), g.D, KIND_DATA, u8(r) > 252);
   enc = null_enc ? arr_empty(g.t) : out_alloc(g.t, mulc(o.n, row));
   {
