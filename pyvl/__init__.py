@@ -60,16 +60,27 @@ _LAZY.update(
 )
 
 
-def __getattr__(name: str):  # PEP 562: the estimators import scikit-learn only when used
+# Submodules reachable as attributes (``import pyvl; pyvl.encoders.get(...)``),
+# imported on first use (PEP 562): the estimators and transformers need
+# scikit-learn, the rest is imported only by those who use it.
+_SUBMODULES = frozenset(
+    {"bovw", "cli", "compat", "dask", "demo", "encoders", "estimators", "fisher", "gmm", "io",
+     "kmeans", "plot", "random", "simd", "transformers", "vlad"}
+)
+
+
+def __getattr__(name: str):  # PEP 562
+    import importlib
+
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    if name == "io":  # pyvl.io: save/load of models (imported on first use)
-        import importlib
-
-        return importlib.import_module(".io", __name__)
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'pyvl' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
 
 
 __all__ = [

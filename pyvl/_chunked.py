@@ -3,7 +3,9 @@
 :class:`pyvl.GaussianMixture` and :class:`pyvl.KMeans` come here when ``fit``
 is given data that is not one in-memory array (see :func:`is_chunk_source`):
 
-* a ``numpy.memmap`` (read in row chunks of ``chunk_size`` rows);
+* a numpy array or ``numpy.memmap`` when ``chunk_size`` is given (read in
+  row chunks of ``chunk_size`` rows; without ``chunk_size`` an array is
+  fitted in memory);
 * a list or tuple of 2-D arrays (each one a chunk, split further if longer
   than ``chunk_size``);
 * a re-iterable (an object with ``__iter__`` that can be iterated once per
@@ -76,9 +78,10 @@ Memory
 ------
 A local pass holds one chunk (converted to the working dtype if it is not
 already) plus libgmm's workspace, O(K D) per slab and thread, and the sample
-(m x D). The pages of a ``numpy.memmap`` read by a pass are dropped from the
-process (``madvise(MADV_DONTNEED)``, Linux and macOS; the file stays in the
-page cache) so the resident size does not grow with the file. KMeans stores
+(m x D). Pages of a read-only shared file mapping (a ``numpy.memmap`` opened
+with mode "r") read by a pass are dropped from the process (Linux; the file
+stays in the page cache) so the resident size does not grow with the file;
+no other memory is ever released (see :class:`_PageReleaser`). KMeans stores
 ``labels_`` (8 bytes per row; a lazy Dask array for Dask input).
 
 Reproducibility
@@ -143,17 +146,20 @@ def is_dask_array(X: Any) -> bool:
     return mod is not None and isinstance(X, mod.Array)
 
 
-def is_chunk_source(X: Any) -> bool:
+def is_chunk_source(X: Any, chunk_size: Any = None) -> bool:
     """Whether ``fit`` should take the chunked (or Dask) path for X.
 
-    True for a ``numpy.memmap``, a dask array, a non-empty list/tuple of 2-D
-    numpy arrays, a callable, or an iterable that is not array-like (no
-    ``shape``, no ``__array__``: lists of lists, DataFrames and sparse
-    matrices stay on the in-memory path)."""
-    if isinstance(X, np.memmap) or is_dask_array(X):
+    True for a dask array, a numpy array (a ``numpy.memmap`` among them) when
+    ``chunk_size`` is given, a non-empty list/tuple of 2-D numpy arrays, a
+    callable, or an iterable that is not array-like (no ``shape``, no
+    ``__array__``: lists of lists, DataFrames and sparse matrices stay on the
+    in-memory path). An array without ``chunk_size`` is fitted in memory,
+    whatever its class, so the same data gives the same model whichever way
+    it arrives."""
+    if is_dask_array(X):
         return True
     if isinstance(X, np.ndarray):
-        return False
+        return chunk_size is not None
     if isinstance(X, (list, tuple)):
         return len(X) > 0 and all(isinstance(a, np.ndarray) and a.ndim == 2 for a in X)
     if isinstance(X, (str, bytes, dict)) or hasattr(X, "shape") or hasattr(X, "__array__"):
@@ -184,12 +190,23 @@ class Interrupted(Exception):
     """A pass was abandoned because of Ctrl-C (the model stays valid)."""
 
 
-# ---- releasing the pages of a memmap --------------------------------------------------
+# ---- releasing the pages of a read-only file mapping -----------------------------------
+#
+# A pass over a memory-mapped file leaves every page it read resident in the
+# process. Dropping them after use (madvise MADV_DONTNEED) keeps the resident
+# set of an out-of-core fit at about one chunk. MADV_DONTNEED *discards* the
+# contents of private and anonymous memory, so pages are released only where
+# /proc/self/maps proves the memory is a read-only shared mapping of a file
+# ("r--s" with an inode): there the data stays in the file and in the page
+# cache and comes back on the next read. Anything else -- a copy-on-write
+# ('c') or writable memmap, the heap-allocated np.memmap that .astype() or
+# np.require() return, shared memory, an ordinary array -- is never touched.
+# Without /proc (macOS, Windows) nothing is released.
 
 
 def _load_madvise() -> Any:
     advice = getattr(mmap, "MADV_DONTNEED", None)
-    if advice is None:
+    if advice is None or not sys.platform.startswith("linux"):
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
@@ -204,39 +221,55 @@ _MADVISE = _load_madvise()
 _PAGE = mmap.PAGESIZE
 
 
-class _PageReleaser:
-    """Drops the pages of a shared file mapping already read, so a pass over a
-    memmap does not leave the whole file resident in the process."""
+def readonly_file_mappings() -> list[tuple[int, int]]:
+    """Address ranges [start, end) of this process' read-only shared file mappings
+    (adjacent ones merged), from /proc/self/maps; empty where there is none."""
+    ranges: list[tuple[int, int]] = []
+    try:
+        with open("/proc/self/maps", encoding="ascii", errors="replace") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) < 5 or fields[1] != "r--s" or fields[4] == "0":
+                    continue
+                lo, hi = (int(v, 16) for v in fields[0].split("-"))
+                if ranges and ranges[-1][1] == lo:
+                    ranges[-1] = (ranges[-1][0], hi)
+                else:
+                    ranges.append((lo, hi))
+    except OSError:
+        return []
+    return ranges
 
-    def __init__(self, X: np.ndarray) -> None:
-        self.ok = (
-            _MADVISE is not None
-            and isinstance(X, np.memmap)
-            and getattr(X, "mode", "c") != "c"  # private (copy-on-write) maps would lose writes
-            and X.ndim == 2
-            and X.flags.c_contiguous
-            and X.nbytes > 0
-        )
-        if self.ok:
-            self.start = X.ctypes.data
-            self.end = self.start + X.nbytes
-            self.done = self.start - self.start % _PAGE
+
+class _PageReleaser:
+    """Drops the pages of a read-only shared file mapping already read (see above)."""
+
+    def __init__(self, X: Any) -> None:
+        self.ok = False
+        if _MADVISE is None or not isinstance(X, np.ndarray) or X.ndim != 2:
+            return
+        if not X.flags.c_contiguous or X.nbytes == 0:
+            return
+        start, end = X.ctypes.data, X.ctypes.data + X.nbytes
+        # whole pages only: the first and last page may hold other data
+        lo, hi = -(-start // _PAGE) * _PAGE, end - end % _PAGE
+        if hi <= lo or not any(a <= lo and hi <= b for a, b in readonly_file_mappings()):
+            return
+        self.ok, self.start, self.lo, self.hi, self.done = True, start, lo, hi, lo
 
     def upto(self, address: int) -> None:
-        """Release every page entirely below ``address``."""
+        """Release every whole page of the mapping below ``address``."""
         if not self.ok:
             return
-        stop = address - address % _PAGE
+        stop = min(address - address % _PAGE, self.hi)
         if stop > self.done:
             _MADVISE(self.done, stop - self.done)
             self.done = stop
 
     def finish(self) -> None:
         if self.ok:
-            end = -(-self.end // _PAGE) * _PAGE
-            if end > self.done:
-                _MADVISE(self.done, end - self.done)
-            self.done = self.start - self.start % _PAGE
+            self.upto(self.hi)
+            self.done = self.lo
 
 
 # ---- chunk sources --------------------------------------------------------------------

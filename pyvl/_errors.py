@@ -48,8 +48,12 @@ class AllocationError(PyvlError, MemoryError):
     code = VL_ERR_ALLOC
 
 
-class StateError(PyvlError, RuntimeError):
-    """The object is not ready for this call (for example, deleted, or no centers)."""
+class StateError(PyvlError, ValueError, RuntimeError):
+    """The object is not ready for this call (for example, deleted, or no centers).
+
+    A ``ValueError`` (as Python's own operation on a closed file and
+    scikit-learn's ``NotFittedError`` are) and, for code written before it
+    was one, a ``RuntimeError``."""
 
     code = VL_ERR_BAD_STATE
 

@@ -1,8 +1,12 @@
 """Owning handles for libgmm objects.
 
-A handle owns one C object: it frees it when garbage-collected or when
-closed explicitly, after which the pointer is gone and any use raises
-:class:`~pyvl.StateError` instead of touching freed memory.
+A handle owns one C object through a small holder that frees it when the
+last reference to the holder goes away (garbage collection, or at once in
+CPython). Closing a handle drops the handle's own reference: any later use
+of the handle raises :class:`~pyvl.StateError` instead of touching freed
+memory. Another handle that still points to the C object (a GMM using a
+k-means object for its initialisation) keeps the holder with
+:meth:`Handle.keep`, so the C object lives until both are gone.
 """
 
 from __future__ import annotations
@@ -14,6 +18,16 @@ from typing import Any, Callable
 from ._errors import StateError
 
 
+class _CObject:
+    """Holds one C pointer; frees it with ``deleter`` when collected."""
+
+    __slots__ = ("ptr", "__weakref__")
+
+    def __init__(self, ptr: Any, deleter: Callable[[Any], None]) -> None:
+        self.ptr = ptr
+        weakref.finalize(self, deleter, ptr)
+
+
 class Handle:
     """Base class: owns a pointer returned by a ``*_new`` C function."""
 
@@ -22,16 +36,16 @@ class Handle:
     def __init__(self, ptr: Any, deleter: Callable[[Any], None]) -> None:
         if not ptr:
             raise StateError(f"libgmm returned a NULL {self._kind}")
-        self._ptr = ptr
-        self._finalizer = weakref.finalize(self, deleter, ptr)
+        self._obj: _CObject | None = _CObject(ptr, deleter)
+        self._kept: dict[str, _CObject] = {}
 
     @property
     def ptr(self) -> Any:
         """The C pointer; raises :class:`StateError` after the object was deleted."""
-        ptr = self._ptr
-        if ptr is None:
+        obj = self._obj
+        if obj is None:
             raise StateError(f"this {self._kind} has been deleted")
-        return ptr
+        return obj.ptr
 
     @property
     def _as_parameter_(self) -> Any:
@@ -39,14 +53,25 @@ class Handle:
 
     @property
     def closed(self) -> bool:
-        return self._ptr is None
+        return self._obj is None
 
     def close(self) -> None:
-        """Free the C object now. A second close raises :class:`StateError`."""
-        if self._ptr is None:
+        """Release this handle's C object: freed now unless another handle keeps it
+        (:meth:`keep`), then when that one lets it go. A second close raises
+        :class:`StateError`."""
+        if self._obj is None:
             raise StateError(f"this {self._kind} has already been deleted")
-        self._ptr = None
-        self._finalizer()
+        self._obj = None
+        self._kept.clear()
+
+    def keep(self, role: str, other: Handle | None) -> None:
+        """Keep ``other``'s C object alive while this one points to it under ``role``
+        (None: stop keeping the previous one)."""
+        if other is None:
+            self._kept.pop(role, None)
+        else:
+            assert other._obj is not None
+            self._kept[role] = other._obj
 
     def address(self) -> int:
         """Integer address of the C object (for passing to other C code)."""

@@ -181,19 +181,24 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     dtype : {None, float32, float64}
         Working precision; None keeps float32 input in float32, else float64.
     chunk_size : int or None
-        Out-of-core/Dask fits only: rows per chunk (None: about 32 MiB per
-        chunk of a memmap; a list's arrays or a Dask array's blocks as given).
+        Rows per chunk of an out-of-core fit. Given, an array or
+        ``numpy.memmap`` is also trained out of core, ``chunk_size`` rows at
+        a time; None: arrays (memmaps included) are trained in memory, and a
+        list's arrays or a Dask array's blocks are the chunks as given.
     init_sample_size : int or None
         Out-of-core/Dask fits only: the initialisation runs on a uniform
         random sample of at most this many rows (None: max(100 K, 10000)).
 
-    ``fit`` also takes data that is not one in-memory array: a
-    ``numpy.memmap``, a list of 2-D arrays, a re-iterable or a callable
-    returning a fresh iterator of 2-D chunks, or a ``dask.array.Array``
-    (trained on the active ``dask.distributed`` cluster). EM then runs by
-    sufficient statistics, one pass per iteration, with in-memory EM's result
-    up to rounding for the same initialisation; see ``pyvl/_chunked.py`` and
-    ``docs/scaling.md``. The fitted estimator is the usual in-memory one.
+    ``fit`` also takes data that is not one in-memory array: a list of 2-D
+    arrays, a re-iterable or a callable returning a fresh iterator of 2-D
+    chunks, a ``dask.array.Array`` (trained on the active
+    ``dask.distributed`` cluster), or an array or ``numpy.memmap`` with
+    ``chunk_size`` set. EM then runs by sufficient statistics, one pass per
+    iteration, with in-memory EM's result up to rounding for the same
+    initialisation; see ``pyvl/_chunked.py`` and ``docs/scaling.md``. The
+    fitted estimator is the usual in-memory one. An array or memmap without
+    ``chunk_size`` is trained in memory, so the same data and seed give the
+    same model whichever way the data arrives.
 
     Attributes
     ----------
@@ -299,14 +304,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> GaussianMixture:
         """Fit the mixture to X of shape (n_samples, n_features). Returns self."""
-        if _chunked.is_chunk_source(X):  # memmap, chunks, Dask array: EM by statistics
+        if _chunked.is_chunk_source(X, self.chunk_size):  # chunks, Dask: EM by statistics
             return _chunked.fit_gaussian_mixture(self, X)
         self.fit_predict(X, y)
         return self
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         """Fit, then return the most likely component of every sample (n_samples,)."""
-        if _chunked.is_chunk_source(X):
+        if _chunked.is_chunk_source(X, self.chunk_size):
             _chunked.fit_gaussian_mixture(self, X)
             return _chunked.predict_gaussian_mixture(self, X)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, ensure_min_samples=2 if self.n_components > 1 else 1)
@@ -450,12 +455,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self._estep(X, posteriors=True)[0]
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """log p(x) of every sample: (n_samples,) float64."""
-        return self._estep(X, loglik=True)[1]
+        """log p(x) of every sample: (n_samples,) in the model's dtype (float32
+        stays float32; computed in double)."""
+        ll = self._estep(X, loglik=True)[1]
+        return ll.astype(self.means_.dtype, copy=False)
 
     def score(self, X: Any, y: Any = None) -> float:
-        """Average log-likelihood per sample."""
-        return float(self.score_samples(X).mean())
+        """Average log-likelihood per sample (summed in double)."""
+        return float(self._estep(X, loglik=True)[1].mean())
 
     def _n_parameters(self) -> int:
         k, d = self.means_.shape
@@ -558,8 +565,9 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
     chunk_size, init_sample_size : int or None
         Out-of-core/Dask fits only, as in :class:`GaussianMixture`.
 
-    ``fit`` also takes a ``numpy.memmap``, a list of 2-D arrays, a
-    re-iterable or callable chunk source, or a ``dask.array.Array``: Lloyd
+    ``fit`` also takes a list of 2-D arrays, a re-iterable or callable chunk
+    source, a ``dask.array.Array``, or an array or ``numpy.memmap`` with
+    ``chunk_size`` set: Lloyd
     then runs by sufficient statistics, one pass per iteration, seeded on a
     random sample; a center that receives no point keeps its place (in-memory
     Lloyd restarts it). ``labels_`` is then a numpy array (a lazy dask array
@@ -609,7 +617,7 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> KMeans:
         """Cluster X (n_samples, n_features). Returns self."""
-        if _chunked.is_chunk_source(X):  # memmap, chunks, Dask array: Lloyd by statistics
+        if _chunked.is_chunk_source(X, self.chunk_size):  # chunks, Dask: Lloyd by statistics
             return _chunked.fit_kmeans(self, X)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES)
         n, d = X.shape

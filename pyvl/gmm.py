@@ -118,7 +118,19 @@ class VlGMM(Handle):
         self.dtype = dtype_of(self.data_type)
         self.dimension = int(lib.vl_gmm_get_dimension(ptr_))
         self.num_clusters = int(lib.vl_gmm_get_num_clusters(ptr_))
-        self.kmeans_init: VlKMeans | None = None
+        self._kmeans_init: VlKMeans | None = None
+
+    @property
+    def kmeans_init(self) -> VlKMeans | None:
+        """The k-means handle the C object points to for its initialisation."""
+        return self._kmeans_init
+
+    @kmeans_init.setter
+    def kmeans_init(self, kmeans: VlKMeans | None) -> None:
+        # the C object keeps a pointer to it: its C object must outlive this one,
+        # even if the handle is deleted (vl_kmeans_delete) in between
+        self.keep("kmeans_init", kmeans)
+        self._kmeans_init = kmeans
 
     def __repr__(self) -> str:
         state = "deleted" if self.closed else f"0x{self.address():x}"
@@ -163,7 +175,8 @@ def vl_gmm_new_copy(gmm: VlGMM) -> VlGMM:
     """Deep copy: parameters, bounds, posteriors and settings."""
     src = _gmm(gmm)
     copy = VlGMM(lib.vl_gmm_new_copy(src))
-    copy.kmeans_init = src.kmeans_init
+    copy._kept.update(src._kept)  # the copy points to the same k-means object
+    copy._kmeans_init = src._kmeans_init
     return copy
 
 

@@ -147,6 +147,9 @@ def vl_kmeans_new_copy(kmeans: VlKMeans) -> VlKMeans:
 
 
 def vl_kmeans_delete(kmeans: VlKMeans) -> None:
+    """Delete the handle; later use of it raises ``StateError``. The C object is
+    freed now, or, while a GMM still uses it for its initialisation
+    (``vl_gmm_set_kmeans_init_object``), when that GMM lets it go."""
     _km(kmeans).close()
 
 
