@@ -43,8 +43,8 @@ from _common import Table, machine_info
 
 import pyvl
 from pyvl import _chunked as C
-from pyvl._arrays import ptr
-from pyvl._lib import lib
+from pyvl._core.arrays import ptr
+from pyvl._core.lib import lib
 
 
 def make_block(i: int, rows: int, d: int, k: int, seed: int = 0) -> np.ndarray:

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import c_array
+from ._core.arrays import c_array
 
 __all__ = ["DemoResult", "dense_patches", "main", "parse_pyramid", "run"]
 

@@ -52,6 +52,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import encoders as _enc
+from . import io
 from .encoders import Encoder
 
 __all__ = ["BovwEncoder", "FisherVectorEncoder", "VladEncoder"]
@@ -159,20 +160,43 @@ class _EncodingTransformer(TransformerMixin, BaseEstimator):
     def _names(self, dims: list[str]) -> list[str]:
         raise NotImplementedError
 
+    # ---- model files (the pyvl.io protocol) --------------------------------------
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._pyvl_name = f"pyvl.transformers.{cls.__name__}"
+
     def save(self, path: Any) -> None:
         """Write the parameters and the learned arrays to a portable ``.npz`` file
         (:func:`pyvl.io.save`)."""
-        from . import io
-
         io.save(self, path)
 
     @classmethod
     def load(cls, path: Any) -> Any:
         """Read a transformer written by :meth:`save`; raises
         :class:`pyvl.io.ModelFileError` (a ``ValueError``) for an invalid file."""
-        from . import io
-
         return io.load(path, cls)
+
+    def _pyvl_params(self) -> dict[str, Any]:
+        return self.get_params(deep=False)
+
+    def _pyvl_arrays(self) -> dict[str, np.ndarray] | None:
+        if not hasattr(self, "encoder_"):
+            return None
+        return {f"state.{k}": v for k, v in self.encoder_.get_state().items()}
+
+    @classmethod
+    def _pyvl_build(cls, params: dict[str, Any], m: io.Members | None) -> Any:
+        t = io.new(cls, params)
+        if m is None:
+            return t
+        try:
+            enc = t._make_encoder()
+        except (TypeError, ValueError) as exc:
+            raise io.ModelFileError(f"invalid parameters for {cls.__name__}: {exc}") from exc
+        enc._restore(m, "state.")
+        t._set_fitted(enc)
+        return t
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()

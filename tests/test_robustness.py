@@ -75,7 +75,7 @@ import reference as ref
 from conftest import custom_init, mixture_data
 
 import pyvl
-from pyvl._lib import lib
+from pyvl._core.lib import lib
 from pyvl.bovw import (
     VL_BOVW_FLAG_NORMALIZED,
     VL_BOVW_FLAG_SOFT,

@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from .._arrays import c_array, vl_type_of
+from .._core.arrays import c_array, vl_type_of
 from ..fisher import (
     VL_FISHER_FLAG_FAST,
     VL_FISHER_FLAG_IMPROVED,

@@ -15,7 +15,7 @@ import ctypes
 import weakref
 from typing import Any, Callable
 
-from ._errors import StateError
+from .errors import StateError
 
 
 class _CObject:
@@ -72,6 +72,13 @@ class Handle:
         else:
             assert other._obj is not None
             self._kept[role] = other._obj
+
+    def __enter__(self) -> Handle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._obj is not None:
+            self.close()
 
     def address(self) -> int:
         """Integer address of the C object (for passing to other C code)."""

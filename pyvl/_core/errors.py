@@ -7,15 +7,17 @@ allocations, ...), so ``except ValueError`` works as usual.
 
 from __future__ import annotations
 
+from .enums import ErrorCode
+
 # libgmm's error codes (vl/generic.h)
-VL_ERR_OK = 0
-VL_ERR_OVERFLOW = 1
-VL_ERR_ALLOC = 2
-VL_ERR_BAD_ARG = 3
-VL_ERR_IO = 4
-VL_ERR_EOF = 5
-VL_ERR_BAD_STATE = 16
-VL_ERR_INTERRUPTED = 17
+VL_ERR_OK = ErrorCode.OK
+VL_ERR_OVERFLOW = ErrorCode.OVERFLOW
+VL_ERR_ALLOC = ErrorCode.ALLOC
+VL_ERR_BAD_ARG = ErrorCode.BAD_ARG
+VL_ERR_IO = ErrorCode.IO
+VL_ERR_EOF = ErrorCode.EOF
+VL_ERR_BAD_STATE = ErrorCode.BAD_STATE
+VL_ERR_INTERRUPTED = ErrorCode.INTERRUPTED
 
 
 class PyvlError(Exception):
