@@ -17,6 +17,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from ._core import runtime as _runtime
 from ._core.errors import (
     AllocationError,
@@ -65,9 +68,7 @@ _SUBMODULES = frozenset(
 )
 
 
-def __getattr__(name: str):  # PEP 562
-    import importlib
-
+def __getattr__(name: str) -> Any:  # PEP 562
     if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     if name in _SUBMODULES:

@@ -96,7 +96,7 @@ class _Persistent:
     _pyvl_name: str
 
     def _pyvl_params(self) -> dict[str, Any]:
-        return self.get_params(deep=False)  # type: ignore[attr-defined,no-any-return]
+        return self.get_params(deep=False)  # type: ignore[attr-defined]
 
     def save(self, path: Any) -> None:
         """Write the parameters and the learned arrays to a portable ``.npz`` file
@@ -328,13 +328,13 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Posterior probabilities (n_samples, n_components), in the model's dtype."""
-        return self._estep(X, posteriors=True)[0]  # type: ignore[no-any-return]
+        return self._estep(X, posteriors=True)[0]
 
     def score_samples(self, X: Any) -> np.ndarray:
         """log p(x) of every sample: (n_samples,) in the model's dtype (float32
         stays float32; computed in double)."""
         ll = self._estep(X, loglik=True)[1]
-        return ll.astype(self.means_.dtype, copy=False)  # type: ignore[no-any-return]
+        return ll.astype(self.means_.dtype, copy=False)
 
     def score(self, X: Any, y: Any = None) -> float:
         """Average log-likelihood per sample (summed in double)."""
@@ -366,7 +366,7 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
             ys.append(np.full(c, j, dtype=np.int64))
         return np.vstack(xs).astype(self.means_.dtype), np.concatenate(ys)
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
@@ -393,7 +393,7 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
     def _pyvl_build(cls, params: dict[str, Any], m: io.Members | None) -> GaussianMixture:
         g = io.new(cls, params)
         if m is None:
-            return g  # type: ignore[no-any-return]
+            return g
         w = m.floats("weights_", 1)
         mu = m.floats("means_", 2)
         c = m.floats("covariances_", 2)
@@ -410,7 +410,7 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
         g.lower_bound_ = m.real("lower_bound_")
         g.lower_bounds_ = [float(v) for v in m.floats("lower_bounds_", 1, np.dtype(np.float64))]
         _restore_common(g, m, d)
-        return g  # type: ignore[no-any-return]
+        return g
 
 
 def _sq_distances(X: Any, centers: np.ndarray) -> np.ndarray:
@@ -523,6 +523,7 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
         fit = _kmeans.fit(p, _data.InMemory(X))
         self.cluster_centers_, self.n_iter_ = fit.centers, fit.n_iter
         labels, dist = _kmeans.assign(fit.centers, X, self.n_threads)
+        assert dist is not None
         self.labels_ = labels.astype(np.int64)
         self.inertia_ = float(np.sum(dist, dtype=np.float64))
         if fit.interrupted:
@@ -547,6 +548,7 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
             labels, inertia = [], 0.0
             for c in _data.iter_chunks(X, p.chunk_size, fit.centers.dtype):
                 a, dist = _kmeans.assign(fit.centers, c, self.n_threads)
+                assert dist is not None
                 labels.append(a.astype(np.int64))
                 inertia += float(np.sum(dist, dtype=np.float64))
             self.labels_ = np.concatenate(labels)
@@ -603,7 +605,7 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
     def _pyvl_build(cls, params: dict[str, Any], m: io.Members | None) -> KMeans:
         km = io.new(cls, params)
         if m is None:
-            return km  # type: ignore[no-any-return]
+            return km
         centers = m.floats("cluster_centers_", 2)
         io.check_centers(centers, "KMeans")
         k, d = centers.shape
@@ -618,4 +620,4 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
         km.inertia_ = m.real("inertia_", minimum=0.0)
         km.n_iter_ = m.integer("n_iter_")
         _restore_common(km, m, d)
-        return km  # type: ignore[no-any-return]
+        return km

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -198,7 +198,7 @@ class _EncodingTransformer(TransformerMixin, BaseEstimator):
         t._set_fitted(enc)
         return t
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False  # a list of per-image descriptor arrays
         tags.transformer_tags.preserves_dtype = []  # the output dtype is the `dtype` option
@@ -288,7 +288,7 @@ class FisherVectorEncoder(_EncodingTransformer):
         return {"means_": "means_", "covariances_": "covariances_", "priors_": "priors_"}
 
     def _names(self, dims: list[str]) -> list[str]:
-        k = self.encoder_.n_components
+        k = int(cast(Any, self.encoder_).n_components)
         return [f"fv_{part}_k{c}_{d}" for part in ("mu", "sigma") for c in range(k) for d in dims]
 
 
@@ -360,7 +360,7 @@ class VladEncoder(_EncodingTransformer):
         return {"cluster_centers_": "centers_"}
 
     def _names(self, dims: list[str]) -> list[str]:
-        return [f"vlad_k{c}_{d}" for c in range(self.encoder_.n_clusters) for d in dims]
+        return [f"vlad_k{c}_{d}" for c in range(int(cast(Any, self.encoder_).n_clusters)) for d in dims]
 
 
 class BovwEncoder(_EncodingTransformer):
@@ -454,4 +454,4 @@ class BovwEncoder(_EncodingTransformer):
         return {"cluster_centers_": "centers_"}
 
     def _names(self, dims: list[str]) -> list[str]:
-        return [f"bovw_k{c}" for c in range(self.encoder_.n_clusters)]
+        return [f"bovw_k{c}" for c in range(int(cast(Any, self.encoder_).n_clusters))]

@@ -1,4 +1,4 @@
-"""Bad input, everywhere (issue 7): the Python rows of docs/errors.md.
+"""Bad input, everywhere: the Python rows of docs/errors.md.
 
 Every row calls one entry point with one kind of bad input and asserts the
 exact exception type and a fragment of its message, then that the object it

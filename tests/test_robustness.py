@@ -1,4 +1,4 @@
-"""Numerical robustness (issue 7, item 1): libgmm in float32 and float64
+"""Numerical robustness: libgmm in float32 and float64
 against the direct-form float64 NumPy reference (tests/reference.py), on data
 that breaks naive formulas, at every SIMD level this machine has.
 

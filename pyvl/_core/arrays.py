@@ -168,7 +168,7 @@ def numeric(x: Any, name: str) -> np.ndarray:
     return arr
 
 
-def c_array(x: Any, dtype: npt.DTypeLike = None) -> np.ndarray:
+def c_array(x: Any, dtype: npt.DTypeLike | None = None) -> np.ndarray:
     """``x`` as a C-contiguous, aligned array (of ``dtype`` if given), copying
     only if it is not one already. Every array whose pointer goes to libgmm
     passes through here: ``np.ascontiguousarray`` keeps an array that starts
@@ -246,8 +246,9 @@ def copy_from_c(address: int | None, count_: int, dtype: np.dtype) -> np.ndarray
     """A numpy-owned copy of ``count_`` elements at a (non-NULL) C address."""
     if count_ == 0:
         return np.zeros(0, dtype=dtype)
+    assert address, "copy_from_c: NULL address"
     buf = (ctypes.c_char * (count_ * dtype.itemsize)).from_address(address)
-    return np.frombuffer(buf, dtype=dtype).copy()
+    return np.frombuffer(memoryview(buf), dtype=dtype).copy()
 
 
 # ---- GMM parameters ---------------------------------------------------------------------

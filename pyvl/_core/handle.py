@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import ctypes
 import weakref
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from .errors import StateError
+
+H = TypeVar("H", bound="Handle")
 
 
 class _CObject:
@@ -73,7 +75,7 @@ class Handle:
             assert other._obj is not None
             self._kept[role] = other._obj
 
-    def __enter__(self) -> Handle:
+    def __enter__(self: H) -> H:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -77,6 +77,8 @@ class GMM(Handle):
         self.num_clusters = int(lib.vl_gmm_get_num_clusters(ptr_))
         self._kmeans_init: KMeans | None = None
         self._callback: Any = None
+        #: the log-likelihood of the state this object was restored from (see from_state)
+        self.pickled_loglikelihood = 0.0
 
     @classmethod
     def new(cls, data_type: Any, dimension: int, num_components: int) -> GMM:
@@ -386,7 +388,7 @@ class GMM(Handle):
             "store_posteriors": int(self.store_posteriors),
             "convergence_threshold": self.convergence_threshold,
             "kmeans_init": self.kmeans_init,
-            "loglikelihood": ll if ll != 0.0 else float(getattr(self, "pickled_loglikelihood", 0.0)),
+            "loglikelihood": ll if ll != 0.0 else self.pickled_loglikelihood,
         }
 
     @classmethod
@@ -427,6 +429,8 @@ class KMeans(Handle):
         self.data_type = DataType(int(lib.vl_kmeans_get_data_type(ptr_)))
         self.dtype = self.data_type.dtype
         self._callback: Any = None
+        #: the energy of the state this object was restored from (see from_state)
+        self.pickled_energy = 0.0
 
     @classmethod
     def new(cls, data_type: Any, distance: Any = Distance.L2) -> KMeans:
@@ -671,7 +675,7 @@ class KMeans(Handle):
             "centers": self.centers,
             "dimension": self.dimension,
             "num_centers": self.num_centers,
-            "energy": e if e != 0.0 else float(getattr(self, "pickled_energy", 0.0)),
+            "energy": e if e != 0.0 else self.pickled_energy,
         }
 
     @classmethod

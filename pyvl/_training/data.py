@@ -409,11 +409,12 @@ def _sum_in_order(*parts: np.ndarray) -> np.ndarray:
     return acc
 
 
-def _block_sample(block: Any, seed: int, index: int, offset: int, m: int, dtype: str) -> tuple:
+def _block_sample(block: Any, seed: int, index: int, offset: int, m: int,
+                  dtype: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The m rows of a block with the smallest random keys: (keys, row numbers, rows)."""
     data = np.asarray(block)
     n = data.shape[0]
-    keys = np.random.default_rng([int(seed), int(index)]).random(n)
+    keys = np.asarray(np.random.default_rng([int(seed), int(index)]).random(n))
     if n > m:
         sel = np.sort(np.argpartition(keys, m - 1)[:m])
     else:

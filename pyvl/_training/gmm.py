@@ -35,7 +35,7 @@ import itertools
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
@@ -51,7 +51,7 @@ from .progress import Monitor
 
 logger = logging.getLogger("pyvl")
 
-Source = InMemory | LocalPasses | DaskPasses
+Source = Union[InMemory, LocalPasses, DaskPasses]
 
 
 @dataclass
@@ -130,7 +130,7 @@ def fit(p: GMMParams, source: Source,
     with GMM.of_dtype(dtype, d, k) as gmm, num_threads(p.n_threads), monitor.catching_sigint():
         gmm.set_covariance_bound(p.bound)
         gmm.store_posteriors = False
-        if source.in_memory:
+        if isinstance(source, InMemory):
             gmm.convergence_threshold = 0.0
             gmm.max_num_iterations = p.max_iter
             gmm.set_iteration_callback(monitor)
@@ -151,7 +151,7 @@ def fit(p: GMMParams, source: Source,
                     gmm.set_params(p.weights_init, p.means_init, 1.0 / p.precisions_init)
             monitor.start(f"GaussianMixture init {trial + 1}/{n_init}")
             try:
-                if source.in_memory:
+                if isinstance(source, InMemory):
                     ll = _em_in_memory(gmm, source.X)
                 else:
                     ll = em_by_passes(gmm, source, p.max_iter, monitor, k)

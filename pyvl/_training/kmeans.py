@@ -19,7 +19,7 @@ import itertools
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
@@ -33,7 +33,7 @@ from .data import DaskPasses, InMemory, Interrupted, LocalPasses, default_init_s
 from .params import KMeansParams, draw_seed, random_state
 from .progress import Monitor
 
-Source = InMemory | LocalPasses | DaskPasses
+Source = Union[InMemory, LocalPasses, DaskPasses]
 
 ALGORITHMS = {"lloyd": KMeansAlgorithm.LLOYD, "elkan": KMeansAlgorithm.ELKAN,
               "ann": KMeansAlgorithm.ANN}
@@ -56,7 +56,8 @@ def fit(p: KMeansParams, source: Source) -> KMeansFit:
     k, d, dtype = p.n_clusters, source.d, source.dtype
     rng = random_state(p.random_state)
     seed = draw_seed(rng)
-    if not source.in_memory:
+    sample_seed = 0
+    if not isinstance(source, InMemory):
         sample_seed = draw_seed(rng)
         if p.algorithm == "ann":
             warnings.warn("chunked/Dask k-means runs exact Lloyd iterations "
@@ -67,7 +68,7 @@ def fit(p: KMeansParams, source: Source) -> KMeansFit:
         monitor.start("KMeans")
         try:
             with num_threads(p.n_threads), monitor.catching_sigint():
-                if source.in_memory:
+                if isinstance(source, InMemory):
                     energy = _in_memory(km, source.X, p, given, monitor, seed)
                 else:
                     source.stop = lambda: monitor.interrupted

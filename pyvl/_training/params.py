@@ -104,7 +104,7 @@ def gmm_params(est: Any, n_features: int) -> GMMParams:
             "init_params must be 'kmeans', 'k-means++', 'random' or 'random_from_data', "
             f"got {est.init_params!r}"
         )
-    if not (isinstance(est.tol, numbers.Real) and est.tol >= 0):
+    if not (isinstance(est.tol, numbers.Real) and float(est.tol) >= 0):
         raise ValueError(f"tol must be a float >= 0, got {est.tol!r}")
     bound = np.asarray(est.covariance_lower_bound, dtype=np.float64)
     if bound.ndim > 1 or (bound.ndim == 1 and bound.shape[0] != n_features):
@@ -176,7 +176,8 @@ def kmeans_params(est: Any, n_features: int | None = None) -> KMeansParams:
     n_init = positive(est.n_init, "n_init")
     if est.algorithm not in KMEANS_ALGORITHMS:
         raise ValueError(f"algorithm must be 'lloyd', 'elkan' or 'ann', got {est.algorithm!r}")
-    if not (isinstance(est.tol, numbers.Real) and not isinstance(est.tol, bool) and est.tol >= 0):
+    if not (isinstance(est.tol, numbers.Real) and not isinstance(est.tol, bool)
+            and float(est.tol) >= 0):
         raise ValueError(f"tol must be a float >= 0, got {est.tol!r}")
     init: str | np.ndarray
     if isinstance(est.init, str):

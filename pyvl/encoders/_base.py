@@ -253,7 +253,7 @@ class Encoder(abc.ABC):
         """Read an encoder written by :meth:`save` (:func:`pyvl.io.load`); the file must
         hold a ``cls`` (any encoder for ``Encoder.load``). Raises
         :class:`pyvl.io.ModelFileError` (a ``ValueError``) for an invalid file."""
-        return io.load(path, cls)  # type: ignore[no-any-return]
+        return io.load(path, cls)
 
     def _state_schema(self) -> dict[str, int] | None:
         """The learned arrays a fitted encoder has, name -> ndim, checked strictly

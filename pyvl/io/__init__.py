@@ -80,7 +80,7 @@ def _is_saveable(cls: Any) -> bool:
     return isinstance(cls, type) and all(hasattr(cls, a) for a in _PROTOCOL)
 
 
-def model_class(name: str) -> type:
+def model_class(name: str) -> Any:
     """The class a file names: ``pyvl.<module>.<Class>`` or ``pyvl.<Class>``,
     imported from pyvl and required to implement the protocol under that name."""
     module, _, attr = name.rpartition(".")
@@ -96,7 +96,7 @@ def model_class(name: str) -> type:
         raise ModelFileError(f"the file holds an unknown class {name!r}") from None
     if not _is_saveable(cls) or cls._pyvl_name != name:
         raise ModelFileError(f"the file holds an unknown class {name!r}")
-    return cls  # type: ignore[no-any-return]
+    return cls
 
 
 def _members_of(obj: Any) -> dict[str, np.ndarray]:

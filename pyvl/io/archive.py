@@ -118,11 +118,11 @@ def _read_npy(name: str, data: bytes) -> np.ndarray:
 def read_members(source: PathLike | BinaryIO) -> dict[str, np.ndarray]:
     """All members of a model file, each checked (see the module doc)."""
     if hasattr(source, "read"):
-        raw = source.read(MAX_TOTAL_BYTES + 1)  # type: ignore[union-attr]
+        raw = source.read(MAX_TOTAL_BYTES + 1)
         if not isinstance(raw, (bytes, bytearray)):
             raise TypeError("the file object must be opened in binary mode")
     else:
-        raw = _read_file(source)  # type: ignore[arg-type]
+        raw = _read_file(source)
     if len(raw) > MAX_TOTAL_BYTES:
         raise ModelFileError(f"more than {MAX_TOTAL_BYTES} bytes: not a pyvl model file")
     try:
