@@ -46,7 +46,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if key is None:
             continue
         if expectations is None:
-            expectations = harness.load_expectations()
+            try:
+                expectations = harness.load_expectations()
+            except ImportError as e:  # no TOML reader: the harness cannot know what to expect
+                for other in items:
+                    if _upstream_key(other) is not None:
+                        other.add_marker(pytest.mark.skip(reason=str(e)))
+                return
         entry = expectations.entry_for(key, item.name)
         item.stash[_ENTRY] = entry
         if entry is None:

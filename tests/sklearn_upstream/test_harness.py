@@ -15,6 +15,9 @@ import upstream_harness as harness
 
 import pyvl
 
+if harness.toml_module() is None:
+    pytest.skip(harness.NO_TOML, allow_module_level=True)
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "sklearn_parity.py"
 
