@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-import upstream_harness as harness
+
+from . import upstream_harness as harness
 
 _ENTRY = pytest.StashKey[Any]()
 

@@ -11,9 +11,10 @@ import warnings
 from pathlib import Path
 
 import pytest
-import upstream_harness as harness
 
 import pyvl
+
+from . import upstream_harness as harness
 
 if harness.toml_module() is None:
     pytest.skip(harness.NO_TOML, allow_module_level=True)

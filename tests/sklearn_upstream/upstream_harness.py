@@ -100,7 +100,7 @@ UPSTREAM: dict[str, tuple[str, dict[str, str]]] = {
     "k_means": ("sklearn.cluster.tests.test_k_means", {"KMeans": "KMeans"}),
 }
 
-#: stub module name (as pytest imports it) -> key of UPSTREAM
+#: stub file name (stem) -> key of UPSTREAM
 STUBS = {"test_sklearn_gaussian_mixture": "gaussian_mixture", "test_sklearn_k_means": "k_means"}
 
 CATEGORIES = ("sparse", "minibatch", "private", "other-api", "wording", "gap")
