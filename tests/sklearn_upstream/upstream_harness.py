@@ -44,8 +44,8 @@ other collected test must pass. Categories:
 
 * ``sparse``: sparse input (pyvl's estimators take dense arrays);
 * ``minibatch``: ``MiniBatchKMeans``, which pyvl does not offer;
-* ``private``: the test calls scikit-learn private functions or methods (named
-  in the reason) on the estimator, or tests such a function itself;
+* ``private``: the test calls a private scikit-learn function or method (named
+  in the reason): on the estimator, as the thing under test, or as a helper;
 * ``other-api``: the test exercises a scikit-learn function that is not one of
   the substituted classes (``k_means``, ``kmeans_plusplus``), so it would test
   scikit-learn, not pyvl;
