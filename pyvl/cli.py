@@ -223,6 +223,8 @@ def _read_descriptors(path: str, arr: np.ndarray, dtype: np.dtype) -> np.ndarray
 
 
 def _check_output(path: str, inputs: Sequence[str]) -> None:
+    if not path:
+        raise CliError("the output path is empty")
     directory = os.path.dirname(os.path.abspath(path)) or "."
     if not os.path.isdir(directory):
         raise CliError(f"{path}: the output directory {directory} does not exist")
@@ -266,6 +268,20 @@ def _nonneg_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    value = _nonneg_int(text)
+    if value >= 2**32:
+        raise argparse.ArgumentTypeError(f"expected a seed in [0, 2**32), got {value}")
+    return value
+
+
+def _threads(text: str) -> int:
+    value = _nonneg_int(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_THREADS} threads, got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -286,13 +302,58 @@ def _nonneg_float(text: str) -> float:
     return value
 
 
+#: Most lines of all @FILE argument files together, and their nesting depth at most.
+MAX_ARG_LINES = 10_000_000
+MAX_ARG_DEPTH = 8
+#: Most libgmm threads the command line asks for.
+MAX_THREADS = 1024
+
+
+def expand_arg_files(argv: Sequence[str], depth: int = 0, seen: tuple[str, ...] = ()) -> list[str]:
+    """``@FILE`` arguments replaced by FILE's lines (one argument a line, blank lines
+    skipped), recursively; a file that includes itself, nesting deeper than
+    :data:`MAX_ARG_DEPTH` or more than :data:`MAX_ARG_LINES` lines is a
+    :class:`CliError`."""
+    out: list[str] = []
+    for arg in argv:
+        if not arg.startswith("@") or len(arg) == 1:
+            out.append(arg)
+            continue
+        path = arg[1:]
+        real = os.path.realpath(path)
+        if real in seen:
+            raise CliError(f"{arg}: the argument file includes itself")
+        if depth >= MAX_ARG_DEPTH:
+            raise CliError(f"{arg}: argument files nested more than {MAX_ARG_DEPTH} deep")
+        if not os.path.isfile(real):
+            raise CliError(f"{arg}: no such argument file (or not a regular file)")
+        try:
+            with open(real, encoding="utf-8") as f:
+                lines = [line.rstrip("\r\n") for line in f]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"{arg}: cannot read the argument file ({exc})") from None
+        out += expand_arg_files([ln for ln in lines if ln.strip()], depth + 1, (*seen, real))
+        if len(out) > MAX_ARG_LINES:
+            raise CliError(f"more than {MAX_ARG_LINES} arguments from argument files")
+    return out
+
+
 def _run(parser: argparse.ArgumentParser, body: Any, argv: Sequence[str] | None) -> int:
-    args = parser.parse_args(argv)
+    try:
+        expanded = expand_arg_files(sys.argv[1:] if argv is None else list(argv))
+    except CliError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(expanded)
     args.prog = parser.prog
     try:
         return int(body(args))
     except CliError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # writing the output (a full disk, /proc, permissions)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{parser.prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
@@ -313,7 +374,6 @@ def fit_parser(prog: str = "pyvl fit") -> argparse.ArgumentParser:
         "line. The model file is pyvl's portable .npz format (pyvl.io.load reads it "
         "back as a pyvl.GaussianMixture / pyvl.KMeans). Example:\n"
         "  %(prog)s train.npy -k 64 -o model.npz",
-        fromfile_prefix_chars="@",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = p.add_argument
@@ -340,9 +400,9 @@ def fit_parser(prog: str = "pyvl fit") -> argparse.ArgumentParser:
     add("--dtype", choices=("auto", "float32", "float64"), default="auto",
         help="precision of the model (auto: float32 if every input is float32, else "
         "float64)")
-    add("--seed", type=int, default=0, help="random seed (default 0); the same seed and "
+    add("--seed", type=_seed, default=0, help="random seed (default 0); the same seed and "
         "data give the same model")
-    add("--threads", type=_nonneg_int, default=None,
+    add("--threads", type=_threads, default=None,
         help="libgmm threads (default: all cores); results do not depend on it")
     add("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     return p
@@ -457,7 +517,6 @@ def encode_parser(prog: str = "pyvl encode") -> argparse.ArgumentParser:
         "  bovw    bag of words, K values: hard votes, or --soft (GMM posteriors); "
         "--frequencies, --square-root, --normalized\n\n"
         "Example:\n  %(prog)s model.npz img*.npy -o fisher.npy",
-        fromfile_prefix_chars="@",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = p.add_argument
@@ -489,7 +548,7 @@ def encode_parser(prog: str = "pyvl encode") -> argparse.ArgumentParser:
         help="precision of the computation and output (default: the model's)")
     add("--batch-size", type=_positive_int, default=256, metavar="N",
         help="images per C batch call (default 256); bounds the memory used")
-    add("--threads", type=_nonneg_int, default=None,
+    add("--threads", type=_threads, default=None,
         help="libgmm threads (default: all cores); results do not depend on it")
     add("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     return p

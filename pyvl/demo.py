@@ -126,6 +126,10 @@ def parse_pyramid(text: str) -> list[tuple[int, int]] | None:
             ) from None
         if cols < 1 or rows < 1:
             raise argparse.ArgumentTypeError(f"pyramid level {part!r} must be at least 1x1")
+        if cols > 8 or rows > 8:
+            raise argparse.ArgumentTypeError(
+                f"pyramid level {part!r}: at most 8x8 cells (the digits are 8x8 pixels)"
+            )
         levels.append((cols, rows))
     return levels
 
@@ -406,9 +410,14 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         parser.error("--threads must be >= 0")
     if args.C <= 0:
         parser.error("-C must be > 0")
+    if args.threads is not None and args.threads > 1024:
+        parser.error("--threads must be at most 1024")
     try:
         run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ValueError as exc:  # e.g. more components than training descriptors
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     return 0

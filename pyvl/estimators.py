@@ -80,6 +80,14 @@ def _restore_common(obj: Any, m: io.Members, d: int) -> None:
         obj.feature_names_in_ = np.asarray(names.tolist(), dtype=object)
 
 
+def _check_params(check: Any, est: Any, d: int | None) -> None:
+    """The estimator's parameters as fit would check them (ModelFileError)."""
+    try:
+        check(est, d)
+    except ValueError as exc:
+        raise io.ModelFileError(f"invalid parameters for {type(est).__name__}: {exc}") from exc
+
+
 def _check_model_dtype(dtype_param: Any, actual: np.dtype, what: str) -> None:
     if dtype_param is not None:
         try:
@@ -392,6 +400,7 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
     @classmethod
     def _pyvl_build(cls, params: dict[str, Any], m: io.Members | None) -> GaussianMixture:
         g = io.new(cls, params)
+        _check_params(gmm_params, g, None)
         if m is None:
             return g
         w = m.floats("weights_", 1)
@@ -402,6 +411,7 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
         if isinstance(g.n_components, bool) or g.n_components != k:
             raise io.ModelFileError(f"n_components is {g.n_components!r}, the model has {k} components")
         _check_model_dtype(g.dtype, mu.dtype, "GaussianMixture")
+        _check_params(gmm_params, g, d)
         g.weights_, g.means_, g.covariances_ = w, mu, c
         g.precisions_ = 1.0 / c  # as fit computes them
         g.precisions_cholesky_ = 1.0 / np.sqrt(c)
@@ -604,6 +614,7 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
     @classmethod
     def _pyvl_build(cls, params: dict[str, Any], m: io.Members | None) -> KMeans:
         km = io.new(cls, params)
+        _check_params(kmeans_params, km, None)
         if m is None:
             return km
         centers = m.floats("cluster_centers_", 2)

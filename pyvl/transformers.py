@@ -188,12 +188,12 @@ class _EncodingTransformer(TransformerMixin, BaseEstimator):
     @classmethod
     def _pyvl_build(cls, params: dict[str, Any], m: io.Members | None) -> Any:
         t = io.new(cls, params)
-        if m is None:
-            return t
         try:
-            enc = t._make_encoder()
+            enc = t._make_encoder()  # checks the options as fit would
         except (TypeError, ValueError) as exc:
             raise io.ModelFileError(f"invalid parameters for {cls.__name__}: {exc}") from exc
+        if m is None:
+            return t
         enc._restore(m, "state.")
         t._set_fitted(enc)
         return t

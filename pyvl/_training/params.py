@@ -28,9 +28,13 @@ def positive(value: Any, name: str, minimum: int = 1, maximum: int = SIZE_MAX) -
     return check_int(value, name, minimum, maximum, type_error=ValueError)
 
 
-def optional_positive(value: Any, name: str) -> int | None:
+def optional_positive(value: Any, name: str, maximum: int = SIZE_MAX) -> int | None:
     """None or an integer >= 1."""
-    return None if value is None else positive(value, name)
+    return None if value is None else positive(value, name, 1, maximum)
+
+
+#: Most libgmm threads a fit may ask for (libgmm's own limit).
+MAX_THREADS = 1024
 
 
 # ---- random_state -------------------------------------------------------------------------
@@ -92,9 +96,9 @@ def check_covariance_type(value: Any) -> None:
         )
 
 
-def gmm_params(est: Any, n_features: int) -> GMMParams:
+def gmm_params(est: Any, n_features: int | None) -> GMMParams:
     """The parameters of a GaussianMixture-like object ``est``, checked for data
-    of ``n_features`` dimensions."""
+    of ``n_features`` dimensions (None: not known yet, shapes along D unchecked)."""
     k = positive(est.n_components, "n_components")
     max_iter = positive(est.max_iter, "max_iter", 0)
     n_init = positive(est.n_init, "n_init")
@@ -107,7 +111,8 @@ def gmm_params(est: Any, n_features: int) -> GMMParams:
     if not (isinstance(est.tol, numbers.Real) and float(est.tol) >= 0):
         raise ValueError(f"tol must be a float >= 0, got {est.tol!r}")
     bound = np.asarray(est.covariance_lower_bound, dtype=np.float64)
-    if bound.ndim > 1 or (bound.ndim == 1 and bound.shape[0] != n_features):
+    if bound.ndim > 1 or (bound.ndim == 1 and n_features is not None
+                          and bound.shape[0] != n_features):
         raise ValueError(
             f"covariance_lower_bound must be a float or an array of {n_features} values"
         )
@@ -119,19 +124,37 @@ def gmm_params(est: Any, n_features: int) -> GMMParams:
         max_iter=max_iter, n_init=n_init, init_params=est.init_params,
         weights_init=user.get("weights_init"), means_init=user.get("means_init"),
         precisions_init=user.get("precisions_init"), random_state=est.random_state,
-        verbose=int(est.verbose or 0), n_threads=optional_positive(est.n_threads, "n_threads"),
-        dtype=est.dtype, chunk_size=optional_positive(est.chunk_size, "chunk_size"),
+        verbose=_verbose(est.verbose),
+        n_threads=optional_positive(est.n_threads, "n_threads", MAX_THREADS),
+        dtype=_dtype(est.dtype), chunk_size=optional_positive(est.chunk_size, "chunk_size"),
         init_sample_size=optional_positive(est.init_sample_size, "init_sample_size"),
     )
 
 
-def _user_init(est: Any, k: int, d: int) -> dict[str, np.ndarray]:
+def _verbose(value: Any) -> int:
+    return check_int(value, "verbose", 0, 1 << 16, type_error=ValueError, allow_bool=True)
+
+
+def _dtype(value: Any) -> Any:
+    if value is not None:
+        try:
+            ok = np.dtype(value) in (np.float32, np.float64)
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ValueError(f"dtype must be float32, float64 or None, got {value!r}")
+    return value
+
+
+def _user_init(est: Any, k: int, d: int | None) -> dict[str, np.ndarray]:
     out = {}
     for name, shape in (("weights_init", (k,)), ("means_init", (k, d)), ("precisions_init", (k, d))):
         value = getattr(est, name)
         if value is None:
             continue
         arr = np.asarray(value, dtype=np.float64)
+        if d is None and len(shape) == 2 and arr.ndim == 2:
+            shape = (k, arr.shape[1])
         if arr.shape != shape:
             raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
         if not np.all(np.isfinite(arr)):
@@ -193,8 +216,8 @@ def kmeans_params(est: Any, n_features: int | None = None) -> KMeansParams:
             )
     return KMeansParams(
         n_clusters=k, init=init, n_init=n_init, max_iter=max_iter, tol=float(est.tol),
-        algorithm=est.algorithm, random_state=est.random_state, verbose=int(est.verbose or 0),
-        n_threads=optional_positive(est.n_threads, "n_threads"), dtype=est.dtype,
+        algorithm=est.algorithm, random_state=est.random_state, verbose=_verbose(est.verbose),
+        n_threads=optional_positive(est.n_threads, "n_threads", MAX_THREADS), dtype=_dtype(est.dtype),
         chunk_size=optional_positive(est.chunk_size, "chunk_size"),
         init_sample_size=optional_positive(est.init_sample_size, "init_sample_size"),
     )

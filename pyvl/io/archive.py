@@ -6,7 +6,8 @@ device or a directory is refused before anything is read); the whole file is
 read with a size limit; each member's ``.npy`` header is parsed (no pickles,
 no object or structured dtypes) and the member's declared size must be the
 header's ``shape x itemsize`` exactly; stored members together may not be
-larger than the file; the total of the declared sizes may not exceed
+larger than the file, compressed members not more than :data:`MAX_INFLATION`
+times the file (or :data:`MIN_INFLATED_BYTES`), and all of them not more than
 :data:`MAX_TOTAL_BYTES` (a deflate bomb cannot inflate past what its headers
 declare: zipfile stops at the declared size and checks the CRC).
 
@@ -39,6 +40,11 @@ MAX_MEMBERS = 4096
 MAX_HEADER = 10_000
 #: Bytes of a model file, and of all its members uncompressed, at most.
 MAX_TOTAL_BYTES = 1 << 31
+#: Compressed members may together declare at most this many times the file's
+#: size, or :data:`MIN_INFLATED_BYTES` (model arrays compress by a few times at
+#: most; a deflate bomb by a thousand).
+MAX_INFLATION = 64
+MIN_INFLATED_BYTES = 64 << 20
 #: Characters of a string member (the JSON parameters) at most.
 MAX_STRING = 1 << 24
 
@@ -136,7 +142,13 @@ def read_members(source: PathLike | BinaryIO) -> dict[str, np.ndarray]:
             stored = sum(i.file_size for i in infos if i.compress_type == zipfile.ZIP_STORED)
             if stored > len(raw):
                 raise ModelFileError("the members are larger than the file (tampered sizes)")
-            if sum(i.file_size for i in infos) > MAX_TOTAL_BYTES:
+            inflated = sum(i.file_size for i in infos if i.compress_type != zipfile.ZIP_STORED)
+            if inflated > max(MIN_INFLATED_BYTES, MAX_INFLATION * len(raw)):
+                raise ModelFileError(
+                    f"the compressed members declare {inflated} bytes, more than "
+                    f"{MAX_INFLATION} times the file's {len(raw)}: not a model file"
+                )
+            if stored + inflated > MAX_TOTAL_BYTES:
                 raise ModelFileError(f"the members declare more than {MAX_TOTAL_BYTES} bytes")
             members: dict[str, np.ndarray] = {}
             for info in infos:
