@@ -348,8 +348,9 @@ def _run(parser: argparse.ArgumentParser, body: Any, argv: Sequence[str] | None)
     args.prog = parser.prog
     try:
         return int(body(args))
-    except CliError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+    except (CliError, io.ModelFileError) as exc:  # a model file that cannot be written too
+        message = " ".join(str(exc).split())  # one line
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
         return 2
     except OSError as exc:  # writing the output (a full disk, /proc, permissions)
         where = f"{exc.filename}: " if exc.filename else ""

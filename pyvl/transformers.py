@@ -101,6 +101,7 @@ class _EncodingTransformer(TransformerMixin, BaseEstimator):
         options = self._encoder_options()
         options["dtype"] = np.dtype(self.dtype).name if self.dtype is not None else None
         options["random_state"] = _seed(self.random_state)
+        options["verbose"] = self.verbose
         return self._encoder_class(**options)
 
     def _set_fitted(self, encoder: Encoder) -> None:
@@ -234,6 +235,8 @@ class FisherVectorEncoder(_EncodingTransformer):
         Model, computation and output dtype.
     random_state : None, int or RandomState
         Seed of the GMM initialisation.
+    verbose : int, default 0
+        1: a progress bar of the training iterations (tqdm) and log records.
 
     Attributes
     ----------
@@ -258,6 +261,7 @@ class FisherVectorEncoder(_EncodingTransformer):
         covariance_bound: float | None = None,
         dtype: Any = "float32",
         random_state: Any = None,
+        verbose: int = 0,
     ) -> None:
         self.n_components = n_components
         self.improved = improved
@@ -270,6 +274,7 @@ class FisherVectorEncoder(_EncodingTransformer):
         self.covariance_bound = covariance_bound
         self.dtype = dtype
         self.random_state = random_state
+        self.verbose = verbose
 
     def _encoder_options(self) -> dict[str, Any]:
         return dict(
@@ -332,6 +337,7 @@ class VladEncoder(_EncodingTransformer):
         n_init: int = 1,
         dtype: Any = "float32",
         random_state: Any = None,
+        verbose: int = 0,
     ) -> None:
         self.n_clusters = n_clusters
         self.normalize_components = normalize_components
@@ -343,6 +349,7 @@ class VladEncoder(_EncodingTransformer):
         self.n_init = n_init
         self.dtype = dtype
         self.random_state = random_state
+        self.verbose = verbose
 
     def _encoder_options(self) -> dict[str, Any]:
         return dict(
@@ -416,6 +423,7 @@ class BovwEncoder(_EncodingTransformer):
         n_init: int = 1,
         dtype: Any = "float32",
         random_state: Any = None,
+        verbose: int = 0,
     ) -> None:
         self.n_clusters = n_clusters
         self.mode = mode
@@ -431,6 +439,7 @@ class BovwEncoder(_EncodingTransformer):
         self.n_init = n_init
         self.dtype = dtype
         self.random_state = random_state
+        self.verbose = verbose
 
     def _encoder_options(self) -> dict[str, Any]:
         return dict(

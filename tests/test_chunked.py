@@ -266,7 +266,7 @@ def test_ctrl_c_stops_a_chunked_fit_with_a_valid_model():
             g.fit(lambda: iter(split(X, 20000)))
     finally:
         timer.cancel()
-    assert 0 < g.n_iter_ < 10000
+    assert 0 <= g.n_iter_ < 10000  # 0: interrupted during the initialisation (a busy machine)
     assert np.all(np.isfinite(g.means_)) and g.weights_.sum() == pytest.approx(1, abs=1e-5)
     g.predict(X[:10])
 

@@ -183,6 +183,36 @@ def test_ctrl_c_stops_em_within_an_iteration_and_leaves_a_valid_model():
     g.predict(X[:10])  # usable
 
 
+@pytest.mark.parametrize("init", ["kmeans", "k-means++"])
+def test_ctrl_c_during_initialisation_leaves_the_initial_model(init):
+    """SIGINT while the initialisation runs (sent from its log record): the
+    initialisation ends (its k-means after the current iteration), EM stops at
+    once, the model holds the initial parameters and KeyboardInterrupt is
+    re-raised."""
+    X = mixture_data(20000, 16, 32, np.float32, seed=2)
+
+    class CtrlC(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "initialisation 1 of 1" in record.getMessage():
+                os.kill(os.getpid(), signal.SIGINT)
+
+    logger = logging.getLogger("pyvl")
+    handler, level = CtrlC(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    g = pyvl.GaussianMixture(32, init_params=init, tol=0.0, max_iter=1000, random_state=0)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            g.fit(X)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert g.n_iter_ == 0
+    assert np.all(np.isfinite(g.means_)) and g.weights_.sum() == pytest.approx(1, abs=1e-5)
+    assert np.all(g.covariances_ > 0)
+    g.predict(X[:10])  # usable
+
+
 # ---- KMeans -------------------------------------------------------------------------
 
 

@@ -35,7 +35,7 @@ import itertools
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 
@@ -86,9 +86,12 @@ def variance(X: np.ndarray, block: int = 4096) -> np.ndarray:
 
 
 def initialize(gmm: GMM, X: np.ndarray, p: GMMParams,
-               warm: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> None:
+               warm: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+               stop: Callable[[], bool] | None = None) -> None:
     """Set the GMM's starting parameters from X (the data or a sample of it), with
-    libgmm's default generator (seeded by the caller)."""
+    libgmm's default generator (seeded by the caller). ``stop()`` true ends the
+    k-means of the "kmeans" initialisation after its current iteration (its
+    centers are valid, so is the initialisation)."""
     k = p.n_components
     if warm is not None:
         gmm.set_params(*warm)
@@ -97,10 +100,15 @@ def initialize(gmm: GMM, X: np.ndarray, p: GMMParams,
             km.algorithm = KMeansAlgorithm.LLOYD
             km.initialization = KMeansInit.PLUS_PLUS
             km.max_num_iterations = 20
+            if stop is not None:
+                km.set_iteration_callback(lambda iteration, energy: int(stop()))
             try:
                 gmm.init_with_kmeans(X, None, km)
+            except TrainingInterrupted:  # stopped early: the initialisation is made, valid
+                pass
             finally:
                 gmm.set_kmeans_init_object(None)
+                km.set_iteration_callback(None)
     elif p.init_params in ("k-means++", "random"):
         gmm.init_with_rand_data(X)
     else:  # random_from_data: indices from libgmm's seeded generator
@@ -131,6 +139,7 @@ def fit(p: GMMParams, source: Source,
         gmm.set_covariance_bound(p.bound)
         gmm.store_posteriors = False
         if isinstance(source, InMemory):
+            monitor.n = source.n
             gmm.convergence_threshold = 0.0
             gmm.max_num_iterations = p.max_iter
             gmm.set_iteration_callback(monitor)
@@ -143,13 +152,16 @@ def fit(p: GMMParams, source: Source,
         monitor.converged_test = _tol_test(p.tol, lambda: n or monitor.n)
         best: GMMFit | None = None
         for trial in range(n_init):
+            logger.debug("GaussianMixture: initialisation %d of %d (%s)", trial + 1, n_init,
+                         "warm start" if warm is not None else p.init_params)
             with seeded(seeds[trial]):
                 if len(p.user_init) < 3 or warm is not None:
-                    initialize(gmm, sample, p, warm)
+                    initialize(gmm, sample, p, warm, lambda: monitor.interrupted)
                 else:  # nothing to draw: every parameter is given
                     assert p.precisions_init is not None
                     gmm.set_params(p.weights_init, p.means_init, 1.0 / p.precisions_init)
-            monitor.start(f"GaussianMixture init {trial + 1}/{n_init}")
+            monitor.start("GaussianMixture EM" if n_init == 1
+                          else f"GaussianMixture EM, init {trial + 1}/{n_init}")
             try:
                 if isinstance(source, InMemory):
                     ll = _em_in_memory(gmm, source.X)
@@ -290,11 +302,12 @@ VLFEAT_INITS = {"rand": GMMInit.RAND, "kmeans": GMMInit.KMEANS}
 
 def cluster_vlfeat(data: np.ndarray, n_components: int, *, init: Any, max_num_iterations: int,
                    num_repetitions: int, covariance_bound: float | None,
-                   random_state: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   random_state: int | None,
+                   verbose: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """VLFeat's ``vl_gmm_cluster`` on ``data`` (N, D) float32/float64 with a
     ``GMMInit`` ``init``: ``(means (K, D), covariances (K, D), priors (K,))``.
     ``random_state`` seeds the calling thread's libgmm generator (as a seeded
-    VLFeat run does)."""
+    VLFeat run does); ``verbose``: a progress bar of the EM iterations."""
     n, d = data.shape
     if n < n_components:
         raise ValueError(f"fit needs at least n_components = {n_components} descriptors, got {n}")
@@ -306,6 +319,14 @@ def cluster_vlfeat(data: np.ndarray, n_components: int, *, init: Any, max_num_it
             gmm.set_covariance_lower_bound(covariance_bound)
         if random_state is not None:
             Rand.default().seed(random_state)
-        gmm.cluster(data)
+        monitor = Monitor("gmm", max_num_iterations, verbose)
+        monitor.n = n
+        gmm.set_iteration_callback(monitor)
+        monitor.start(f"GMM codebook, {num_repetitions} repetition(s)")
+        try:
+            gmm.cluster(data)
+        finally:
+            monitor.close()
+            gmm.set_iteration_callback(None)
         w, m, c = gmm.params()
     return m, c, w

@@ -178,7 +178,8 @@ def assign(centers: np.ndarray, X: np.ndarray, n_threads: int | None = None,
 
 
 def cluster_vlfeat(data: np.ndarray, n_clusters: int, *, algorithm: Any, max_num_iterations: int,
-                   num_repetitions: int, random_state: int | None) -> np.ndarray:
+                   num_repetitions: int, random_state: int | None,
+                   verbose: int = 0) -> np.ndarray:
     """VLFeat's ``vl_kmeans_cluster`` (squared L2, k-means++ seeding) on ``data``
     (N, D): centers (K, D) in the data's dtype. ``random_state`` seeds the
     calling thread's libgmm generator."""
@@ -192,5 +193,13 @@ def cluster_vlfeat(data: np.ndarray, n_clusters: int, *, algorithm: Any, max_num
         km.num_repetitions = num_repetitions
         if random_state is not None:
             Rand.default().seed(random_state)
-        km.cluster(data, d, n, n_clusters)
+        monitor = Monitor("kmeans", max_num_iterations, verbose)
+        monitor.n = n
+        km.set_iteration_callback(monitor)
+        monitor.start(f"k-means codebook, {num_repetitions} repetition(s)")
+        try:
+            km.cluster(data, d, n, n_clusters)
+        finally:
+            monitor.close()
+            km.set_iteration_callback(None)
         return km.centers_2d()

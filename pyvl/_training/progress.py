@@ -29,6 +29,11 @@ class Monitor:
 
     ``converged(prev, value) -> bool`` decides convergence from two
     consecutive values (None: never). ``values`` records every reported value.
+    The progress bar (``verbose`` >= 1 and tqdm installed) counts iterations
+    (M-steps) with no total -- training stops when it converges, ``total`` is
+    only the limit, shown in the label -- and shows the value per point
+    (the mean log-likelihood of EM, the mean squared distance of k-means) once
+    the number of points ``n`` is known.
     """
 
     def __init__(
@@ -57,7 +62,8 @@ class Monitor:
             except ImportError:  # tqdm is optional: log lines only
                 tqdm = None
             if tqdm is not None:
-                self._bar = tqdm(total=self.total, desc=desc, leave=False, unit="it")
+                self._bar = tqdm(total=None, desc=f"{desc} (at most {self.total} iterations)",
+                                 leave=False, unit="it")
 
     @contextmanager
     def catching_sigint(self) -> Iterator[None]:
@@ -92,7 +98,9 @@ class Monitor:
             if self._bar is not None:
                 if iteration > 0:
                     self._bar.update(1)
-                self._bar.set_postfix(value=f"{value:.6g}", refresh=False)
+                key = "loglik/point" if self.what == "gmm" else "energy/point"
+                per = value / self.n if self.n else value
+                self._bar.set_postfix({key if self.n else "value": f"{per:.6g}"}, refresh=False)
             if (
                 self.converged_test is not None
                 and len(self.values) > 1

@@ -29,6 +29,8 @@ Options every encoder has:
 * ``dtype``: ``"float32"`` (default) or ``"float64"``: the dtype of the
   learned model, of the computation and of the encodings.
 * ``random_state``: ``None`` or a 32-bit seed for :meth:`Encoder.fit`.
+* ``verbose``: 0 (silent) or 1 (a progress bar of the training iterations,
+  if tqdm is installed, and log records on the ``pyvl`` logger).
 
 Writing an encoder (a plugin, registered through the entry-point group
 ``pyvl.encoders``): subclass :class:`Encoder`, set ``name``, store the
@@ -82,8 +84,10 @@ class Encoder(abc.ABC):
         pyramid: Sequence[tuple[int, int]] | None = None,
         dtype: str = "float32",
         random_state: int | None = None,
+        verbose: int = 0,
     ) -> None:
         self.pyramid: tuple[Level, ...] | None = normalize_pyramid(pyramid)
+        self.verbose: int = _check_int(verbose, "verbose", 0, allow_bool=True)
         if str(dtype) not in _DTYPES:
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype: str = str(np.dtype(dtype))

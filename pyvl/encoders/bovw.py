@@ -74,8 +74,10 @@ class BovwEncoder(Encoder):
         pyramid: Sequence[tuple[int, int]] | None = None,
         dtype: str = "float32",
         random_state: int | None = None,
+        verbose: int = 0,
     ) -> None:
-        super().__init__(pyramid=pyramid, dtype=dtype, random_state=random_state)
+        super().__init__(pyramid=pyramid, dtype=dtype, random_state=random_state,
+                         verbose=verbose)
         self.n_clusters = check_int(n_clusters, "n_clusters")
         self.mode = check_choice(mode, "mode", ("hard", "soft"))
         self.codebook = check_choice(codebook, "codebook", ("kmeans", "gmm"))
@@ -135,6 +137,7 @@ class BovwEncoder(Encoder):
                 max_num_iterations=self.max_num_iterations,
                 num_repetitions=self.num_repetitions,
                 random_state=self.random_state,
+                verbose=self.verbose,
             )
             self.set_state({"centers": centers})
         else:
@@ -146,6 +149,7 @@ class BovwEncoder(Encoder):
                 max_num_iterations=self.max_num_iterations,
                 num_repetitions=self.num_repetitions,
                 random_state=self.random_state,
+                verbose=self.verbose,
             )
             self.set_state({"means": m, "covariances": c, "priors": p})
 

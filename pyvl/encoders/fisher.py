@@ -74,8 +74,10 @@ class FisherEncoder(Encoder):
         pyramid: Sequence[tuple[int, int]] | None = None,
         dtype: str = "float32",
         random_state: int | None = None,
+        verbose: int = 0,
     ) -> None:
-        super().__init__(pyramid=pyramid, dtype=dtype, random_state=random_state)
+        super().__init__(pyramid=pyramid, dtype=dtype, random_state=random_state,
+                         verbose=verbose)
         self.n_components = check_int(n_components, "n_components")
         self.improved = check_bool(improved, "improved")
         self.square_root = check_bool(square_root, "square_root")
@@ -117,6 +119,7 @@ class FisherEncoder(Encoder):
             num_repetitions=self.num_repetitions,
             covariance_bound=self.covariance_bound,
             random_state=self.random_state,
+            verbose=self.verbose,
         )
         self.set_state({"means": m, "covariances": c, "priors": p})
 

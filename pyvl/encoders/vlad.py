@@ -55,8 +55,10 @@ class VladEncoder(Encoder):
         pyramid: Sequence[tuple[int, int]] | None = None,
         dtype: str = "float32",
         random_state: int | None = None,
+        verbose: int = 0,
     ) -> None:
-        super().__init__(pyramid=pyramid, dtype=dtype, random_state=random_state)
+        super().__init__(pyramid=pyramid, dtype=dtype, random_state=random_state,
+                         verbose=verbose)
         self.n_clusters = check_int(n_clusters, "n_clusters")
         self.normalize_components = check_bool(normalize_components, "normalize_components")
         self.square_root = check_bool(square_root, "square_root")
@@ -93,6 +95,7 @@ class VladEncoder(Encoder):
             max_num_iterations=self.max_num_iterations,
             num_repetitions=self.num_repetitions,
             random_state=self.random_state,
+            verbose=self.verbose,
         )
         self.set_state({"centers": centers})
 

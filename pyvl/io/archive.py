@@ -71,12 +71,13 @@ def _read_file(path: PathLike) -> bytes:
         fd = os.open(name, flags)  # O_NONBLOCK: a FIFO without a writer must not block
     except IsADirectoryError:
         raise ModelFileError(f"{name}: is a directory, not a model file") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
         if stat.S_ISDIR(st.st_mode):
             raise ModelFileError(f"{name}: is a directory, not a model file")
-        if not stat.S_ISREG(st.st_mode):
-            raise ModelFileError(f"{name}: not a regular file (a device, FIFO or socket)")
+        raise ModelFileError(f"{name}: not a regular file (a device, FIFO or socket)")
+    with os.fdopen(fd, "rb") as f:
         if st.st_size > MAX_TOTAL_BYTES:
             raise ModelFileError(f"{name}: {st.st_size} bytes, more than a model file can hold "
                                  f"({MAX_TOTAL_BYTES})")
