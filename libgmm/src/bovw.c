@@ -63,9 +63,9 @@ static void to_double(vl_type type, void const *src, size_t n, double *dst)
   }
 }
 
-/* Adds the votes of one descriptor (w = its K distances or posteriors,
- * overwritten) to h. */
-static void vote(bovw_ctx const *c, double *w, double *h)
+/* Adds the votes of one descriptor (w = its K distances, times `mul`, or
+ * its posteriors; overwritten) to h. */
+static void vote(bovw_ctx const *c, double *w, double mul, double *h)
 {
   size_t const K = c->K;
   int const soft = (c->flags & VL_BOVW_FLAG_SOFT) != 0;
@@ -87,7 +87,7 @@ static void vote(bovw_ctx const *c, double *w, double *h)
     double const dmin = w[best];
     double sum = 0;
     for (size_t k = 0; k < K; ++k) {
-      w[k] = w[k] == dmin ? 1.0 : exp(-(w[k] - dmin) * c->inv_2s2);
+      w[k] = w[k] == dmin ? 1.0 : exp(-(w[k] - dmin) * mul * c->inv_2s2);
       sum += w[k];
     }
     for (size_t k = 0; k < K; ++k) h[k] += w[k] / sum;
@@ -96,18 +96,48 @@ static void vote(bovw_ctx const *c, double *w, double *h)
   h[best] += 1.0;
 }
 
-/* Adds the votes of rows [a, b) of the image starting at row r0 into h. */
-static void rows(bovw_ctx const *c, bovw_ws *ws, size_t r0, size_t a, size_t b, double *h)
+/* A codebook row without a finite distance (the descriptor is more than
+ * ~1.8e19 from every center in float, ~1.3e154 in double): the squared
+ * distances of the halved descriptor and centers, in double (w, K values;
+ * the true distances are 4 w). Float data always fit; returns 0 if double
+ * data do not. */
+static int far_row(bovw_ctx const *c, void const *x, double *w)
+{
+  size_t const K = c->K, D = c->D, kp = c->kp;
+  int ok = 0;
+  for (size_t k = 0; k < K; ++k) {
+    double acc = 0;
+    for (size_t d = 0; d < D; ++d) {
+      double const xd = c->type == VL_TYPE_FLOAT ? (double)((float const *)x)[d]
+                                                 : ((double const *)x)[d];
+      double const cd = c->type == VL_TYPE_FLOAT ? (double)((float const *)c->ct)[d * kp + k]
+                                                 : ((double const *)c->ct)[d * kp + k];
+      double const z = 0.5 * xd - 0.5 * cd;
+      acc += z * z;
+    }
+    w[k] = acc;
+    ok |= acc < INFINITY;
+  }
+  return ok;
+}
+
+/* Adds the votes of rows [a, b) of the image starting at row r0 into h.
+ * VL_ERR_OK, or VL_ERR_OVERFLOW if a descriptor's votes are not computable
+ * in the data type (distances or log-likelihoods beyond the double range). */
+static int rows(bovw_ctx const *c, bovw_ws *ws, size_t r0, size_t a, size_t b, double *h)
 {
   size_t const es = gmm_type_size(c->type), D = c->D, kp = c->kp;
-  if (c->no_votes) return;
+  if (c->no_votes) return VL_ERR_OK;
   for (size_t i0 = a; i0 < b; i0 += BOVW_BLOCK) {
     size_t const n = b - i0 < BOVW_BLOCK ? b - i0 : BOVW_BLOCK;
     void const *x = (char const *)c->data + (r0 + i0) * D * es;
     void *tile;
     if (c->ep) {
+      double ll[BOVW_BLOCK];
       tile = ws->ew.tile;
-      gmm_estep_block(c->ep, c->kern, x, n, &ws->ew, tile, kp, NULL);
+      gmm_estep_block(c->ep, c->kern, x, n, &ws->ew, tile, kp, ll);
+      for (size_t r = 0; r < n; ++r)
+        if (!isfinite(ll[r])) return VL_ERR_OVERFLOW;
     } else {
       tile = ws->tile;
       if (c->type == VL_TYPE_FLOAT)
@@ -117,10 +147,20 @@ static void rows(bovw_ctx const *c, bovw_ws *ws, size_t r0, size_t a, size_t b, 
                           (double *)tile);
     }
     for (size_t r = 0; r < n; ++r) {
+      double mul = 1;
       to_double(c->type, (char const *)tile + r * kp * es, c->K, ws->row);
-      vote(c, ws->row, h);
+      if (!c->ep) {
+        double dmin = INFINITY;
+        for (size_t k = 0; k < c->K; ++k) dmin = ws->row[k] < dmin ? ws->row[k] : dmin;
+        if (!(dmin < INFINITY)) {
+          if (!far_row(c, (char const *)x + r * D * es, ws->row)) return VL_ERR_OVERFLOW;
+          mul = 4;
+        }
+      }
+      vote(c, ws->row, mul, h);
     }
   }
+  return VL_ERR_OK;
 }
 
 static void finish(bovw_ctx const *c, void *enc, double *h, size_t n)
@@ -161,7 +201,7 @@ static void slab_bounds(size_t n, size_t S, size_t s, size_t *a, size_t *b)
 }
 
 /* One image, sequentially: the same slabs and reduction as the parallel path. */
-static void image_seq(bovw_ctx const *c, bovw_ws *ws, size_t r0, size_t n, void *enc)
+static int image_seq(bovw_ctx const *c, bovw_ws *ws, size_t r0, size_t n, void *enc)
 {
   size_t const K = c->K, S = slab_count(n);
   memset(ws->total, 0, K * sizeof(double));
@@ -169,10 +209,11 @@ static void image_seq(bovw_ctx const *c, bovw_ws *ws, size_t r0, size_t n, void 
     size_t a, b;
     slab_bounds(n, S, s, &a, &b);
     memset(ws->acc, 0, K * sizeof(double));
-    rows(c, ws, r0, a, b, ws->acc);
+    if (rows(c, ws, r0, a, b, ws->acc)) return VL_ERR_OVERFLOW;
     for (size_t k = 0; k < K; ++k) ws->total[k] += ws->acc[k];
   }
   finish(c, enc, ws->total, n);
+  return VL_ERR_OK;
 }
 
 static void ws_free(bovw_ws *ws, int n)
@@ -210,11 +251,21 @@ static bovw_ws *ws_alloc(bovw_ctx const *c, int n)
   return ws;
 }
 
-/* Encodes images [0, numImages) into enc (K per image); arguments checked. */
-static int bovw_run(bovw_ctx *c, void *enc, vl_size const *offsets, size_t numImages)
+static int overflow_error(char const *fn, size_t image)
+{
+  return gmm_error(VL_ERR_OVERFLOW,
+                   "%s: image %zu: a descriptor's votes are not computable: it is too far from "
+                   "every center or component for the data type; rescale the data", fn, image);
+}
+
+/* Encodes images [0, numImages) into enc (K per image); arguments checked,
+ * offsets owned. */
+static int bovw_run(char const *fn, bovw_ctx *c, void *enc, vl_size const *offsets,
+                    size_t numImages)
 {
   size_t const es = gmm_type_size(c->type), K = c->K;
   int const nt = gmm_num_threads();
+  atomic_size_t first_bad = SIZE_MAX; /* the first image (or slab) that overflowed */
   int err = VL_ERR_OK;
 
   c->kern = gmm_kernels_get();
@@ -234,12 +285,15 @@ static int bovw_run(bovw_ctx *c, void *enc, vl_size const *offsets, size_t numIm
         size_t a, b;
         slab_bounds(n, S, s, &a, &b);
         memset(h + s * K, 0, K * sizeof(double));
-        rows(c, &ws[gmm_thread_id()], 0, a, b, h + s * K);
+        if (rows(c, &ws[gmm_thread_id()], 0, a, b, h + s * K)) gmm_atomic_min(&first_bad, s);
       }
       memset(total, 0, K * sizeof(double));
       for (size_t s = 0; s < S; ++s)
         for (size_t k = 0; k < K; ++k) total[k] += h[s * K + k];
-      finish(c, enc, total, n);
+      if (atomic_load(&first_bad) != SIZE_MAX)
+        err = overflow_error(fn, 0);
+      else
+        finish(c, enc, total, n);
     }
     ws_free(ws, nw);
     gmm_free(h);
@@ -252,9 +306,11 @@ static int bovw_run(bovw_ctx *c, void *enc, vl_size const *offsets, size_t numIm
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
 #endif
     for (size_t j = 0; j < numImages; ++j)
-      image_seq(c, &ws[gmm_thread_id()], offsets[j], offsets[j + 1] - offsets[j],
-                (char *)enc + j * K * es);
+      if (image_seq(c, &ws[gmm_thread_id()], offsets[j], offsets[j + 1] - offsets[j],
+                    (char *)enc + j * K * es))
+        gmm_atomic_min(&first_bad, j);
     ws_free(ws, nt);
+    if (atomic_load(&first_bad) != SIZE_MAX) err = overflow_error(fn, atomic_load(&first_bad));
   }
   return err;
 }
@@ -281,6 +337,7 @@ static int codebook_batch(char const *fn, void *enc, vl_type type, void const *c
                           double sigma, int flags)
 {
   size_t kd, bytes;
+  vl_size *off = NULL;
   bovw_ctx c;
   int err;
 
@@ -297,10 +354,13 @@ static int codebook_batch(char const *fn, void *enc, vl_type type, void const *c
   if ((flags & VL_BOVW_FLAG_SOFT) && !(sigma > 0 && isfinite(sigma)))
     return gmm_error(VL_ERR_BAD_ARG, "%s: sigma is %g (must be finite and > 0 with VL_BOVW_FLAG_SOFT)",
                      fn, sigma);
-  if (gmm_check_batch(fn, type, data, D, offsets, numImages) ||
-      check_out(fn, enc, type, K, numImages))
+  if (check_out(fn, enc, type, K, numImages) ||
+      gmm_batch_offsets(fn, type, data, D, offsets, numImages, &off))
     return gmm_last_error();
-  if (numImages == 0) return VL_ERR_OK;
+  if (numImages == 0) {
+    gmm_free(off);
+    return VL_ERR_OK;
+  }
 
   memset(&c, 0, sizeof c);
   c.type = type;
@@ -311,7 +371,10 @@ static int codebook_batch(char const *fn, void *enc, vl_type type, void const *c
   c.inv_2s2 = (flags & VL_BOVW_FLAG_SOFT) ? 1.0 / (2.0 * sigma * sigma) : 0;
   c.data = data;
   c.ct = gmm_alloc_aligned(D, c.kp, gmm_type_size(type));
-  if (!c.ct) return gmm_last_error();
+  if (!c.ct) {
+    gmm_free(off);
+    return gmm_last_error();
+  }
   for (size_t d = 0; d < D; ++d) {
     for (size_t k = 0; k < c.kp; ++k) {
       if (type == VL_TYPE_FLOAT)
@@ -320,8 +383,9 @@ static int codebook_batch(char const *fn, void *enc, vl_type type, void const *c
         ((double *)c.ct)[d * c.kp + k] = k < K ? ((double const *)centers)[k * D + d] : 0.0;
     }
   }
-  err = bovw_run(&c, enc, offsets, numImages);
+  err = bovw_run(fn, &c, enc, off, numImages);
   gmm_free_aligned(c.ct);
+  gmm_free(off);
   return err;
 }
 
@@ -353,6 +417,7 @@ VL_EXPORT int vl_bovw_encode_gmm_batch(void *enc, vl_type dataType, void const *
 {
   static char const fn[] = "vl_bovw_encode_gmm_batch";
   gmm_eparams ep;
+  vl_size *off = NULL;
   bovw_ctx c;
   int any_prior = 0, err;
 
@@ -361,12 +426,14 @@ VL_EXPORT int vl_bovw_encode_gmm_batch(void *enc, vl_type dataType, void const *
   if (check_flags(fn, flags) ||
       gmm_check_gmm_args(fn, dataType, means, dimension, numClusters, covariances, priors,
                          &any_prior) ||
-      gmm_check_batch(fn, dataType, data, dimension, offsets, numImages) ||
-      check_out(fn, enc, dataType, numClusters, numImages))
+      check_out(fn, enc, dataType, numClusters, numImages) ||
+      gmm_batch_offsets(fn, dataType, data, dimension, offsets, numImages, &off))
     return gmm_last_error();
-  if (numImages == 0) return VL_ERR_OK;
-
-  if ((err = gmm_eparams_alloc(&ep, dataType, numClusters, dimension)) != VL_ERR_OK) return err;
+  if (numImages == 0 ||
+      (err = gmm_eparams_alloc(&ep, dataType, numClusters, dimension)) != VL_ERR_OK) {
+    gmm_free(off);
+    return numImages == 0 ? VL_ERR_OK : err;
+  }
   gmm_eparams_set(&ep, priors, means, covariances);
   memset(&c, 0, sizeof c);
   c.type = dataType;
@@ -377,7 +444,8 @@ VL_EXPORT int vl_bovw_encode_gmm_batch(void *enc, vl_type dataType, void const *
   c.data = data;
   c.ep = &ep;
   c.no_votes = !any_prior;
-  err = bovw_run(&c, enc, offsets, numImages);
+  err = bovw_run(fn, &c, enc, off, numImages);
   gmm_eparams_free(&ep);
+  gmm_free(off);
   return err;
 }

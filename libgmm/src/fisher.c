@@ -4,6 +4,7 @@
  * the same statistics pass as EM's M-step (gmm_pass.h), with VLFeat's
  * Fisher settings: posteriors below 1e-6 ignored, optionally a hard
  * assignment (FAST), moments taken around the means. */
+#include <float.h>
 #include <string.h>
 
 #include "gmm_pass.h"
@@ -26,14 +27,38 @@
 #undef T
 #undef SFX
 
-static void finish(vl_type type, void *enc, gmm_stats const *st, void const *covs,
-                   void const *priors, size_t D, size_t K, size_t N, int flags)
+/* The encoding of one descriptor set (rows x, n of them) from the fast
+ * pass's statistics *st; if those are not finite (float sums or distances
+ * that overflowed), from careful statistics recomputed in double (`l`: K
+ * doubles of scratch). VL_ERR_OK or VL_ERR_OVERFLOW (enc unchanged). */
+static int encode_one(vl_type type, void *enc, gmm_stats *st, void const *x, size_t n,
+                      void const *means, void const *covs, void const *priors, size_t D,
+                      size_t K, int flags, double *l)
 {
-  if (type == VL_TYPE_FLOAT)
-    fisher_finish_f((float *)enc, st, (float const *)covs, (float const *)priors, D, K, N, flags);
-  else
-    fisher_finish_d((double *)enc, st, (double const *)covs, (double const *)priors, D, K, N,
-                    flags);
+  int const hard = (flags & VL_FISHER_FLAG_FAST) != 0;
+  if (type == VL_TYPE_FLOAT) {
+    if (!gmm_stats_finite(st) &&
+        fisher_careful_stats_f((float const *)x, n, (float const *)means, (float const *)covs,
+                               (float const *)priors, D, K, hard, l, st))
+      return VL_ERR_OVERFLOW;
+    return fisher_finish_f((float *)enc, st, (float const *)covs, (float const *)priors, D, K,
+                           n, flags);
+  }
+  if (!gmm_stats_finite(st) &&
+      fisher_careful_stats_d((double const *)x, n, (double const *)means,
+                             (double const *)covs, (double const *)priors, D, K, hard, l, st))
+    return VL_ERR_OVERFLOW;
+  return fisher_finish_d((double *)enc, st, (double const *)covs, (double const *)priors, D, K,
+                         n, flags);
+}
+
+static int overflow_error(char const *fn, size_t image)
+{
+  return gmm_error(VL_ERR_OVERFLOW,
+                   "%s: image %zu: the Fisher vector is not representable: the descriptors are "
+                   "too far from the model (in units of its standard deviations) for the data "
+                   "type, or its values exceed the type's range without "
+                   "VL_FISHER_FLAG_NORMALIZED; rescale the data or use double", fn, image);
 }
 
 static double value_at(vl_type type, void const *a, size_t j)
@@ -73,24 +98,47 @@ int gmm_check_gmm_args(char const *fn, vl_type type, void const *means, size_t D
   return VL_ERR_OK;
 }
 
-/* The descriptor sets of a batch: offsets valid, data present and finite. */
-int gmm_check_batch(char const *fn, vl_type type, void const *data, size_t D,
-                    vl_size const *offsets, size_t numImages)
+/* The descriptor sets of a batch. The numImages + 1 offsets are copied
+ * once, and only the copy is checked and used: another thread may change
+ * the caller's array during the call (a race of the caller's, which must
+ * not become an out-of-bounds read here). On success *out holds the copy
+ * (free it with gmm_free); the offsets are valid and the data present and
+ * finite. */
+int gmm_batch_offsets(char const *fn, vl_type type, void const *data, size_t D,
+                      vl_size const *offsets, size_t numImages, vl_size **out)
 {
   size_t total, nd, bytes;
+  vl_size *off;
+  *out = NULL;
   if (!offsets) return gmm_error(VL_ERR_BAD_ARG, "%s: offsets is NULL", fn);
-  if (offsets[0] != 0) return gmm_error(VL_ERR_BAD_ARG, "%s: offsets[0] is %zu, not 0", fn, (size_t)offsets[0]);
+  if (numImages == SIZE_MAX) return gmm_error(VL_ERR_OVERFLOW, "%s: numImages is too large", fn);
+  if (!(off = gmm_alloc_array(numImages + 1, 1, sizeof *off, 0))) return gmm_last_error();
+  memcpy(off, offsets, (numImages + 1) * sizeof *off);
+  if (off[0] != 0) {
+    gmm_error(VL_ERR_BAD_ARG, "%s: offsets[0] is %zu, not 0", fn, (size_t)off[0]);
+    goto fail;
+  }
   for (size_t j = 0; j < numImages; ++j)
-    if (offsets[j + 1] < offsets[j])
-      return gmm_error(VL_ERR_BAD_ARG, "%s: offsets decrease at image %zu (%zu > %zu)", fn, j,
-                       (size_t)offsets[j], (size_t)offsets[j + 1]);
-  total = offsets[numImages];
-  if (total && !data) return gmm_error(VL_ERR_BAD_ARG, "%s: data is NULL", fn);
-  if (gmm_mul_size(total, D, &nd) || gmm_mul_size(nd, gmm_type_size(type), &bytes))
-    return gmm_last_error();
-  if (total && !gmm_all_finite(type, data, nd))
-    return gmm_error(VL_ERR_BAD_ARG, "%s: data contains NaN or Inf", fn);
+    if (off[j + 1] < off[j]) {
+      gmm_error(VL_ERR_BAD_ARG, "%s: offsets decrease at image %zu (%zu > %zu)", fn, j,
+                (size_t)off[j], (size_t)off[j + 1]);
+      goto fail;
+    }
+  total = off[numImages];
+  if (total && !data) {
+    gmm_error(VL_ERR_BAD_ARG, "%s: data is NULL", fn);
+    goto fail;
+  }
+  if (gmm_mul_size(total, D, &nd) || gmm_mul_size(nd, gmm_type_size(type), &bytes)) goto fail;
+  if (total && !gmm_all_finite(type, data, nd)) {
+    gmm_error(VL_ERR_BAD_ARG, "%s: data contains NaN or Inf", fn);
+    goto fail;
+  }
+  *out = off;
   return VL_ERR_OK;
+fail:
+  gmm_free(off);
+  return gmm_last_error();
 }
 
 static int check_flags(char const *fn, int flags)
@@ -101,9 +149,9 @@ static int check_flags(char const *fn, int flags)
   return VL_ERR_OK;
 }
 
-/* Encodes images [0, numImages) given by offsets; enc rows of 2*K*D. */
-static int fisher_batch(void *enc, vl_type type, void const *means, size_t D, size_t K,
-                        void const *covs, void const *priors, void const *data,
+/* Encodes images [0, numImages) given by (checked, owned) offsets; enc rows of 2*K*D. */
+static int fisher_batch(char const *fn, void *enc, vl_type type, void const *means, size_t D,
+                        size_t K, void const *covs, void const *priors, void const *data,
                         vl_size const *offsets, size_t numImages, int flags, vl_size *numTerms,
                         int any_prior)
 {
@@ -112,6 +160,7 @@ static int fisher_batch(void *enc, vl_type type, void const *means, size_t D, si
   gmm_eparams ep;
   gmm_pass pass;
   gmm_stats *st = NULL;
+  atomic_size_t first_bad = SIZE_MAX; /* the first image that overflowed */
   int nt, err;
 
   if (!any_prior) {
@@ -125,13 +174,22 @@ static int fisher_batch(void *enc, vl_type type, void const *means, size_t D, si
 
   if (numImages == 1) {
     /* One image: spread its points over the threads (fixed slabs). */
-    gmm_stats total;
+    gmm_stats total, scratch;
     size_t const N = offsets[1];
+    memset(&scratch, 0, sizeof scratch);
     if ((err = gmm_pass_init(&pass, type, K, D, N ? N : 1, &ep)) == VL_ERR_OK &&
         (err = gmm_stats_alloc(&total, K, D)) == VL_ERR_OK) {
       if (N) gmm_pass_run(&pass, &ep, data, NULL, means, &opts, &total);
-      finish(type, enc, &total, covs, priors, D, K, N, flags);
-      if (numTerms) numTerms[0] = N ? (vl_size)total.nkept : 0;
+      else gmm_stats_zero(&total);
+      if (!gmm_stats_finite(&total)) err = gmm_stats_alloc(&scratch, K, D);
+      if (err == VL_ERR_OK) {
+        if (encode_one(type, enc, &total, data, N, means, covs, priors, D, K, flags,
+                       scratch.s0all))
+          err = overflow_error(fn, 0);
+        else if (numTerms)
+          numTerms[0] = N ? (vl_size)total.nkept : 0;
+      }
+      gmm_stats_free(&scratch);
       gmm_stats_free(&total);
     }
     gmm_pass_free(&pass);
@@ -156,10 +214,15 @@ static int fisher_batch(void *enc, vl_type type, void const *means, size_t D, si
     for (size_t j = 0; j < numImages; ++j) {
       int const tid = gmm_thread_id();
       size_t const r0 = offsets[j], r1 = offsets[j + 1];
+      void const *x = (char const *)data + r0 * D * es;
       gmm_pass_span(&pass, tid, &ep, data, means, &opts, r0, r1, &st[nt + tid], &st[tid]);
-      finish(type, (char *)enc + j * row * es, &st[tid], covs, priors, D, K, r1 - r0, flags);
-      if (numTerms) numTerms[j] = (vl_size)st[tid].nkept;
+      if (encode_one(type, (char *)enc + j * row * es, &st[tid], x, r1 - r0, means, covs,
+                     priors, D, K, flags, st[nt + tid].s0all))
+        gmm_atomic_min(&first_bad, j);
+      else if (numTerms)
+        numTerms[j] = (vl_size)st[tid].nkept;
     }
+    if (atomic_load(&first_bad) != SIZE_MAX) err = overflow_error(fn, atomic_load(&first_bad));
   }
   for (int t = 0; st && t < 2 * nt; ++t) gmm_stats_free(&st[t]);
   gmm_free(st);
@@ -175,19 +238,20 @@ VL_EXPORT vl_size vl_fisher_encode(void *enc, vl_type dataType, void const *mean
 {
   static char const fn[] = "vl_fisher_encode";
   vl_size const offsets[2] = {0, numData};
+  vl_size *off = NULL;
   vl_size terms = 0;
-  int any_prior = 0;
+  int any_prior = 0, err;
   gmm_clear_error();
   if (!enc) return gmm_error(VL_ERR_BAD_ARG, "%s: enc is NULL", fn), 0;
   if (check_flags(fn, flags) ||
       gmm_check_gmm_args(fn, dataType, means, dimension, numClusters, covariances, priors,
                          &any_prior) ||
-      gmm_check_batch(fn, dataType, data, dimension, offsets, 1))
+      gmm_batch_offsets(fn, dataType, data, dimension, offsets, 1, &off))
     return 0;
-  if (fisher_batch(enc, dataType, means, dimension, numClusters, covariances, priors, data,
-                   offsets, 1, flags, &terms, any_prior) != VL_ERR_OK)
-    return 0;
-  return terms;
+  err = fisher_batch(fn, enc, dataType, means, dimension, numClusters, covariances, priors, data,
+                     off, 1, flags, &terms, any_prior);
+  gmm_free(off);
+  return err == VL_ERR_OK ? terms : 0;
 }
 
 VL_EXPORT int vl_fisher_encode_batch(void *enc, vl_type dataType, void const *means,
@@ -197,21 +261,22 @@ VL_EXPORT int vl_fisher_encode_batch(void *enc, vl_type dataType, void const *me
                                      vl_size numImages, int flags, vl_size *numTerms)
 {
   static char const fn[] = "vl_fisher_encode_batch";
-  int any_prior = 0;
+  vl_size *off = NULL;
+  int any_prior = 0, err;
+  size_t rows, bytes;
   gmm_clear_error();
   if (!enc && numImages) return gmm_error(VL_ERR_BAD_ARG, "%s: enc is NULL", fn);
   if (check_flags(fn, flags) ||
       gmm_check_gmm_args(fn, dataType, means, dimension, numClusters, covariances, priors,
                          &any_prior) ||
-      gmm_check_batch(fn, dataType, data, dimension, offsets, numImages))
+      gmm_mul_size(numImages, 2 * numClusters * dimension, &rows) ||
+      gmm_mul_size(rows, gmm_type_size(dataType), &bytes) ||
+      gmm_batch_offsets(fn, dataType, data, dimension, offsets, numImages, &off))
     return gmm_last_error();
-  {
-    size_t rows, bytes;
-    if (gmm_mul_size(numImages, 2 * numClusters * dimension, &rows) ||
-        gmm_mul_size(rows, gmm_type_size(dataType), &bytes))
-      return gmm_last_error();
-  }
-  if (numImages == 0) return VL_ERR_OK;
-  return fisher_batch(enc, dataType, means, dimension, numClusters, covariances, priors, data,
-                      offsets, numImages, flags, numTerms, any_prior);
+  err = numImages == 0 ? VL_ERR_OK
+                       : fisher_batch(fn, enc, dataType, means, dimension, numClusters,
+                                      covariances, priors, data, off, numImages, flags, numTerms,
+                                      any_prior);
+  gmm_free(off);
+  return err;
 }

@@ -176,3 +176,24 @@ int gmm_all_finite(vl_type t, void const *x, size_t n)
   if (t == VL_TYPE_FLOAT) return all_finite_f((float const *)x, n);
   return all_finite_d((double const *)x, n);
 }
+
+static double max_abs(double const *a, size_t n, double m)
+{
+  for (size_t j = 0; j < n; ++j)
+    if (fabs(a[j]) > m) m = fabs(a[j]);
+  return m;
+}
+
+double gmm_norm2(double const *a, size_t na, double const *b, size_t nb)
+{
+  double s = 0, amax;
+  for (size_t j = 0; j < na; ++j) s += a[j] * a[j];
+  for (size_t j = 0; j < nb; ++j) s += b[j] * b[j];
+  if (isfinite(s)) return sqrt(s);
+  amax = max_abs(b, nb, max_abs(a, na, 0));
+  if (amax == 0 || !isfinite(amax)) return amax;
+  s = 0;
+  for (size_t j = 0; j < na; ++j) s += (a[j] / amax) * (a[j] / amax);
+  for (size_t j = 0; j < nb; ++j) s += (b[j] / amax) * (b[j] / amax);
+  return amax * sqrt(s);
+}

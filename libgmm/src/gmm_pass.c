@@ -56,6 +56,14 @@ void gmm_stats_zero(gmm_stats *st)
   st->ll = st->nsparse = st->nkept = st->n = 0;
 }
 
+int gmm_stats_finite(gmm_stats const *st)
+{
+  int ok = 1;
+  for (size_t k = 0; k < st->K; ++k) ok &= (st->s0[k] - st->s0[k] == 0) & (st->s0all[k] - st->s0all[k] == 0);
+  for (size_t j = 0; j < st->K * st->D; ++j) ok &= (st->s1[j] - st->s1[j] == 0) & (st->s2[j] - st->s2[j] == 0);
+  return ok;
+}
+
 void gmm_stats_add(gmm_stats *dst, gmm_stats const *src)
 {
   size_t const K = dst->K, KD = dst->K * dst->D;

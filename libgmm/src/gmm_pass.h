@@ -51,6 +51,8 @@ typedef struct gmm_pass_opts {
 GMM_HIDDEN int gmm_stats_alloc(gmm_stats *st, size_t K, size_t D);
 GMM_HIDDEN void gmm_stats_free(gmm_stats *st);
 GMM_HIDDEN void gmm_stats_zero(gmm_stats *st);
+/* Nonzero if every sum (s0, s0all, s1, s2) is finite. */
+GMM_HIDDEN int gmm_stats_finite(gmm_stats const *st);
 /* dst += src, element by element. */
 GMM_HIDDEN void gmm_stats_add(gmm_stats *dst, gmm_stats const *src);
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
+#include <stdatomic.h>
 
 #include "vl/generic.h"
 #include "vl/random.h"
@@ -71,6 +72,14 @@ static inline int gmm_thread_id(void) { return omp_get_thread_num(); }
 static inline int gmm_thread_id(void) { return 0; }
 #endif
 
+/* *a = min(*a, v), atomically (the first failing item of a parallel loop). */
+static inline void gmm_atomic_min(atomic_size_t *a, size_t v)
+{
+  size_t cur = atomic_load(a);
+  while (v < cur && !atomic_compare_exchange_weak(a, &cur, v)) {
+  }
+}
+
 /* ---- random numbers ---------------------------------------------------- */
 
 GMM_HIDDEN VlRand *gmm_rand_default(void);
@@ -89,11 +98,17 @@ GMM_HIDDEN int gmm_check_type(vl_type t, char const *fn);
 GMM_HIDDEN int gmm_all_finite(vl_type t, void const *x, size_t n);
 GMM_HIDDEN size_t gmm_type_size(vl_type t);
 
-/* Encoders (fisher.c): checks of GMM parameters and of batch offsets/data.
+/* Encoders (fisher.c): checks of GMM parameters.
  * *any_prior tells whether some prior reaches 1e-6. */
 GMM_HIDDEN int gmm_check_gmm_args(char const *fn, vl_type type, void const *means, size_t D,
                                   size_t K, void const *covs, void const *priors, int *any_prior);
-GMM_HIDDEN int gmm_check_batch(char const *fn, vl_type type, void const *data, size_t D,
-                               vl_size const *offsets, size_t numImages);
+/* Copies the numImages + 1 offsets of a batch (*out, freed with gmm_free)
+ * and checks the copy and the data; see fisher.c. */
+GMM_HIDDEN int gmm_batch_offsets(char const *fn, vl_type type, void const *data, size_t D,
+                                 vl_size const *offsets, size_t numImages, vl_size **out);
+
+/* sqrt(sum a_j^2 + sum b_j^2), summed in order (a first); rescaled by the
+ * largest magnitude only when the plain sum overflows. */
+GMM_HIDDEN double gmm_norm2(double const *a, size_t na, double const *b, size_t nb);
 
 #endif /* GMM_INTERNAL_H */

@@ -13,6 +13,7 @@
  * slabs in parallel; a batch runs one image per thread with the same slabs
  * one after the other, so batch and single results are identical bit for
  * bit, whatever the number of threads. */
+#include <float.h>
 #include <string.h>
 
 #include "internal.h"
@@ -42,20 +43,6 @@ typedef struct vlad_ctx {
   void *ct;           /* D x kp transposed centers (hard assignment only) */
   gmm_kernels const *kern;
 } vlad_ctx;
-
-/* L2 norm: the plain sum of squares, rescaled only if that overflows. */
-static double vlad_norm(double const *v, size_t n)
-{
-  double s = 0, amax = 0;
-  for (size_t j = 0; j < n; ++j) s += v[j] * v[j];
-  if (isfinite(s)) return sqrt(s);
-  for (size_t j = 0; j < n; ++j)
-    if (fabs(v[j]) > amax) amax = fabs(v[j]);
-  if (amax == 0 || !isfinite(amax)) return amax;
-  s = 0;
-  for (size_t j = 0; j < n; ++j) s += (v[j] / amax) * (v[j] / amax);
-  return amax * sqrt(s);
-}
 
 #define T float
 #define SFX f
@@ -89,24 +76,22 @@ static void slab_bounds(size_t n, size_t S, size_t s, size_t *a, size_t *b)
   if (*a > *b) *a = *b;
 }
 
-/* Sum rows [a, b) of the image starting at row r0 into acc. */
-static void rows(vlad_ctx const *c, void *tile, size_t r0, size_t a, size_t b, double *acc)
+/* Sum rows [a, b) of the image starting at row r0 into acc (VL_ERR_OK or VL_ERR_OVERFLOW). */
+static int rows(vlad_ctx const *c, void *tile, size_t r0, size_t a, size_t b, double *acc)
 {
-  if (a >= b) return; /* nothing to add; data may be NULL (no pointer arithmetic on NULL) */
+  if (a >= b) return VL_ERR_OK; /* nothing to add; data may be NULL (no pointer arithmetic on NULL) */
   if (c->type == VL_TYPE_FLOAT)
-    vlad_rows_f(c, tile, (float const *)c->data + r0 * c->D,
+    return vlad_rows_f(c, tile, (float const *)c->data + r0 * c->D,
                 c->assign ? (float const *)c->assign + r0 * c->K : NULL, a, b, acc);
-  else
-    vlad_rows_d(c, tile, (double const *)c->data + r0 * c->D,
+  return vlad_rows_d(c, tile, (double const *)c->data + r0 * c->D,
                 c->assign ? (double const *)c->assign + r0 * c->K : NULL, a, b, acc);
 }
 
-static void finish(vlad_ctx const *c, void *enc, double *v)
+static int finish(vlad_ctx const *c, void *enc, double *v)
 {
   if (c->type == VL_TYPE_FLOAT)
-    vlad_finish_f((float *)enc, v, (float const *)c->means, c->D, c->K, c->flags);
-  else
-    vlad_finish_d((double *)enc, v, (double const *)c->means, c->D, c->K, c->flags);
+    return vlad_finish_f((float *)enc, v, (float const *)c->means, c->D, c->K, c->flags);
+  return vlad_finish_d((double *)enc, v, (double const *)c->means, c->D, c->K, c->flags);
 }
 
 static void add_into(double *dst, double const *src, size_t n)
@@ -116,8 +101,8 @@ static void add_into(double *dst, double const *src, size_t n)
 
 /* One image, sequentially (batch worker): the same slabs and the same
  * reduction order as the parallel single-image path. */
-static void image_seq(vlad_ctx const *c, void *tile, size_t r0, size_t n, double *total,
-                      double *acc, void *enc)
+static int image_seq(vlad_ctx const *c, void *tile, size_t r0, size_t n, double *total,
+                     double *acc, void *enc)
 {
   size_t const len = c->K * (c->D + 1), S = slab_count(n, c->K, c->D);
   memset(total, 0, len * sizeof *total);
@@ -125,14 +110,22 @@ static void image_seq(vlad_ctx const *c, void *tile, size_t r0, size_t n, double
     size_t a, b;
     slab_bounds(n, S, s, &a, &b);
     memset(acc, 0, len * sizeof *acc);
-    rows(c, tile, r0, a, b, acc);
+    if (rows(c, tile, r0, a, b, acc)) return VL_ERR_OVERFLOW;
     add_into(total, acc, len);
   }
-  finish(c, enc, total);
+  return finish(c, enc, total);
 }
 
-/* Encodes images [0, numImages) (arguments already checked). */
-static int vlad_run(void *enc, vl_type type, void const *means, size_t D, size_t K,
+static int overflow_error(char const *fn, size_t image)
+{
+  return gmm_error(VL_ERR_OVERFLOW,
+                   "%s: image %zu: the VLAD vector is not representable: sums or distances of "
+                   "the descriptors exceed the data type's range, or the values do without "
+                   "normalisation; rescale the data or use double", fn, image);
+}
+
+/* Encodes images [0, numImages) (arguments checked, offsets owned). */
+static int vlad_run(char const *fn, void *enc, vl_type type, void const *means, size_t D, size_t K,
                     void const *data, vl_size const *offsets, size_t numImages,
                     void const *assign, int flags)
 {
@@ -143,6 +136,7 @@ static int vlad_run(void *enc, vl_type type, void const *means, size_t D, size_t
   double *buf = NULL;
   void *tiles = NULL;
   size_t tile_elems;
+  atomic_size_t first_bad = SIZE_MAX; /* the first image (or slab) that overflowed */
   int err = VL_ERR_OK;
 
   c.type = type;
@@ -185,11 +179,12 @@ static int vlad_run(void *enc, vl_type type, void const *means, size_t D, size_t
         void *tile = tiles ? (char *)tiles + (size_t)gmm_thread_id() * tile_elems * es : NULL;
         slab_bounds(n, S, s, &a, &b);
         memset(acc, 0, len * sizeof *acc);
-        rows(&c, tile, 0, a, b, acc);
+        if (rows(&c, tile, 0, a, b, acc)) gmm_atomic_min(&first_bad, s);
       }
       memset(total, 0, len * sizeof *total);
       for (size_t s = 0; s < S; ++s) add_into(total, buf + s * len, len);
-      finish(&c, enc, total);
+      if (atomic_load(&first_bad) != SIZE_MAX || finish(&c, enc, total))
+        err = overflow_error(fn, 0);
     }
   } else {
     /* Many images: one image per thread at a time. */
@@ -205,9 +200,11 @@ static int vlad_run(void *enc, vl_type type, void const *means, size_t D, size_t
         int const tid = gmm_thread_id();
         double *total = buf + (size_t)tid * 2 * len;
         void *tile = tiles ? (char *)tiles + (size_t)tid * tile_elems * es : NULL;
-        image_seq(&c, tile, offsets[j], offsets[j + 1] - offsets[j], total, total + len,
-                  (char *)enc + j * row * es);
+        if (image_seq(&c, tile, offsets[j], offsets[j + 1] - offsets[j], total, total + len,
+                      (char *)enc + j * row * es))
+          gmm_atomic_min(&first_bad, j);
       }
+      if (atomic_load(&first_bad) != SIZE_MAX) err = overflow_error(fn, atomic_load(&first_bad));
     }
   }
   gmm_free(buf);
@@ -216,12 +213,15 @@ static int vlad_run(void *enc, vl_type type, void const *means, size_t D, size_t
   return err;
 }
 
-/* All argument checks; nothing is written before they pass. */
+/* All argument checks; nothing is written before they pass. On success *off
+ * is the checked copy of the offsets (free it with gmm_free). */
 static int vlad_check(char const *fn, void const *enc, vl_type type, void const *means, size_t D,
                       size_t K, void const *data, vl_size const *offsets, size_t numImages,
-                      void const *assign, int flags, int assign_required)
+                      void const *assign, int flags, int assign_required, vl_size **off)
 {
   size_t kd, total, na, bytes;
+  int err;
+  *off = NULL;
   if (!enc && numImages) return gmm_error(VL_ERR_BAD_ARG, "%s: enc is NULL", fn);
   if (flags & ~VLAD_ALL_FLAGS)
     return gmm_error(VL_ERR_BAD_ARG, "%s: unknown flags 0x%x (known: 0x%x)", fn,
@@ -237,28 +237,37 @@ static int vlad_check(char const *fn, void const *enc, vl_type type, void const 
   if (gmm_mul_size(kd + K, sizeof(double), &bytes)) return gmm_last_error();
   if (!gmm_all_finite(type, means, kd))
     return gmm_error(VL_ERR_BAD_ARG, "%s: means contain NaN or Inf", fn);
-  if (gmm_check_batch(fn, type, data, D, offsets, numImages)) return gmm_last_error();
-  total = offsets[numImages];
-  if (gmm_mul_size(total, K, &na) || gmm_mul_size(na, gmm_type_size(type), &bytes))
+  if (gmm_mul_size(numImages, kd, &na) || gmm_mul_size(na, gmm_type_size(type), &bytes))
     return gmm_last_error();
+  if ((err = gmm_batch_offsets(fn, type, data, D, offsets, numImages, off))) return err;
+  total = (*off)[numImages];
+  if (gmm_mul_size(total, K, &na) || gmm_mul_size(na, gmm_type_size(type), &bytes)) {
+    err = gmm_last_error();
+    goto fail;
+  }
   if (assign) {
     size_t where = 0;
     int const bad = type == VL_TYPE_FLOAT ? vlad_has_pos_inf_f((float const *)assign, na, &where)
                                           : vlad_has_pos_inf_d((double const *)assign, na, &where);
-    if (bad)
-      return gmm_error(VL_ERR_BAD_ARG,
-                       "%s: assignment (%zu, %zu) is +Inf (weights must be finite; entries <= 0 "
-                       "or NaN are ignored)",
-                       fn, where / K, where % K);
+    if (bad) {
+      err = gmm_error(VL_ERR_BAD_ARG,
+                      "%s: assignment (%zu, %zu) is +Inf (weights must be finite; entries <= 0 "
+                      "or NaN are ignored)",
+                      fn, where / K, where % K);
+      goto fail;
+    }
   } else if (assign_required && total > 0) {
-    return gmm_error(VL_ERR_BAD_ARG,
-                     "%s: assignments is NULL (for nearest-center assignments use "
-                     "vl_vlad_encode_batch with assignments = NULL)",
-                     fn);
+    err = gmm_error(VL_ERR_BAD_ARG,
+                    "%s: assignments is NULL (for nearest-center assignments use "
+                    "vl_vlad_encode_batch with assignments = NULL)",
+                    fn);
+    goto fail;
   }
-  if (gmm_mul_size(numImages, kd, &na) || gmm_mul_size(na, gmm_type_size(type), &bytes))
-    return gmm_last_error();
   return VL_ERR_OK;
+fail:
+  gmm_free(*off);
+  *off = NULL;
+  return err;
 }
 
 VL_EXPORT void vl_vlad_encode(void *enc, vl_type dataType, void const *means, vl_size dimension,
@@ -267,11 +276,13 @@ VL_EXPORT void vl_vlad_encode(void *enc, vl_type dataType, void const *means, vl
 {
   static char const fn[] = "vl_vlad_encode";
   vl_size const offsets[2] = {0, numData};
+  vl_size *off;
   gmm_clear_error();
   if (vlad_check(fn, enc, dataType, means, dimension, numClusters, data, offsets, 1, assignments,
-                 flags, 1))
+                 flags, 1, &off))
     return;
-  vlad_run(enc, dataType, means, dimension, numClusters, data, offsets, 1, assignments, flags);
+  vlad_run(fn, enc, dataType, means, dimension, numClusters, data, off, 1, assignments, flags);
+  gmm_free(off);
 }
 
 VL_EXPORT int vl_vlad_encode_batch(void *enc, vl_type dataType, void const *means,
@@ -280,11 +291,15 @@ VL_EXPORT int vl_vlad_encode_batch(void *enc, vl_type dataType, void const *mean
                                    void const *assignments, int flags)
 {
   static char const fn[] = "vl_vlad_encode_batch";
+  vl_size *off;
+  int err;
   gmm_clear_error();
   if (vlad_check(fn, enc, dataType, means, dimension, numClusters, data, offsets, numImages,
-                 assignments, flags, 0))
+                 assignments, flags, 0, &off))
     return gmm_last_error();
-  if (numImages == 0) return VL_ERR_OK;
-  return vlad_run(enc, dataType, means, dimension, numClusters, data, offsets, numImages,
-                  assignments, flags);
+  err = numImages == 0 ? VL_ERR_OK
+                       : vlad_run(fn, enc, dataType, means, dimension, numClusters, data, off,
+                                  numImages, assignments, flags);
+  gmm_free(off);
+  return err;
 }

@@ -10,7 +10,12 @@
  ** encodes to zeros.
  **
  ** Functions return 0 (VL_ERR_OK) or an error code, with the message in
- ** ::vl_get_last_error_message. Flags not listed are rejected.
+ ** ::vl_get_last_error_message. Flags not listed are rejected. The offsets
+ ** are copied once on entry (a caller changing them during the call gets an
+ ** error or the result of the values read, never an out-of-bounds read).
+ ** An encoding that is not representable in the data type (descriptors too
+ ** far from the centers or the model) is VL_ERR_OVERFLOW, naming the first
+ ** such image; the contents of @p enc are then unspecified.
  **/
 #ifndef VL_ENCODE_H
 #define VL_ENCODE_H
