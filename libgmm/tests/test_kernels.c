@@ -44,7 +44,7 @@
 #include <stdint.h>
 
 #include "test_util.h"
-#include "internal.h"
+#include "util/internal.h"
 #include "simd/kernels.h"
 #include "vl/libgmm.h"
 

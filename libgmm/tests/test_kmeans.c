@@ -7,7 +7,7 @@
 #include "vl/random.h"
 #include "vl/generic.h"
 #include "vl/libgmm.h"
-#include "kmeans_internal.h" /* struct access (bad-distance test), alloc failure hook */
+#include "core/kmeans.h" /* struct access (bad-distance test), alloc failure hook */
 
 /* ---- data ---------------------------------------------------------------------------- */
 

@@ -8,7 +8,7 @@
 #include <stdatomic.h>
 
 #include "test_util.h"
-#include "vl/encode.h"
+#include "vl/libgmm.h"
 #include "vl/fisher.h"
 #include "vl/vlad.h"
 
