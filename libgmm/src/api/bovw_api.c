@@ -38,14 +38,9 @@ static int codebook(char const *fn, void *enc, vl_type type, void const *centers
               VL_ERR_BAD_ARG, "%s: sigma is %g (must be finite and > 0 with VL_BOVW_FLAG_SOFT)",
               fn, sigma);
   if ((err = gmm_batch_offsets(fn, type, data, D, offsets, numImages, &off))) return err;
-  if (numImages == 0)
-    err = VL_ERR_OK;
-  else if (type == VL_TYPE_FLOAT)
-    err = gmm_bovw_encode_f(fn, (float *)enc, (float const *)centers, D, K, (float const *)data,
-                            off, numImages, sigma, flags);
-  else
-    err = gmm_bovw_encode_d(fn, (double *)enc, (double const *)centers, D, K,
-                            (double const *)data, off, numImages, sigma, flags);
+  if (numImages > 0)
+    err = GMM_DISPATCH(type, gmm_bovw_encode, fn, enc, centers, D, K, data, off, numImages, sigma,
+                       flags);
   gmm_free(off);
   return err;
 }
@@ -88,17 +83,9 @@ VL_EXPORT int vl_bovw_encode_gmm_batch(void *enc, vl_type dataType, void const *
                                   priors, NULL, 0, NULL)) ||
       (err = gmm_batch_offsets(fn, dataType, data, dimension, offsets, numImages, &off)))
     return err;
-  if (numImages == 0)
-    err = VL_ERR_OK;
-  else if (dataType == VL_TYPE_FLOAT)
-    err = gmm_bovw_encode_gmm_f(fn, (float *)enc, (float const *)means, dimension, numClusters,
-                                (float const *)covariances, (float const *)priors,
-                                (float const *)data, off, numImages, flags);
-  else
-    err = gmm_bovw_encode_gmm_d(fn, (double *)enc, (double const *)means, dimension,
-                                numClusters, (double const *)covariances,
-                                (double const *)priors, (double const *)data, off, numImages,
-                                flags);
+  if (numImages > 0)
+    err = GMM_DISPATCH(dataType, gmm_bovw_encode_gmm, fn, enc, means, dimension, numClusters,
+                       covariances, priors, data, off, numImages, flags);
   gmm_free(off);
   return err;
 }

@@ -30,22 +30,6 @@ static int check(char const *fn, void const *enc, vl_type type, void const *mean
   return gmm_batch_offsets(fn, type, data, D, offsets, numImages, off);
 }
 
-static int encode(char const *fn, void *enc, vl_type type, void const *means, size_t D, size_t K,
-                  void const *covs, void const *priors, void const *data, vl_size const *off,
-                  size_t numImages, int flags, vl_size *numTerms)
-{
-  switch (type) {
-    case VL_TYPE_FLOAT:
-      return gmm_fisher_encode_f(fn, (float *)enc, (float const *)means, D, K,
-                                 (float const *)covs, (float const *)priors,
-                                 (float const *)data, off, numImages, flags, numTerms);
-    default:
-      return gmm_fisher_encode_d(fn, (double *)enc, (double const *)means, D, K,
-                                 (double const *)covs, (double const *)priors,
-                                 (double const *)data, off, numImages, flags, numTerms);
-  }
-}
-
 VL_EXPORT vl_size vl_fisher_encode(void *enc, vl_type dataType, void const *means,
                                    vl_size dimension, vl_size numClusters,
                                    void const *covariances, void const *priors,
@@ -61,8 +45,8 @@ VL_EXPORT vl_size vl_fisher_encode(void *enc, vl_type dataType, void const *mean
   if (check(fn, enc, dataType, means, dimension, numClusters, covariances, priors, data, offsets,
             1, flags, &off))
     return 0;
-  err = encode(fn, enc, dataType, means, dimension, numClusters, covariances, priors, data, off, 1,
-               flags, &terms);
+  err = GMM_DISPATCH(dataType, gmm_fisher_encode, fn, enc, means, dimension, numClusters,
+                     covariances, priors, data, off, 1, flags, &terms);
   gmm_free(off);
   return err == VL_ERR_OK ? terms : 0;
 }
@@ -80,9 +64,9 @@ VL_EXPORT int vl_fisher_encode_batch(void *enc, vl_type dataType, void const *me
   if ((err = check(fn, enc, dataType, means, dimension, numClusters, covariances, priors, data,
                    offsets, numImages, flags, &off)))
     return err;
-  err = numImages == 0 ? VL_ERR_OK
-                       : encode(fn, enc, dataType, means, dimension, numClusters, covariances,
-                                priors, data, off, numImages, flags, numTerms);
+  if (numImages > 0)
+    err = GMM_DISPATCH(dataType, gmm_fisher_encode, fn, enc, means, dimension, numClusters,
+                       covariances, priors, data, off, numImages, flags, numTerms);
   gmm_free(off);
   return err;
 }

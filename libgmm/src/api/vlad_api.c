@@ -44,21 +44,6 @@ static int check(char const *fn, void const *enc, vl_type type, void const *mean
   return err;
 }
 
-static int encode(char const *fn, void *enc, vl_type type, void const *means, size_t D, size_t K,
-                  void const *data, vl_size const *off, size_t numImages, void const *assign,
-                  int flags)
-{
-  switch (type) {
-    case VL_TYPE_FLOAT:
-      return gmm_vlad_encode_f(fn, (float *)enc, (float const *)means, D, K, (float const *)data,
-                               off, numImages, (float const *)assign, flags);
-    default:
-      return gmm_vlad_encode_d(fn, (double *)enc, (double const *)means, D, K,
-                               (double const *)data, off, numImages, (double const *)assign,
-                               flags);
-  }
-}
-
 VL_EXPORT void vl_vlad_encode(void *enc, vl_type dataType, void const *means, vl_size dimension,
                               vl_size numClusters, void const *data, vl_size numData,
                               void const *assignments, int flags)
@@ -70,7 +55,8 @@ VL_EXPORT void vl_vlad_encode(void *enc, vl_type dataType, void const *means, vl
   if (check(fn, enc, dataType, means, dimension, numClusters, data, offsets, 1, assignments,
             flags, 1, &off))
     return;
-  encode(fn, enc, dataType, means, dimension, numClusters, data, off, 1, assignments, flags);
+  GMM_DISPATCH(dataType, gmm_vlad_encode, fn, enc, means, dimension, numClusters, data, off, 1,
+               assignments, flags);
   gmm_free(off);
 }
 
@@ -86,9 +72,9 @@ VL_EXPORT int vl_vlad_encode_batch(void *enc, vl_type dataType, void const *mean
   if ((err = check(fn, enc, dataType, means, dimension, numClusters, data, offsets, numImages,
                    assignments, flags, 0, &off)))
     return err;
-  err = numImages == 0 ? VL_ERR_OK
-                       : encode(fn, enc, dataType, means, dimension, numClusters, data, off,
-                                numImages, assignments, flags);
+  if (numImages > 0)
+    err = GMM_DISPATCH(dataType, gmm_vlad_encode, fn, enc, means, dimension, numClusters, data,
+                       off, numImages, assignments, flags);
   gmm_free(off);
   return err;
 }

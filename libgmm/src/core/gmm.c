@@ -293,23 +293,20 @@ static int alloc_buffers(VlGMM const *self, size_t N, gmm_buffers *b)
 double gmm_model_cluster(VlGMM *self, void const *data, size_t numData)
 {
   size_t const R = self->numRepetitions;
+  size_t const es = esize(self), kd = self->numClusters * self->dimension;
   gmm_buffers best, custom;
   double bestLL = NAN;
   int const custom_init = self->initialization == VlGMMCustom;
-  int have_best = 0, stopped = 0;
+  int have_best = 0, stopped = 0, err = VL_ERR_OK;
 
   memset(&best, 0, sizeof best);
   memset(&custom, 0, sizeof custom);
-  if (R > 1 && alloc_buffers(self, self->storePosteriors ? numData : 0, &best) != VL_ERR_OK)
-    return NAN;
+  if (R > 1 && (err = alloc_buffers(self, self->storePosteriors ? numData : 0, &best)))
+    goto done;
   if (R > 1 && custom_init) {
     /* Every repetition starts from the user's parameters (VLFeat ran the
      * later ones on uninitialised memory). */
-    size_t const es = esize(self), kd = self->numClusters * self->dimension;
-    if (alloc_buffers(self, 0, &custom) != VL_ERR_OK) {
-      free_buffers(&best);
-      return NAN;
-    }
+    if ((err = alloc_buffers(self, 0, &custom))) goto done;
     memcpy(custom.means, self->means, kd * es);
     memcpy(custom.covariances, self->covariances, kd * es);
     memcpy(custom.priors, self->priors, self->numClusters * es);
@@ -317,33 +314,23 @@ double gmm_model_cluster(VlGMM *self, void const *data, size_t numData)
 
   for (size_t r = 0; r < R && !stopped; ++r) {
     double LL, t0 = cpu_seconds();
-    int err = VL_ERR_OK;
     if (self->verbosity) gmm_printf("gmm: clustering: starting repetition %zu of %zu", r + 1, R);
     switch (self->initialization) {
       case VlGMMKMeans: err = gmm_model_init_kmeans(self, data, numData, NULL); break;
       case VlGMMRand: err = gmm_model_init_rand(self, data, numData); break;
       case VlGMMCustom:
         if (r > 0) {
-          size_t const es = esize(self), kd = self->numClusters * self->dimension;
           memcpy(self->means, custom.means, kd * es);
           memcpy(self->covariances, custom.covariances, kd * es);
           memcpy(self->priors, custom.priors, self->numClusters * es);
         }
         break;
     }
-    if (err != VL_ERR_OK) {
-      free_buffers(&best);
-      free_buffers(&custom);
-      return NAN;
-    }
+    if (err) goto done;
     if (self->verbosity) gmm_printf("gmm: model initialized in %.2f s", cpu_seconds() - t0);
     t0 = cpu_seconds();
     LL = gmm_model_em(self, data, numData, &stopped);
-    if (isnan(LL) && gmm_last_error() != VL_ERR_OK) {
-      free_buffers(&best);
-      free_buffers(&custom);
-      return NAN;
-    }
+    if (isnan(LL) && (err = gmm_last_error())) goto done;
     if (self->verbosity)
       gmm_printf("gmm: optimization terminated in %.2f s with loglikelihood %f",
                  cpu_seconds() - t0, LL);
@@ -358,12 +345,13 @@ double gmm_model_cluster(VlGMM *self, void const *data, size_t numData)
     swap_buffers(self, &best);
     self->numData = numData;
   }
-  free_buffers(&best);
-  free_buffers(&custom);
   if (self->verbosity) gmm_printf("gmm: all repetitions terminated with final loglikelihood %f", bestLL);
   self->LL = bestLL;
   if (stopped) gmm_model_report_stopped("vl_gmm_cluster");
-  return bestLL;
+done:
+  free_buffers(&best);
+  free_buffers(&custom);
+  return err ? NAN : bestLL;
 }
 
 /* ---- parameters ------------------------------------------------------------------- */

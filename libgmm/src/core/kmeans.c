@@ -2,7 +2,8 @@
  *
  * Seeding (random selection, k-means++), refinement (Lloyd, Elkan, ANN with
  * a randomised kd-forest), repetitions and quantization. The numerical
- * bodies live in kmeans.tc, instantiated once per data type; this file holds
+ * bodies live in kmeans.tc, kmeans_ann.tc and kmeans_refine.tc, instantiated
+ * once per data type; this file holds
  * the object, the argument checks and the hidden gmm_kmeans_* functions that
  * the exported shims (api/kmeans_api.c) and the GMM's initialisations call.
  *
@@ -66,6 +67,10 @@ static int km_report(km_ctx const *c, size_t t, double energy)
 static int km_threads(km_ctx const *c, double work) { return work >= KM_PAR_WORK ? c->nthreads : 1; }
 
 #define GMM_TEMPLATE "core/kmeans.tc"
+#include "util/instantiate.h"
+#define GMM_TEMPLATE "core/kmeans_ann.tc"
+#include "util/instantiate.h"
+#define GMM_TEMPLATE "core/kmeans_refine.tc"
 #include "util/instantiate.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -201,15 +206,15 @@ VlKMeans *gmm_kmeans_new_copy(VlKMeans const *src)
   *self = *src;
   self->centers = NULL;
   self->centerDistances = NULL;
-  if (src->centers && !(self->centers = copy_array(src->centers, src->numCenters, src->dimension, es)))
-    goto fail;
-  if (src->centerDistances &&
-      !(self->centerDistances = copy_array(src->centerDistances, src->numCenters, src->numCenters, es)))
-    goto fail;
+  if ((src->centers &&
+       !(self->centers = copy_array(src->centers, src->numCenters, src->dimension, es))) ||
+      (src->centerDistances &&
+       !(self->centerDistances =
+             copy_array(src->centerDistances, src->numCenters, src->numCenters, es)))) {
+    gmm_kmeans_delete(self);
+    return NULL;
+  }
   return self;
-fail:
-  gmm_kmeans_delete(self);
-  return NULL;
 }
 
 /* ---- training and quantization ---------------------------------------------------- */

@@ -90,25 +90,17 @@ int gmm_pass_init(gmm_pass *p, vl_type type, size_t K, size_t D, size_t N, gmm_e
   if (accbytes > SIZE_MAX - accn) return gmm_error(VL_ERR_OVERFLOW, "statistics buffers too large");
   accbytes += accn;
 
-  p->slab = gmm_alloc_array(p->nslabs, 1, sizeof(gmm_stats), 1);
-  if (!p->slab) goto fail;
+  if (!(p->slab = gmm_alloc_array(p->nslabs, 1, sizeof(gmm_stats), 1))) goto done;
   for (size_t s = 0; s < p->nslabs; ++s)
-    if (gmm_stats_alloc(&p->slab[s], K, D) != VL_ERR_OK) goto fail;
-  p->acc = gmm_alloc_array((size_t)p->nw, 1, sizeof(void *), 1);
-  if (!p->acc) goto fail;
-  for (int t = 0; t < p->nw; ++t) {
-    p->acc[t] = gmm_alloc_array(accbytes, 1, 1, 1);
-    if (!p->acc[t]) goto fail;
-  }
-  if (ep && !(p->ws = gmm_ework_alloc_n(ep, p->nw))) goto fail;
+    if (gmm_stats_alloc(&p->slab[s], K, D) != VL_ERR_OK) goto done;
+  if (!(p->acc = gmm_alloc_array((size_t)p->nw, 1, sizeof(void *), 1))) goto done;
+  for (int t = 0; t < p->nw; ++t)
+    if (!(p->acc[t] = gmm_alloc_array(accbytes, 1, 1, 1))) goto done;
+  if (ep && !(p->ws = gmm_ework_alloc_n(ep, p->nw))) goto done;
   return VL_ERR_OK;
-
-fail:
-  {
-    int const err = gmm_last_error();
-    gmm_pass_free(p);
-    return err ? err : VL_ERR_ALLOC;
-  }
+done: /* reached on a failed allocation only */
+  gmm_pass_free(p);
+  return gmm_last_error();
 }
 
 void gmm_pass_free(gmm_pass *p)

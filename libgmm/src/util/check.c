@@ -21,11 +21,7 @@ int gmm_check_type(vl_type t, char const *fn)
 
 int gmm_all_finite(vl_type t, void const *x, size_t n)
 {
-  switch (t) {
-    case VL_TYPE_FLOAT: return all_finite_f((float const *)x, n);
-    case VL_TYPE_DOUBLE: return all_finite_d((double const *)x, n);
-    default: return 0;
-  }
+  return GMM_DISPATCH(t, all_finite, x, n);
 }
 
 int gmm_check_data(char const *fn, char const *what, vl_type t, void const *data, size_t n,
@@ -47,19 +43,11 @@ int gmm_check_gmm_params(char const *fn, vl_type t, size_t K, size_t D, void con
 {
   size_t kd, bytes;
   int any = 0, err;
+  if ((err = gmm_check_type(t, fn))) return err;
   if (gmm_mul_size(K, D, &kd) || gmm_mul_size(kd, gmm_type_size(t), &bytes))
     return gmm_last_error();
-  switch (t) {
-    case VL_TYPE_FLOAT:
-      err = check_gmm_params_f(fn, K, D, (float const *)means, (float const *)covs,
-                               (float const *)priors, bounds, require_prior, &any);
-      break;
-    case VL_TYPE_DOUBLE:
-      err = check_gmm_params_d(fn, K, D, (double const *)means, (double const *)covs,
-                               (double const *)priors, bounds, require_prior, &any);
-      break;
-    default: err = gmm_check_type(t, fn);
-  }
+  err = GMM_DISPATCH(t, check_gmm_params, fn, K, D, means, covs, priors, bounds, require_prior,
+                     &any);
   if (any_prior) *any_prior = any;
   return err;
 }

@@ -15,6 +15,7 @@
 #define T_EPS FLT_EPSILON
 #define T_VLTYPE VL_TYPE_FLOAT
 #define T_EXP expf
+#define T_NEXTAFTER nextafterf
 #include GMM_TEMPLATE
 #undef T
 #undef SFX
@@ -23,6 +24,7 @@
 #undef T_EPS
 #undef T_VLTYPE
 #undef T_EXP
+#undef T_NEXTAFTER
 
 #define T double
 #define SFX d
@@ -31,6 +33,7 @@
 #define T_EPS DBL_EPSILON
 #define T_VLTYPE VL_TYPE_DOUBLE
 #define T_EXP exp
+#define T_NEXTAFTER nextafter
 #include GMM_TEMPLATE
 #undef T
 #undef SFX
@@ -39,5 +42,6 @@
 #undef T_EPS
 #undef T_VLTYPE
 #undef T_EXP
+#undef T_NEXTAFTER
 
 #undef GMM_TEMPLATE

@@ -9,7 +9,7 @@
  *   T_MIN  FLT_MIN / DBL_MIN   the smallest normal T
  *   T_EPS  FLT_EPSILON / DBL_EPSILON
  *   T_VLTYPE  VL_TYPE_FLOAT / VL_TYPE_DOUBLE
- *   T_EXP  expf / exp
+ *   T_EXP, T_NEXTAFTER  expf / exp, nextafterf / nextafter
  * defined. Declarations of the typed functions are written the same way, in
  * a `.th` file that the module's header instantiates. Everything
  * type-specific is in `.tc`/`.th` files; the `.c` files (and the exported
