@@ -50,7 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vl/encode.h"
+#include "vl/libgmm.h"
 #include "vl/fisher.h"
 #include "vl/gmm.h"
 #include "vl/kmeans.h"

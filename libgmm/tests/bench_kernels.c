@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "util/internal.h"
 #include "simd/kernels.h"
 #include "vl/libgmm.h"
 

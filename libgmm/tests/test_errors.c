@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "test_util.h"
-#include "vl/encode.h"
+#include "vl/libgmm.h"
 #include "vl/fisher.h"
 #include "vl/gmm.h"
 #include "vl/kmeans.h"

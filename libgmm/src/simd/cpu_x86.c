@@ -4,8 +4,7 @@
  * saves the register state on context switches (OSXSAVE + XGETBV): AVX needs
  * XMM|YMM state, AVX-512 also opmask and ZMM state. Non-x86 builds report
  * the scalar level only. */
-#include "cpu.h"
-#include "vl/libgmm.h"
+#include "simd/cpu.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>

@@ -13,7 +13,7 @@
 #define GMM_SIMD_KERNELS_H
 
 #include <stddef.h>
-#include "../internal.h"
+#include "util/internal.h"
 
 /* Padding of the component dimension: a multiple of every vector width
  * (16 floats = one AVX-512 register) so kernels need no column tails. */
@@ -75,7 +75,15 @@ typedef struct gmm_kernels {
   void (*vexp_d)(size_t n, double const *x, double *y);
 } gmm_kernels;
 
-/* The table in use (detected once; GMM_SIMD and vl_set_simd_level honoured). */
+/* The level in use (detected once; GMM_SIMD and vl_set_simd_level honoured),
+ * the best level built and supported here, and the setters behind
+ * vl_set_simd_level (VL_ERR_BAD_ARG if unavailable) and vl_set_simd_enabled. */
+GMM_HIDDEN int gmm_simd_level(void);
+GMM_HIDDEN int gmm_simd_max_level(void);
+GMM_HIDDEN int gmm_simd_set_level(int level);
+GMM_HIDDEN void gmm_simd_set_enabled(int enabled);
+
+/* The table in use. */
 GMM_HIDDEN gmm_kernels const *gmm_kernels_get(void);
 /* The table of one level, or NULL if not compiled in or not supported by the CPU. */
 GMM_HIDDEN gmm_kernels const *gmm_kernels_for_level(int level);

@@ -46,13 +46,7 @@
 
 #include <stdint.h>
 
-#if defined(__GNUC__) || defined(__clang__)
-#define GMM_VEXP_INLINE static inline __attribute__((always_inline))
-#elif defined(_MSC_VER)
-#define GMM_VEXP_INLINE static __forceinline
-#else
-#define GMM_VEXP_INLINE static inline
-#endif
+#include "simd/kinline.h"
 
 /* ---- constants ------------------------------------------------------------ */
 
@@ -92,7 +86,7 @@
     (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
 #include <emmintrin.h>
 
-GMM_VEXP_INLINE __m128 gmm_vexpf_sse2(__m128 x)
+GMM_KINLINE __m128 gmm_vexpf_sse2(__m128 x)
 {
   __m128 const shift = _mm_set1_ps(GMM_EXPF_SHIFT);
   x = _mm_max_ps(_mm_set1_ps(GMM_EXPF_LO), x);
@@ -116,7 +110,7 @@ GMM_VEXP_INLINE __m128 gmm_vexpf_sse2(__m128 x)
   return _mm_mul_ps(_mm_mul_ps(p, s1), s2);
 }
 
-GMM_VEXP_INLINE __m128d gmm_vexp_sse2(__m128d x)
+GMM_KINLINE __m128d gmm_vexp_sse2(__m128d x)
 {
   __m128d const shift = _mm_set1_pd(GMM_EXP_SHIFT), sbias = _mm_set1_pd(GMM_EXP_SHIFT_BIAS);
   x = _mm_max_pd(_mm_set1_pd(GMM_EXP_LO), x);
@@ -153,7 +147,7 @@ GMM_VEXP_INLINE __m128d gmm_vexp_sse2(__m128d x)
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
-GMM_VEXP_INLINE __m256 gmm_vexpf_avx2(__m256 x)
+GMM_KINLINE __m256 gmm_vexpf_avx2(__m256 x)
 {
   __m256 const shift = _mm256_set1_ps(GMM_EXPF_SHIFT);
   x = _mm256_max_ps(_mm256_set1_ps(GMM_EXPF_LO), x);
@@ -177,7 +171,7 @@ GMM_VEXP_INLINE __m256 gmm_vexpf_avx2(__m256 x)
   return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
 }
 
-GMM_VEXP_INLINE __m256d gmm_vexp_avx2(__m256d x)
+GMM_KINLINE __m256d gmm_vexp_avx2(__m256d x)
 {
   __m256d const shift = _mm256_set1_pd(GMM_EXP_SHIFT);
   __m256d const sbias = _mm256_set1_pd(GMM_EXP_SHIFT_BIAS);
@@ -213,7 +207,7 @@ GMM_VEXP_INLINE __m256d gmm_vexp_avx2(__m256d x)
 #if defined(__AVX512F__)
 #include <immintrin.h>
 
-GMM_VEXP_INLINE __m512 gmm_vexpf_avx512(__m512 x)
+GMM_KINLINE __m512 gmm_vexpf_avx512(__m512 x)
 {
   __m512 const shift = _mm512_set1_ps(GMM_EXPF_SHIFT);
   x = _mm512_max_ps(_mm512_set1_ps(GMM_EXPF_LO), x);
@@ -231,7 +225,7 @@ GMM_VEXP_INLINE __m512 gmm_vexpf_avx512(__m512 x)
   return _mm512_scalef_ps(p, n);
 }
 
-GMM_VEXP_INLINE __m512d gmm_vexp_avx512(__m512d x)
+GMM_KINLINE __m512d gmm_vexp_avx512(__m512d x)
 {
   __m512d const shift = _mm512_set1_pd(GMM_EXP_SHIFT);
   x = _mm512_max_pd(_mm512_set1_pd(GMM_EXP_LO), x);

@@ -16,7 +16,6 @@
 #include <vl/gmm.h>
 #include <vl/fisher.h>
 #include <vl/vlad.h>
-#include <vl/encode.h>
 #include <vl/libgmm.h>
 
 #include <stdio.h>

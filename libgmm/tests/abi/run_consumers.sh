@@ -125,12 +125,13 @@ echo "libdir: $libdir"
 [ -f "$libdir/libgmm.so.$version" ] && [ ! -L "$libdir/libgmm.so.$version" ] ||
   fail "libgmm.so.$version is not a regular file"
 echo "libgmm.so -> libgmm.so.$abi -> libgmm.so.$version"
-for h in "$include_src"/*.h; do
-  cmp -s "$h" "$prefix/include/vl/$(basename "$h")" || fail "include/vl/$(basename "$h") missing or different"
+headers=$(cd "$include_src" && find . -name '*.h' | sed 's|^\./||' | sort)
+for h in $headers; do
+  cmp -s "$include_src/$h" "$prefix/include/vl/$h" || fail "include/vl/$h missing or different"
 done
 [ "$(find "$prefix" -name '*.h' | wc -l)" -eq "$(find "$include_src" -name '*.h' | wc -l)" ] ||
   fail "installed headers other than the public ones: $(find "$prefix" -name '*.h')"
-echo "headers: $(cd "$prefix/include/vl" && echo *.h)"
+echo "headers: $(echo $headers)"
 for f in pkgconfig/libgmm.pc cmake/libgmm/libgmmConfig.cmake cmake/libgmm/libgmmConfigVersion.cmake \
   cmake/libgmm/libgmmTargets.cmake; do
   [ -f "$libdir/$f" ] || fail "missing $libdir/$f"
@@ -162,12 +163,13 @@ fi
 step "public headers alone, -Wall -Wextra -Werror -pedantic"
 mkdir -p "$work/headers"
 count=0
-for h in "$prefix"/include/vl/*.h; do
-  name=$(basename "$h" .h)
-  tu=$work/headers/$name
+for h in $headers; do
+  name=${h%.h}
+  id=$(echo "$name" | tr '/' '_')
+  tu=$work/headers/$id
   # Included twice: the include guard must hold.
   printf '#include <vl/%s.h>\n#include <vl/%s.h>\ntypedef int header_check_%s;\n' \
-    "$name" "$name" "$name" >"$tu.c"
+    "$name" "$name" "$id" >"$tu.c"
   cp "$tu.c" "$tu.cpp"
   for cc in $c_compilers; do
     for std in c99 c11; do
