@@ -621,6 +621,32 @@ static void test_tree_empty_nodes(void)
   vl_hikm_delete(t);
 }
 
+/* The nodes' filters are reachable (VLFeat's public layout). Re-initialising
+ * one with more centers than it has children must not make pushing or
+ * freeing the tree read past the children (checked under ASan). */
+static void test_tree_modified_node(void)
+{
+  size_t const N = 300, M = 2;
+  vl_uint8 *x = make_data(N, M, 4, 61, 20);
+  vl_ikmacc_t c[2 * 8];
+  vl_uint32 *p = malloc(N * 3 * sizeof *p);
+  VlHIKMTree *t = vl_hikm_new(VL_IKM_LLOYD);
+  VlHIKMNode const *root;
+  for (size_t j = 0; j < 16; ++j) c[j] = (vl_ikmacc_t)(j * 16);
+  vl_hikm_init(t, M, 3, 3);
+  seed_default(2);
+  vl_hikm_train(t, x, N);
+  root = vl_hikm_get_root(t);
+  vl_ikm_init(root->filter, c, M, 8);
+  vl_hikm_push(t, p, x, N);
+  EXPECT_OK();
+  for (size_t i = 0; i < N; ++i)
+    if (p[i * 3] >= 3) CHECK(p[i * 3 + 1] == 0 && p[i * 3 + 2] == 0);
+  vl_hikm_delete(t);
+  free(p);
+  free(x);
+}
+
 /* ---- threads ---------------------------------------------------------------------------------- */
 
 static void test_threads(void)
@@ -859,6 +885,7 @@ int main(void)
   test_closed_forms();
   test_tree();
   test_tree_empty_nodes();
+  test_tree_modified_node();
   test_threads();
   test_errors();
   test_alloc_failures();

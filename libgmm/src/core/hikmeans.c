@@ -17,6 +17,19 @@
 
 #include "ikmeans_internal.h"
 
+/* A node and the number of its children. The public VlHIKMNode has VLFeat's
+ * two fields only; the count is kept beside it so that freeing and walking
+ * the tree never depend on the node's filter (which the caller can reach). */
+typedef struct {
+  VlHIKMNode node; /* first member: a VlHIKMNode * is a hikm_node * */
+  size_t num_children;
+} hikm_node;
+
+static size_t num_children(VlHIKMNode const *node)
+{
+  return node->children ? ((hikm_node const *)(void const *)node)->num_children : 0;
+}
+
 VlHIKMTree *gmm_hikm_new(int method)
 {
   VlHIKMTree *t = gmm_alloc_array(1, 1, sizeof *t, 1);
@@ -30,12 +43,12 @@ void gmm_hikm_node_delete(VlHIKMNode *node)
 {
   if (!node) return;
   if (node->children) {
-    size_t const K = node->filter ? node->filter->K : 0;
+    size_t const K = num_children(node);
     for (size_t k = 0; k < K; ++k) gmm_hikm_node_delete(node->children[k]);
     gmm_free(node->children);
   }
   gmm_ikm_delete(node->filter);
-  gmm_free(node);
+  gmm_free((hikm_node *)(void *)node);
 }
 
 void gmm_hikm_delete(VlHIKMTree *t)
@@ -58,15 +71,17 @@ static int build(hikm_work *w, vl_uint8 *data, size_t n, size_t level, VlHIKMNod
   VlHIKMTree const *t = w->tree;
   size_t const M = t->M, K = n < t->K ? n : t->K;
   size_t *bounds = w->bounds + level * (t->K + 1);
+  hikm_node *impl;
   VlHIKMNode *node;
   int err;
 
   *out = NULL;
-  node = gmm_alloc_array(1, 1, sizeof *node, 1);
-  if (!node) return gmm_last_error();
+  impl = gmm_alloc_array(1, 1, sizeof *impl, 1);
+  if (!impl) return gmm_last_error();
+  node = &impl->node;
   node->filter = gmm_ikm_new(t->method);
   if (!node->filter) {
-    gmm_free(node);
+    gmm_free(impl);
     return gmm_last_error();
   }
   node->filter->max_niters = t->max_niters;
@@ -90,6 +105,7 @@ static int build(hikm_work *w, vl_uint8 *data, size_t n, size_t level, VlHIKMNod
     err = gmm_last_error();
     goto fail;
   }
+  impl->num_children = K; /* the NULL children are skipped when freeing */
   /* Stable counting sort by group: group k becomes rows bounds[k] ..
    * bounds[k+1] - 1, in the original order. */
   memset(bounds, 0, (K + 1) * sizeof *bounds);
@@ -170,7 +186,7 @@ int gmm_hikm_push(VlHIKMTree const *t, vl_uint32 *asgn, vl_uint8 const *data, si
       }
       k = gmm_ikm_nearest(f, x);
       out[level] = (vl_uint32)k;
-      node = node->children ? node->children[k] : NULL;
+      node = k < num_children(node) ? node->children[k] : NULL;
     }
   }
   return VL_ERR_OK;
