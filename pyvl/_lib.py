@@ -227,6 +227,56 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     ),
 }
 
+
+# ikmeans.h, hikmeans.h: integer k-means and vocabulary trees (one block).
+class _OpaqueIKMFilt(ctypes.Structure):
+    """struct VlIKMFilt_ (opaque)."""
+
+
+class _OpaqueHIKMTree(ctypes.Structure):
+    """struct VlHIKMTree_ (opaque)."""
+
+
+class VlHIKMNodeStruct(ctypes.Structure):
+    """VlHIKMNode (public in vl/hikmeans.h): the node's filter and its children."""
+
+
+IKMFiltRef = POINTER(_OpaqueIKMFilt)
+HIKMTreeRef = POINTER(_OpaqueHIKMTree)
+HIKMNodeRef = POINTER(VlHIKMNodeStruct)
+VlHIKMNodeStruct._fields_ = [("filter", IKMFiltRef), ("children", POINTER(HIKMNodeRef))]
+
+_SIGNATURES.update({
+    "vl_ikm_new": (IKMFiltRef, [c_int]),
+    "vl_ikm_delete": (None, [IKMFiltRef]),
+    "vl_ikm_init": (None, [IKMFiltRef, c_void_p, c_size_t, c_size_t]),
+    "vl_ikm_init_rand": (None, [IKMFiltRef, c_size_t, c_size_t]),
+    "vl_ikm_init_rand_data": (None, [IKMFiltRef, c_void_p, c_size_t, c_size_t, c_size_t]),
+    "vl_ikm_train": (c_int, [IKMFiltRef, c_void_p, c_size_t]),
+    "vl_ikm_push": (None, [IKMFiltRef, c_void_p, c_void_p, c_size_t]),
+    "vl_ikm_push_one": (ctypes.c_uint, [c_void_p, c_void_p, c_size_t, c_size_t]),
+    "vl_ikm_get_ndims": (c_size_t, [IKMFiltRef]),
+    "vl_ikm_get_K": (c_size_t, [IKMFiltRef]),
+    "vl_ikm_get_verbosity": (c_int, [IKMFiltRef]),
+    "vl_ikm_get_max_niters": (c_size_t, [IKMFiltRef]),
+    "vl_ikm_get_centers": (c_void_p, [IKMFiltRef]),
+    "vl_ikm_set_verbosity": (None, [IKMFiltRef, c_int]),
+    "vl_ikm_set_max_niters": (None, [IKMFiltRef, c_size_t]),
+    "vl_hikm_new": (HIKMTreeRef, [c_int]),
+    "vl_hikm_delete": (None, [HIKMTreeRef]),
+    "vl_hikm_get_ndims": (c_size_t, [HIKMTreeRef]),
+    "vl_hikm_get_K": (c_size_t, [HIKMTreeRef]),
+    "vl_hikm_get_depth": (c_size_t, [HIKMTreeRef]),
+    "vl_hikm_get_verbosity": (c_int, [HIKMTreeRef]),
+    "vl_hikm_get_max_niters": (c_size_t, [HIKMTreeRef]),
+    "vl_hikm_get_root": (HIKMNodeRef, [HIKMTreeRef]),
+    "vl_hikm_set_verbosity": (None, [HIKMTreeRef, c_int]),
+    "vl_hikm_set_max_niters": (None, [HIKMTreeRef, c_int]),
+    "vl_hikm_init": (None, [HIKMTreeRef, c_size_t, c_size_t, c_size_t]),
+    "vl_hikm_train": (None, [HIKMTreeRef, c_void_p, c_size_t]),
+    "vl_hikm_push": (None, [HIKMTreeRef, c_void_p, c_void_p, c_size_t]),
+})
+
 # Functions that cannot fail; no error check after them.
 _NO_CHECK = {"vl_get_last_error", "vl_get_last_error_message"}
 

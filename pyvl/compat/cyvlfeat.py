@@ -114,8 +114,9 @@ from ..vlad import (
     VL_VLAD_FLAG_UNNORMALIZED,
     vl_vlad_encode,
 )
+from ._cyvlfeat_ikm import hikmeans, hikmeans_push, ikmeans, ikmeans_push
 
-__all__ = ["fisher", "gmm", "kmeans", "kmeans_quantize", "vlad"]
+__all__ = ["fisher", "gmm", "hikmeans", "hikmeans_push", "ikmeans", "ikmeans_push", "kmeans", "kmeans_quantize", "vlad"]
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
