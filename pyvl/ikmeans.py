@@ -200,6 +200,15 @@ class VlIKMFilt(Handle):
             raise StateError("this filter belongs to a tree node: delete the tree instead")
         super().close()
 
+    def __reduce__(self) -> Any:
+        """Pickle (and copy) through the public API: a new, owned filter with
+        the same method, settings and centers (also from a tree node's filter)."""
+        centers = vl_ikm_get_centers(self)
+        shape = (vl_ikm_get_K(self), vl_ikm_get_ndims(self))
+        state = (self.method, vl_ikm_get_max_niters(self), vl_ikm_get_verbosity(self),
+                 None if centers is None else centers.reshape(shape))
+        return (_filter_from_state, state)
+
     def __repr__(self) -> str:
         if self.closed:
             return "<VlIKMFilt deleted>"
@@ -207,6 +216,16 @@ class VlIKMFilt(Handle):
             f"<VlIKMFilt {_METHODS.get(self.method, self.method)} K={vl_ikm_get_K(self)} "
             f"M={vl_ikm_get_ndims(self)}{' (tree node)' if self.read_only else ''}>"
         )
+
+
+def _filter_from_state(method: int, max_niters: int, verb: int, centers: Any) -> VlIKMFilt:
+    f = vl_ikm_new(method)
+    vl_ikm_set_max_niters(f, max_niters)
+    vl_ikm_set_verbosity(f, verb)
+    if centers is not None:
+        c = np.asarray(centers)
+        vl_ikm_init(f, c, c.shape[1], c.shape[0])
+    return f
 
 
 def _f(f: Any, write: bool = False) -> VlIKMFilt:

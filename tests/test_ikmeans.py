@@ -369,6 +369,32 @@ def test_python_api_bad_input(call, exc, match):
     assert vl_ikm_train(f, x) == 0
 
 
+def test_python_api_filters_pickle_and_copy():
+    import copy
+    import pickle
+
+    x = blobs(300, 4, 5, seed=33)
+    f = vl_ikm_new(ELKAN)
+    vl_ikm_set_max_niters(f, 17)
+    for g in (pickle.loads(pickle.dumps(f)), copy.deepcopy(f)):  # no centers yet
+        assert g.method == ELKAN and vl_ikm_get_max_niters(g) == 17 and vl_ikm_get_centers(g) is None
+    seed(3)
+    vl_ikm_init_rand_data(f, x, 4, None, 5)
+    vl_ikm_train(f, x)
+    g = pickle.loads(pickle.dumps(f))
+    assert g.address() != f.address()
+    np.testing.assert_array_equal(vl_ikm_get_centers(g), vl_ikm_get_centers(f))
+    np.testing.assert_array_equal(vl_ikm_push(g, x), vl_ikm_push(f, x))
+    t = vl_hikm_new()
+    vl_hikm_init(t, 4, 3, 2)
+    vl_hikm_train(t, x)
+    h = copy.copy(vl_hikm_get_root(t).filter)  # an owned copy of a node's filter
+    assert not h.read_only
+    vl_ikm_train(h, x)
+    vl_hikm_delete(t)
+    assert vl_ikm_get_K(h) == 3
+
+
 def test_python_api_delete_is_final():
     f = vl_ikm_new()
     vl_ikm_delete(f)
