@@ -83,6 +83,13 @@ class VlHIKMTree(Handle):
         self._generation += 1
         super().close()
 
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "a VlHIKMTree cannot be pickled or copied (its nodes live in C memory and no "
+            "setter rebuilds them): keep the nodes' centers (VlHIKMNode.centers), or use "
+            "pyvl.compat.cyvlfeat.hikmeans, whose PyHIKMTree is plain Python"
+        )
+
     def __repr__(self) -> str:
         if self.closed:
             return "<VlHIKMTree deleted>"

@@ -391,6 +391,9 @@ def test_python_api_filters_pickle_and_copy():
     h = copy.copy(vl_hikm_get_root(t).filter)  # an owned copy of a node's filter
     assert not h.read_only
     vl_ikm_train(h, x)
+    for dump in (pickle.dumps, copy.copy):
+        with pytest.raises(TypeError, match="VlHIKMTree cannot be pickled"):
+            dump(t)
     vl_hikm_delete(t)
     assert vl_ikm_get_K(h) == 3
 
