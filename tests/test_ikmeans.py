@@ -297,13 +297,13 @@ def test_python_api_defaults_setters_and_init():
 
 
 def test_python_api_results_do_not_depend_on_threads(threads):
-    x = blobs(5000, 20, 30, seed=14)
+    x = blobs(12000, 24, 30, seed=14)  # N K M above the parallel threshold
     results = []
     for n in (1, 2):
         pyvl.vl_set_num_threads(n)
         f = vl_ikm_new(ELKAN)
         seed(2)
-        vl_ikm_init_rand_data(f, x, 20, None, 24)
+        vl_ikm_init_rand_data(f, x, 24, None, 24)
         vl_ikm_train(f, x)
         results.append((vl_ikm_get_centers(f), vl_ikm_push(f, x)))
     np.testing.assert_array_equal(results[0][0], results[1][0])

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 
+#include "core/ikmeans_internal.h" /* GMM_IKM_PAR_WORK */
 #include "test_util.h"
 #include "vl/hikmeans.h"
 #include "vl/ikmeans.h"
@@ -651,8 +652,9 @@ static void test_tree_modified_node(void)
 
 static void test_threads(void)
 {
-  size_t const N = 6000, M = 24, K = 16;
+  size_t const N = 12000, M = 32, K = 16;
   vl_uint8 *x = make_data(N, M, 20, 31, 15);
+  CHECK((double)N * K * M >= GMM_IKM_PAR_WORK); /* the parallel loops run */
   for (int method = 0; method < 2; ++method) {
     vl_ikmacc_t *c[2];
     vl_uint32 *a[2], *p[2];

@@ -170,7 +170,7 @@ int gmm_hikm_push(VlHIKMTree const *t, vl_uint32 *asgn, vl_uint8 const *data, si
   (void)nthreads;
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(nthreads) schedule(static) \
-    if ((double)N * t->K * M * depth >= 65536.0)
+    if ((double)N * t->K * M * depth >= GMM_IKM_PAR_WORK)
 #endif
   for (ptrdiff_t i = 0; i < (ptrdiff_t)N; ++i) {
     vl_uint8 const *x = data + (size_t)i * M;

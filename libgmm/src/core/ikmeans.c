@@ -30,8 +30,11 @@
 
 #include "ikmeans_internal.h"
 
-/* Parallel loops only above this many byte-distance operations. */
-#define IKM_PAR_WORK 65536.0
+/* Parallel loops only above GMM_IKM_PAR_WORK byte-distance operations
+ * (about a millisecond of one core's work): a tree trains thousands of small
+ * nodes, and a parallel region per small node costs more than it saves (much
+ * more on a busy machine, where a descheduled thread stalls the barrier). */
+#define IKM_PAR_WORK GMM_IKM_PAR_WORK
 
 /* ---- distances ------------------------------------------------------------------ */
 

@@ -15,6 +15,8 @@
  * the kernel vectorises with 16-bit multiply-adds. Training always produces
  * such centers. */
 #define GMM_IKM_SMALL_MAX_DIM 32768
+/* Parallel loops only above this many byte-distance operations (see core/ikmeans.c). */
+#define GMM_IKM_PAR_WORK 4194304.0
 
 struct VlIKMFilt_ {
   size_t M;              /* dimension (0: no centers) */
