@@ -339,7 +339,7 @@ def _push_python(node: PyHIKMNode, x: np.ndarray, rows: np.ndarray, level: int, 
     if c.shape[0] == 0:  # a node no training point reached: 0 from here down
         out[rows, level:] = 0
         return
-    a = ikmeans_push(x[rows], c)
+    a = ikmeans_push(x if rows.size == x.shape[0] else x[rows], c)  # the root reads x itself
     out[rows, level] = a
     if not node.children:  # a leaf above the last level: no finer cells
         out[rows, level + 1 :] = 0
