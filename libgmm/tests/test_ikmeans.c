@@ -690,7 +690,7 @@ static void test_errors(void)
 {
   vl_uint8 const x[6] = {1, 2, 3, 4, 5, 6};
   vl_ikmacc_t const c[4] = {1, 2, 3, 4};
-  vl_uint32 a[6];
+  vl_uint32 a[6], a6x256[256];
   VlIKMFilt *f;
   VlHIKMTree *t;
 
@@ -759,7 +759,16 @@ static void test_errors(void)
   EXPECT_ERR(VL_ERR_BAD_ARG, "must be >= 1");
   vl_hikm_init(t, SIZE_MAX / 2, 3, 2);
   EXPECT_ERR(VL_ERR_OVERFLOW, "overflow");
-  CHECK(vl_hikm_get_depth(t) == 0);
+  vl_hikm_init(t, 2, 2, 257);
+  EXPECT_ERR(VL_ERR_BAD_ARG, "maximum of 256");
+  CHECK(vl_hikm_get_depth(t) == 0); /* unchanged by the failures */
+  vl_hikm_init(t, 1, 1, 256); /* the deepest tree: a chain for one point */
+  EXPECT_OK();
+  vl_hikm_train(t, x, 1);
+  EXPECT_OK();
+  vl_hikm_push(t, a6x256, x, 1);
+  EXPECT_OK();
+  for (size_t l = 0; l < 256; ++l) CHECK(a6x256[l] == 0);
   vl_hikm_set_max_niters(t, -1);
   EXPECT_ERR(VL_ERR_BAD_ARG, ">= 0");
   CHECK(vl_hikm_get_max_niters(t) == 200);

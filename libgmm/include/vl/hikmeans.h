@@ -76,7 +76,7 @@ VL_EXPORT void vl_hikm_set_max_niters(VlHIKMTree *f, int max_niters);
 /** @name Process data
  ** @{ */
 /** @brief Set the dimension M, the branching factor K and the depth (all
- ** >= 1) and drop any trained tree. */
+ ** >= 1, depth <= 256) and drop any trained tree. */
 VL_EXPORT void vl_hikm_init(VlHIKMTree *f, vl_size M, vl_size K, vl_size depth);
 /** @brief Build the tree from N points (N x M). On failure the previous tree
  ** (if any) is kept. */

@@ -116,6 +116,11 @@ VL_EXPORT void vl_hikm_init(VlHIKMTree *f, vl_size M, vl_size K, vl_size depth)
     gmm_error(VL_ERR_BAD_ARG, "%s: K = %zu does not fit 32-bit assignments", fn, (size_t)K);
     return;
   }
+  if (depth > GMM_HIKM_MAX_DEPTH) {
+    gmm_error(VL_ERR_BAD_ARG, "%s: depth = %zu is more than the maximum of %d", fn, (size_t)depth,
+              GMM_HIKM_MAX_DEPTH);
+    return;
+  }
   if (gmm_mul_size(K, M, &n) || gmm_mul_size(n, sizeof(vl_ikmacc_t), &n) ||
       gmm_mul_size(K + 1, depth, &n) || gmm_mul_size(n, sizeof(size_t), &n)) {
     gmm_error(VL_ERR_OVERFLOW, "%s: M = %zu, K = %zu, depth = %zu overflow the buffer sizes", fn,

@@ -15,6 +15,9 @@
  * the kernel vectorises with 16-bit multiply-adds. Training always produces
  * such centers. */
 #define GMM_IKM_SMALL_MAX_DIM 32768
+/* Deepest tree vl_hikm_init accepts: training recurses once per level (a
+ * tree of depth 256 with K = 2 already has 2^256 leaves). */
+#define GMM_HIKM_MAX_DEPTH 256
 /* Parallel loops only above this many byte-distance operations (see core/ikmeans.c). */
 #define GMM_IKM_PAR_WORK 4194304.0
 
