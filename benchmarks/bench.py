@@ -32,7 +32,7 @@ from vlapi import VLApi, _p, find_vlfeat  # noqa: E402
 
 import pyvl  # noqa: E402
 from pyvl import gmm as G  # noqa: E402
-from pyvl._lib import lib  # noqa: E402
+from pyvl._core.lib import lib  # noqa: E402
 
 
 def gmm_data(n: int, d: int, k: int, seed: int = 0, dtype=np.float32):

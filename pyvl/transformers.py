@@ -45,13 +45,14 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import encoders as _enc
+from . import io
 from .encoders import Encoder
 
 __all__ = ["BovwEncoder", "FisherVectorEncoder", "VladEncoder"]
@@ -159,22 +160,45 @@ class _EncodingTransformer(TransformerMixin, BaseEstimator):
     def _names(self, dims: list[str]) -> list[str]:
         raise NotImplementedError
 
+    # ---- model files (the pyvl.io protocol) --------------------------------------
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._pyvl_name = f"pyvl.transformers.{cls.__name__}"
+
     def save(self, path: Any) -> None:
         """Write the parameters and the learned arrays to a portable ``.npz`` file
         (:func:`pyvl.io.save`)."""
-        from . import io
-
         io.save(self, path)
 
     @classmethod
     def load(cls, path: Any) -> Any:
         """Read a transformer written by :meth:`save`; raises
         :class:`pyvl.io.ModelFileError` (a ``ValueError``) for an invalid file."""
-        from . import io
-
         return io.load(path, cls)
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def _pyvl_params(self) -> dict[str, Any]:
+        return self.get_params(deep=False)
+
+    def _pyvl_arrays(self) -> dict[str, np.ndarray] | None:
+        if not hasattr(self, "encoder_"):
+            return None
+        return {f"state.{k}": v for k, v in self.encoder_.get_state().items()}
+
+    @classmethod
+    def _pyvl_build(cls, params: dict[str, Any], m: io.Members | None) -> Any:
+        t = io.new(cls, params)
+        try:
+            enc = t._make_encoder()  # checks the options as fit would
+        except (TypeError, ValueError) as exc:
+            raise io.ModelFileError(f"invalid parameters for {cls.__name__}: {exc}") from exc
+        if m is None:
+            return t
+        enc._restore(m, "state.")
+        t._set_fitted(enc)
+        return t
+
+    def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False  # a list of per-image descriptor arrays
         tags.transformer_tags.preserves_dtype = []  # the output dtype is the `dtype` option
@@ -264,7 +288,7 @@ class FisherVectorEncoder(_EncodingTransformer):
         return {"means_": "means_", "covariances_": "covariances_", "priors_": "priors_"}
 
     def _names(self, dims: list[str]) -> list[str]:
-        k = self.encoder_.n_components
+        k = int(cast(Any, self.encoder_).n_components)
         return [f"fv_{part}_k{c}_{d}" for part in ("mu", "sigma") for c in range(k) for d in dims]
 
 
@@ -336,7 +360,7 @@ class VladEncoder(_EncodingTransformer):
         return {"cluster_centers_": "centers_"}
 
     def _names(self, dims: list[str]) -> list[str]:
-        return [f"vlad_k{c}_{d}" for c in range(self.encoder_.n_clusters) for d in dims]
+        return [f"vlad_k{c}_{d}" for c in range(int(cast(Any, self.encoder_).n_clusters)) for d in dims]
 
 
 class BovwEncoder(_EncodingTransformer):
@@ -430,4 +454,4 @@ class BovwEncoder(_EncodingTransformer):
         return {"cluster_centers_": "centers_"}
 
     def _names(self, dims: list[str]) -> list[str]:
-        return [f"bovw_k{c}" for c in range(self.encoder_.n_clusters)]
+        return [f"bovw_k{c}" for c in range(int(cast(Any, self.encoder_).n_clusters))]

@@ -23,7 +23,7 @@ import reference as ref
 from conftest import mixture_data
 
 import pyvl
-from pyvl._lib import lib
+from pyvl._core.lib import lib
 from pyvl.fisher import (
     VL_FISHER_FLAG_FAST,
     VL_FISHER_FLAG_IMPROVED,

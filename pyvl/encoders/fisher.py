@@ -7,10 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import fisher as F
+from .._core.encoding import fisher_encode_sets
+from .._core.enums import FisherFlag
+from .._training.gmm import VLFEAT_INITS as GMM_INITS
+from .._training.gmm import cluster_vlfeat
 from ._base import Encoder, check_bool, check_choice, check_int
 from ._models import GMM_KEYS, gmm_state, model_dtype
-from ._train import GMM_INITS, train_gmm
 
 
 def check_bound(value: Any) -> float | None:
@@ -90,11 +92,11 @@ class FisherEncoder(Encoder):
     @property
     def flags(self) -> int:
         """The ``VL_FISHER_FLAG_*`` bits of the options."""
-        f = F.VL_FISHER_FLAG_IMPROVED if self.improved else 0
-        f |= F.VL_FISHER_FLAG_SQUARE_ROOT if self.square_root else 0
-        f |= F.VL_FISHER_FLAG_NORMALIZED if self.normalized else 0
-        f |= F.VL_FISHER_FLAG_FAST if self.fast else 0
-        return f
+        f = FisherFlag.IMPROVED if self.improved else 0
+        f |= FisherFlag.SQUARE_ROOT if self.square_root else 0
+        f |= FisherFlag.NORMALIZED if self.normalized else 0
+        f |= FisherFlag.FAST if self.fast else 0
+        return int(f)
 
     @classmethod
     def from_gmm(cls, means: Any, covariances: Any, priors: Any, **options: Any) -> FisherEncoder:
@@ -107,10 +109,10 @@ class FisherEncoder(Encoder):
         return enc
 
     def _fit(self, data: np.ndarray) -> None:
-        m, c, p = train_gmm(
+        m, c, p = cluster_vlfeat(
             data,
             self.n_components,
-            init=self.init,
+            init=GMM_INITS[self.init],
             max_num_iterations=self.max_num_iterations,
             num_repetitions=self.num_repetitions,
             covariance_bound=self.covariance_bound,
@@ -128,9 +130,11 @@ class FisherEncoder(Encoder):
         return 2 * self.n_components * int(self.dimension or 0)
 
     def _encode_sets(self, data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        return F.encode_sets(
-            self.means_, self.covariances_, self.priors_, data, offsets, self.flags
-        )
+        return fisher_encode_sets(self.means_, self.covariances_, self.priors_, data, offsets,
+                                  self.flags)[0]
+
+    def _state_schema(self) -> dict[str, int]:
+        return {"covariances": 2, "means": 2, "priors": 1}
 
     def get_state(self) -> dict[str, np.ndarray]:
         if self.means_ is None:

@@ -1,9 +1,9 @@
 """Iteration callbacks: progress bars, logging, early stopping, Ctrl-C.
 
-libgmm calls a C function pointer once per EM or k-means iteration with the
-iteration number and the log-likelihood (EM) or energy (k-means); a non-zero
-return stops training cleanly, leaving valid parameters. :class:`Monitor` is
-that callback for Python: it feeds a tqdm progress bar (when verbose and tqdm
+libgmm calls a function once per EM or k-means iteration with the iteration
+number and the log-likelihood (EM) or energy (k-means); a non-zero return
+stops training cleanly, leaving valid parameters (the training loops over
+chunks call it the same way). :class:`Monitor` is that callback: it feeds a tqdm progress bar (when verbose and tqdm
 is installed) and the ``pyvl`` logger, applies a Python-side convergence
 test, and turns Ctrl-C into a clean stop: while training runs (in the main
 thread) SIGINT only sets a flag, the next callback returns "stop", and the
@@ -20,8 +20,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Callable
-
-from ._lib import IterationCallback
 
 logger = logging.getLogger("pyvl")
 
@@ -47,8 +45,8 @@ class Monitor:
         self.values: list[float] = []
         self.converged = False
         self.interrupted = False
+        self.n = 0  # points seen, for loops that learn it in their first pass
         self._bar: Any = None
-        self.c_callback = IterationCallback(self._call)
 
     def start(self, desc: str) -> None:
         self.values = []
@@ -82,7 +80,9 @@ class Monitor:
             self._bar.close()
             self._bar = None
 
-    def _call(self, user: Any, iteration: int, value: float) -> int:
+    def __call__(self, iteration: int, value: float) -> int:
+        """The iteration callback: records ``value``; 1 (stop) once converged or
+        interrupted, else 0."""
         try:
             if self.interrupted:
                 return 1
@@ -107,3 +107,7 @@ class Monitor:
         except Exception:  # never let an exception cross into C
             logger.exception("pyvl: error in the iteration callback")
             return 0
+
+    def report(self, iteration: int, value: float) -> bool:
+        """The callback for loops written in Python: True means stop."""
+        return bool(self(iteration, value))

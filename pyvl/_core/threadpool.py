@@ -34,7 +34,7 @@ import threadpoolctl  # ImportError if absent: pyvl then skips this module
 __all__ = ["LibgmmController", "register"]
 
 
-class LibgmmController(threadpoolctl.LibController):  # type: ignore[misc]
+class LibgmmController(threadpoolctl.LibController):
     """threadpoolctl controller for libgmm (pyvl's C library)."""
 
     user_api = "openmp"

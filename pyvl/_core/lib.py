@@ -1,7 +1,7 @@
 """Loading libgmm with ctypes: one signature table, one error check.
 
-The shared library is installed inside this package (its file name is in the
-generated ``_libinfo`` module). ``PYVL_LIBRARY=/path/to/libgmm.so.1`` loads
+The shared library is installed inside the pyvl package (its file name is in
+the generated ``pyvl/_libinfo.py`` module). ``PYVL_LIBRARY=/path/to/libgmm.so.1`` loads
 another build instead (a sanitizer build, a development tree).
 
 Every function listed in ``_SIGNATURES`` is bound when pyvl is imported; a
@@ -13,7 +13,9 @@ message. ctypes releases the GIL during every call.
 
 from __future__ import annotations
 
+import ast
 import ctypes
+import importlib.resources
 import os
 import sys
 from ctypes import (
@@ -31,7 +33,9 @@ from ctypes import (
 )
 from typing import Any
 
-from ._errors import error_for_code
+from .errors import error_for_code
+
+_PACKAGE = __name__.split(".")[0]  # "pyvl"
 
 
 class _OpaqueGMM(ctypes.Structure):
@@ -281,34 +285,39 @@ _SIGNATURES.update({
 _NO_CHECK = {"vl_get_last_error", "vl_get_last_error_message"}
 
 
+def _read_libinfo(path: str) -> dict[str, Any]:
+    """The literal assignments of a ``_libinfo.py`` (parsed, never executed)."""
+    values: dict[str, Any] = {}
+    with open(path, encoding="utf-8") as f:
+        for node in ast.parse(f.read()).body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
 def _libinfo() -> tuple[str, dict[str, Any]]:
     """(directory, values) of the ``_libinfo`` module written by the build.
 
-    Normally it sits next to this file. In a source checkout (say, running
-    ``python -m pyvl`` in the repository after ``pip install .``), the
-    checkout's ``pyvl`` shadows the installed one, which has the library: then
-    the installed copy's ``_libinfo.py`` is found on ``sys.path`` and read
-    (three literal assignments, parsed, never executed)."""
-    import ast
-
-    here = os.path.dirname(os.path.abspath(__file__))
-    candidates = [here] + [
-        os.path.join(os.path.abspath(entry or os.getcwd()), __package__) for entry in sys.path
-    ]
+    Normally it sits in the installed package, found with
+    ``importlib.resources``. In a source checkout (say, running ``python -m
+    pyvl`` in the repository after ``pip install .``), the checkout's ``pyvl``
+    shadows the installed one, which has the library: then the installed
+    copy's ``_libinfo.py`` is looked for on ``sys.path``. ``LIBRARY_FILE`` is
+    the platform's file name chosen by CMake (``libgmm.so.1``,
+    ``libgmm.1.dylib``, ``libgmm.dll``)."""
+    package = importlib.resources.files(_PACKAGE)
+    candidates = [str(package)] if isinstance(package, os.PathLike) else []
+    candidates += [os.path.join(os.path.abspath(entry or os.getcwd()), _PACKAGE) for entry in sys.path]
     for directory in candidates:
         path = os.path.join(directory, "_libinfo.py")
         if not os.path.isfile(path):
             continue
-        values: dict[str, Any] = {}
-        with open(path, encoding="utf-8") as f:
-            for node in ast.parse(f.read()).body:
-                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-                    values[node.targets[0].id] = ast.literal_eval(node.value)
+        values = _read_libinfo(path)
         if os.path.isfile(os.path.join(directory, str(values.get("LIBRARY_FILE", "")))):
             return directory, values
     raise ImportError(
         "pyvl's shared library is missing: install the package with `pip install .` "
-        "(which builds libgmm), or set PYVL_LIBRARY to a built libgmm.so"
+        "(which builds libgmm), or set PYVL_LIBRARY to a built libgmm"
     )
 
 
@@ -322,7 +331,10 @@ def library_path() -> str:
 
 
 def _load() -> ctypes.CDLL:
-    lib = ctypes.CDLL(library_path())
+    path = library_path()
+    if sys.platform == "win32":  # the DLL's own folder, for any DLL it needs beside it
+        os.add_dll_directory(os.path.dirname(os.path.abspath(path)))
+    lib = ctypes.CDLL(path)
     get_code = lib.vl_get_last_error
     get_code.restype, get_code.argtypes = c_int, []
     get_msg = lib.vl_get_last_error_message

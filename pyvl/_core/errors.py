@@ -7,15 +7,17 @@ allocations, ...), so ``except ValueError`` works as usual.
 
 from __future__ import annotations
 
+from .enums import ErrorCode
+
 # libgmm's error codes (vl/generic.h)
-VL_ERR_OK = 0
-VL_ERR_OVERFLOW = 1
-VL_ERR_ALLOC = 2
-VL_ERR_BAD_ARG = 3
-VL_ERR_IO = 4
-VL_ERR_EOF = 5
-VL_ERR_BAD_STATE = 16
-VL_ERR_INTERRUPTED = 17
+VL_ERR_OK = ErrorCode.OK
+VL_ERR_OVERFLOW = ErrorCode.OVERFLOW
+VL_ERR_ALLOC = ErrorCode.ALLOC
+VL_ERR_BAD_ARG = ErrorCode.BAD_ARG
+VL_ERR_IO = ErrorCode.IO
+VL_ERR_EOF = ErrorCode.EOF
+VL_ERR_BAD_STATE = ErrorCode.BAD_STATE
+VL_ERR_INTERRUPTED = ErrorCode.INTERRUPTED
 
 
 class PyvlError(Exception):
@@ -48,8 +50,12 @@ class AllocationError(PyvlError, MemoryError):
     code = VL_ERR_ALLOC
 
 
-class StateError(PyvlError, RuntimeError):
-    """The object is not ready for this call (for example, deleted, or no centers)."""
+class StateError(PyvlError, ValueError, RuntimeError):
+    """The object is not ready for this call (for example, deleted, or no centers).
+
+    A ``ValueError`` (as Python's own operation on a closed file and
+    scikit-learn's ``NotFittedError`` are) and, for code written before it
+    was one, a ``RuntimeError``."""
 
     code = VL_ERR_BAD_STATE
 
