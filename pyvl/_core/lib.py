@@ -46,6 +46,18 @@ class _OpaqueKMeans(ctypes.Structure):
     """struct VlKMeans_ (opaque)."""
 
 
+class _OpaqueIKMFilt(ctypes.Structure):
+    """struct VlIKMFilt_ (opaque)."""
+
+
+class _OpaqueHIKMTree(ctypes.Structure):
+    """struct VlHIKMTree_ (opaque)."""
+
+
+class VlHIKMNodeStruct(ctypes.Structure):
+    """VlHIKMNode (public in vl/hikmeans.h): the node's filter and its children."""
+
+
 class VlRandStruct(ctypes.Structure):
     """VlRand: the MT19937 state (public in vl/random.h)."""
 
@@ -55,6 +67,10 @@ class VlRandStruct(ctypes.Structure):
 GMMRef = POINTER(_OpaqueGMM)
 KMeansRef = POINTER(_OpaqueKMeans)
 RandRef = POINTER(VlRandStruct)
+IKMFiltRef = POINTER(_OpaqueIKMFilt)
+HIKMTreeRef = POINTER(_OpaqueHIKMTree)
+HIKMNodeRef = POINTER(VlHIKMNodeStruct)
+VlHIKMNodeStruct._fields_ = [("filter", IKMFiltRef), ("children", POINTER(HIKMNodeRef))]
 LogFunc = CFUNCTYPE(None, c_void_p, c_char_p)
 # int (*)(void *user, vl_size iteration, double value): non-zero stops training
 IterationCallback = CFUNCTYPE(c_int, c_void_p, c_size_t, c_double)
@@ -229,28 +245,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
         [c_void_p, c_vl_type, c_void_p, c_size_t, c_size_t, c_void_p, c_void_p, c_void_p, _szp,
          c_size_t, c_int],
     ),
-}
-
-
-# ikmeans.h, hikmeans.h: integer k-means and vocabulary trees (one block).
-class _OpaqueIKMFilt(ctypes.Structure):
-    """struct VlIKMFilt_ (opaque)."""
-
-
-class _OpaqueHIKMTree(ctypes.Structure):
-    """struct VlHIKMTree_ (opaque)."""
-
-
-class VlHIKMNodeStruct(ctypes.Structure):
-    """VlHIKMNode (public in vl/hikmeans.h): the node's filter and its children."""
-
-
-IKMFiltRef = POINTER(_OpaqueIKMFilt)
-HIKMTreeRef = POINTER(_OpaqueHIKMTree)
-HIKMNodeRef = POINTER(VlHIKMNodeStruct)
-VlHIKMNodeStruct._fields_ = [("filter", IKMFiltRef), ("children", POINTER(HIKMNodeRef))]
-
-_SIGNATURES.update({
+    # ikmeans.h, hikmeans.h (integer k-means of 8-bit data, vocabulary trees)
     "vl_ikm_new": (IKMFiltRef, [c_int]),
     "vl_ikm_delete": (None, [IKMFiltRef]),
     "vl_ikm_init": (None, [IKMFiltRef, c_void_p, c_size_t, c_size_t]),
@@ -258,7 +253,7 @@ _SIGNATURES.update({
     "vl_ikm_init_rand_data": (None, [IKMFiltRef, c_void_p, c_size_t, c_size_t, c_size_t]),
     "vl_ikm_train": (c_int, [IKMFiltRef, c_void_p, c_size_t]),
     "vl_ikm_push": (None, [IKMFiltRef, c_void_p, c_void_p, c_size_t]),
-    "vl_ikm_push_one": (ctypes.c_uint, [c_void_p, c_void_p, c_size_t, c_size_t]),
+    "vl_ikm_push_one": (c_uint32, [c_void_p, c_void_p, c_size_t, c_size_t]),
     "vl_ikm_get_ndims": (c_size_t, [IKMFiltRef]),
     "vl_ikm_get_K": (c_size_t, [IKMFiltRef]),
     "vl_ikm_get_verbosity": (c_int, [IKMFiltRef]),
@@ -279,7 +274,7 @@ _SIGNATURES.update({
     "vl_hikm_init": (None, [HIKMTreeRef, c_size_t, c_size_t, c_size_t]),
     "vl_hikm_train": (None, [HIKMTreeRef, c_void_p, c_size_t]),
     "vl_hikm_push": (None, [HIKMTreeRef, c_void_p, c_void_p, c_size_t]),
-})
+}
 
 # Functions that cannot fail; no error check after them.
 _NO_CHECK = {"vl_get_last_error", "vl_get_last_error_message"}
