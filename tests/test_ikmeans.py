@@ -21,6 +21,8 @@ from __future__ import annotations
 import gc
 import inspect
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -28,8 +30,8 @@ from vlapi import VLApi
 
 import pyvl
 from pyvl.compat import cyvlfeat as cy
-from pyvl.compat._cyvlfeat_ikm import PyHIKMNode, PyHIKMTree
 from pyvl.compat.cyvlfeat import hikmeans, hikmeans_push, ikmeans, ikmeans_push
+from pyvl.compat.cyvlfeat.hikmeans import PyHIKMNode, PyHIKMTree
 from pyvl.hikmeans import *
 from pyvl.ikmeans import *
 
@@ -451,6 +453,27 @@ def test_python_tree_nodes_keep_the_tree_alive():
     assert vl_ikm_get_K(f) == expected.shape[0] and leaf.children is None
 
 
+def test_python_tree_node_filter_alone_keeps_the_tree_alive():
+    x = blobs(500, 3, 6, seed=34)
+    t = vl_hikm_new(ELKAN)
+    vl_hikm_init(t, 3, 3, 3)
+    seed(2)
+    vl_hikm_train(t, x)
+    f = vl_hikm_get_root(t).children[2].filter
+    expected = (vl_ikm_get_centers(f), vl_ikm_push(f, x))
+    del t
+    gc.collect()  # only the filter is left: it holds its node, which holds the tree
+    np.testing.assert_array_equal(vl_ikm_get_centers(f), expected[0])
+    np.testing.assert_array_equal(vl_ikm_push(f, x), expected[1])
+
+
+@pytest.mark.parametrize("name", ["ikmeans", "hikmeans"])
+def test_modules_are_attributes_of_a_fresh_import(name):
+    code = f"import pyvl, importlib; m = pyvl.{name}; assert m is importlib.import_module('pyvl.{name}')"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
 def assert_node_gone(node, f, x) -> None:
     assert not node.valid
     with pytest.raises(pyvl.StateError, match="no longer exists"):
@@ -506,6 +529,13 @@ def test_python_tree_node_filters_are_read_only():
         with pytest.raises(pyvl.StateError, match="tree"):
             change()
     assert vl_ikm_get_K(f) == 2 and "(tree node)" in repr(f)
+    with vl_hikm_get_root(t).filter as g:  # leaving the block leaves the tree's filter alone
+        assert vl_ikm_get_K(g) == 2
+    assert vl_ikm_get_K(f) == 2 and vl_hikm_push(t, x).shape == (200, 2)
+    with vl_ikm_new() as h:  # a filter of its own is freed
+        pass
+    with pytest.raises(pyvl.StateError, match="deleted"):
+        vl_ikm_get_K(h)
 
 
 def test_python_tree_empty_nodes_and_points_reaching_them():
