@@ -154,10 +154,12 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
     warm_start : bool, default False
         Start from the previous fit's parameters (with ``n_init`` = 1).
     verbose : int, default 0
-        1: a progress bar (if tqdm is installed) and INFO logs on the
-        ``pyvl`` logger; 2: also DEBUG logs per iteration.
+        1: scikit-learn's lines on stdout ("Initialization 0", "  Iteration
+        10", "Initialization converged."), a progress bar on stderr (if tqdm
+        is installed) and INFO logs on the ``pyvl`` logger; 2: the lines with
+        times, changes and lower bounds, and DEBUG logs per iteration.
     verbose_interval : int, default 10
-        Kept for scikit-learn compatibility.
+        Iterations between two "Iteration" lines.
     n_threads : int or None
         libgmm threads during fit/predict (None: libgmm's setting). Results do
         not depend on it.

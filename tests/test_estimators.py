@@ -302,3 +302,22 @@ def test_warm_start_converges_against_the_previous_lower_bound():
                 break
     assert g.converged_ and len(bounds) > 2
     assert abs(bounds[-1] - bounds[-2]) < 1e-6
+
+
+def test_verbose_prints_scikit_learns_lines(capsys):
+    X = blobs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = pyvl.GaussianMixture(5, random_state=0, verbose=1, verbose_interval=1, max_iter=3,
+                                 tol=0.0, n_init=2).fit(X)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["Initialization 0", "  Iteration 1", "  Iteration 2", "  Iteration 3",
+                   "Initialization did not converge.", "Initialization 1", "  Iteration 1",
+                   "  Iteration 2", "  Iteration 3", "Initialization did not converge."]
+    assert g.n_iter_ == 3
+    pyvl.GaussianMixture(5, random_state=0, verbose=2, verbose_interval=2).fit(X)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Initialization 0" and out[-1].startswith("Initialization converged.")
+    assert "lower bound" in out[-1] and all("ll change" in ln for ln in out[1:-1])
+    pyvl.GaussianMixture(5, random_state=0).fit(X)
+    assert capsys.readouterr().out == ""  # silent by default
