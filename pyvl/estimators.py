@@ -516,12 +516,15 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
     Parameters
     ----------
     n_clusters : int, default 8
-    init : {"k-means++", "random"} or array (n_clusters, n_features), default "k-means++"
+    init : {"k-means++", "random"}, callable or array (n_clusters, n_features), default "k-means++"
         Seeding: k-means++ or VLFeat's random selection of distinct points,
-        or given centers.
-    n_init : int, default 1
-        Seedings tried; the lowest energy (inertia) is kept. Ignored with an
-        array ``init``.
+        ``init(X, n_clusters, random_state)`` returning the centers (called on
+        the initialisation sample for chunked data), or given centers.
+    n_init : "auto" or int, default "auto"
+        Seedings tried; the lowest energy (inertia) is kept. "auto" (as
+        scikit-learn): 1 for k-means++ or given centers, 10 for random
+        seeding or a callable. With given centers only one (a
+        ``RuntimeWarning`` if ``n_init`` asks for more).
     max_iter : int, default 300
     tol : float, default 1e-4
         Lloyd stops when the energy's relative decrease (VLFeat's criterion,
@@ -532,10 +535,17 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
         nearest neighbours with a randomised kd-forest (VLFeat's ANN).
     random_state : int, RandomState or None
     verbose : int, default 0
+    copy_x : bool, default True
+        scikit-learn's switch to allow modifying X in place; pyvl never writes
+        to X, whatever its value.
     n_threads : int or None
     dtype : {None, float32, float64}
     chunk_size, init_sample_size : int or None
         Out-of-core/Dask fits only, as in :class:`GaussianMixture`.
+
+    Like scikit-learn, a ``ConvergenceWarning`` says when fewer distinct
+    clusters than ``n_clusters`` were found (duplicate points), and
+    ``algorithm="elkan"`` with one cluster runs Lloyd (a ``RuntimeWarning``).
 
     ``fit`` also takes a list of 2-D arrays, a re-iterable or callable chunk
     source, a ``dask.array.Array``, or an array or ``numpy.memmap`` with
@@ -557,12 +567,13 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
         n_clusters: int = 8,
         *,
         init: Any = "k-means++",
-        n_init: int = 1,
+        n_init: Any = "auto",
         max_iter: int = 300,
         tol: float = 1e-4,
         algorithm: str = "lloyd",
         random_state: Any = None,
         verbose: int = 0,
+        copy_x: bool = True,
         n_threads: int | None = None,
         dtype: Any = None,
         chunk_size: int | None = None,
@@ -576,12 +587,22 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
         self.algorithm = algorithm
         self.random_state = random_state
         self.verbose = verbose
+        self.copy_x = copy_x
         self.n_threads = n_threads
         self.dtype = dtype
         self.chunk_size = chunk_size
         self.init_sample_size = init_sample_size
 
     _pyvl_name = "pyvl.KMeans"
+
+    def _warn_distinct(self, labels: np.ndarray) -> None:
+        distinct = len(np.unique(labels))
+        if distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+                f"({self.n_clusters}). Possibly due to duplicate points in X.",
+                ConvergenceWarning, stacklevel=3,
+            )
 
     def fit(self, X: Any, y: Any = None) -> KMeans:
         """Cluster X (n_samples, n_features). Returns self."""
@@ -601,6 +622,7 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
         self.inertia_ = float(np.sum(dist, dtype=np.float64))
         if fit.interrupted:
             raise KeyboardInterrupt
+        self._warn_distinct(self.labels_)
         return self
 
     def _fit_chunked(self, X: Any) -> KMeans:
@@ -628,6 +650,8 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
             self.inertia_ = inertia
         if fit.interrupted:
             raise KeyboardInterrupt
+        if not isinstance(source, _data.DaskPasses):
+            self._warn_distinct(self.labels_)
         return self
 
     def _assign(self, X: Any) -> tuple[np.ndarray, np.ndarray]:

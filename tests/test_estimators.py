@@ -372,3 +372,30 @@ def test_scikit_image_fisher_vector_accepts_a_pyvl_model():
     d_s /= np.sqrt(2) * np.sqrt(w)[:, None] * c
     np.testing.assert_allclose(fv, np.hstack([d_pi, d_mu.ravel(), d_s.ravel()]), rtol=1e-6,
                                atol=1e-9)
+
+
+def test_kmeans_n_init_auto_and_callable_init_everywhere():
+    """n_init="auto" is scikit-learn's rule (1 for k-means++, 10 for random or a
+    callable); a callable init also seeds chunked fits (on the sample)."""
+    X = blobs(np.float64)
+    calls = []
+
+    def init(data, k, random_state):
+        calls.append(data.shape)
+        return data[random_state.choice(len(data), k, replace=False)]
+
+    km = pyvl.KMeans(5, init=init, random_state=0).fit(X)
+    assert len(calls) == 10 and all(c == X.shape for c in calls)
+    calls.clear()
+    chunked = pyvl.KMeans(5, init=init, n_init=2, random_state=0).fit([X[:700], X[700:]])
+    assert len(calls) == 2 and km.inertia_ > 0
+    fixed = X[[0, 100, 200, 300, 400]]
+    a = pyvl.KMeans(5, init=lambda x, k, r: fixed, n_init=1).fit([X[:700], X[700:]])
+    b = pyvl.KMeans(5, init=fixed, n_init=1).fit([X[:700], X[700:]])
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert chunked.cluster_centers_.shape == (5, X.shape[1])
+    ten = pyvl.KMeans(5, init="random", random_state=0).fit(X)
+    one = pyvl.KMeans(5, init="random", n_init=1, random_state=0).fit(X)
+    assert ten.inertia_ <= one.inertia_
+    with pytest.raises(ValueError, match="initial centers"):
+        pyvl.KMeans(5, init=lambda x, k, r: x[: k - 1]).fit(X)

@@ -62,17 +62,18 @@ def fit(p: KMeansParams, source: Source) -> KMeansFit:
         if p.algorithm == "ann":
             warnings.warn("chunked/Dask k-means runs exact Lloyd iterations "
                           "(algorithm='ann' ignored)", UserWarning, stacklevel=3)
-    given = None if isinstance(p.init, str) else c_array(p.init, dtype=dtype)
+    given = None if isinstance(p.init, str) or callable(p.init) else [c_array(p.init, dtype=dtype)]
     monitor = Monitor("kmeans", p.max_iter, p.verbose)
     with KMeans.of_dtype(dtype) as km:
         monitor.start("KMeans")
         try:
             with num_threads(p.n_threads), monitor.catching_sigint():
                 if isinstance(source, InMemory):
-                    energy = _in_memory(km, source.X, p, given, monitor, seed)
+                    energy = _in_memory(km, source.X, p, given, monitor, seed, rng)
                 else:
                     source.stop = lambda: monitor.interrupted
-                    energy, centers = _by_passes(km, source, p, given, monitor, seed, sample_seed)
+                    energy, centers = _by_passes(km, source, p, given, monitor, seed, sample_seed,
+                                                 rng)
                     km.set_centers(centers, d, k)
         finally:
             monitor.close()
@@ -82,31 +83,58 @@ def fit(p: KMeansParams, source: Source) -> KMeansFit:
     return KMeansFit(centers, energy, n_iter, monitor.interrupted)
 
 
-def _in_memory(km: KMeans, X: np.ndarray, p: KMeansParams, given: np.ndarray | None,
-               monitor: Monitor, seed: int) -> float:
+def called_init(p: KMeansParams, X: np.ndarray, rng: np.random.RandomState) -> list[np.ndarray]:
+    """``n_init`` starts from a callable ``init(X, n_clusters, random_state)``, checked."""
+    starts = []
+    for _ in range(p.n_init):
+        c = np.asarray(p.init(X, p.n_clusters, rng))
+        if c.shape != (p.n_clusters, X.shape[1]) or c.dtype.kind not in "iuf" \
+                or not np.all(np.isfinite(c)):
+            raise ValueError(
+                f"The shape of the initial centers {c.shape} does not match the number of "
+                f"clusters {p.n_clusters} and features {X.shape[1]}, or they are not finite"
+            )
+        starts.append(c_array(c, dtype=X.dtype))
+    return starts
+
+
+def _refine_starts(km: KMeans, X: Any, starts: list[np.ndarray], refine: Any) -> float:
+    """Refine from every start; leaves the best (lowest energy) centers in ``km``."""
+    best: tuple[float, np.ndarray] | None = None
+    for c in starts:
+        km.set_centers(c, c.shape[1], c.shape[0])
+        e = refine()
+        if best is None or e < best[0]:
+            best = (e, km.centers_2d())
+    assert best is not None
+    km.set_centers(best[1], best[1].shape[1], best[1].shape[0])
+    return best[0]
+
+
+def _in_memory(km: KMeans, X: np.ndarray, p: KMeansParams, given: list[np.ndarray] | None,
+               monitor: Monitor, seed: int, rng: np.random.RandomState) -> float:
     k, d = p.n_clusters, X.shape[1]
     km.algorithm = ALGORITHMS[p.algorithm]
     km.initialization = (KMeansInit.PLUS_PLUS if isinstance(p.init, str) and p.init == "k-means++"
                          else KMeansInit.RANDOM_SELECTION)
     km.max_num_iterations = p.max_iter
     km.min_energy_variation = p.tol
-    km.num_repetitions = 1 if given is not None else p.n_init
+    km.num_repetitions = 1 if given is not None or callable(p.init) else p.n_init
     km.set_iteration_callback(monitor)
     with seeded(seed):
         try:
-            if given is None:
+            if given is None and not callable(p.init):
                 return km.cluster(X, d, None, k)
-            km.set_centers(given, d, k)
-            return km.refine_centers(X)
+            starts = given if given is not None else called_init(p, X, rng)
+            return _refine_starts(km, X, starts, lambda: km.refine_centers(X))
         except TrainingInterrupted:  # Ctrl-C: the centers are valid
             return km.energy
 
 
 def _by_passes(km: KMeans, source: LocalPasses | DaskPasses, p: KMeansParams,
-               given: np.ndarray | None, monitor: Monitor, seed: int,
-               sample_seed: int) -> tuple[float, np.ndarray]:
+               given: list[np.ndarray] | None, monitor: Monitor, seed: int,
+               sample_seed: int, rng: np.random.RandomState) -> tuple[float, np.ndarray]:
     k, d = p.n_clusters, source.d
-    n_init = 1 if given is not None else p.n_init
     if given is None:
         m = p.init_sample_size or default_init_sample_size(k)
         try:
@@ -116,16 +144,19 @@ def _by_passes(km: KMeans, source: LocalPasses | DaskPasses, p: KMeansParams,
         if n < k:
             raise ValueError(f"n_samples={n} should be >= n_clusters={k}.")
         sample = c_array(sample)
+        if callable(p.init):
+            given = called_init(p, sample, rng)
+    n_init = len(given) if given is not None else p.n_init
     best: tuple[float, np.ndarray] | None = None
     with seeded(seed):
-        for _ in range(n_init):
+        for trial in range(n_init):
             if given is None:
                 if isinstance(p.init, str) and p.init == "k-means++":
                     km.init_centers_plus_plus(sample, d, None, k)
                 else:
                     km.init_centers_with_rand_data(sample, d, None, k)
             else:
-                km.set_centers(given, d, k)
+                km.set_centers(given[trial], d, k)
             e = lloyd_by_passes(km, source, p.max_iter, p.tol, monitor, k)
             if best is None or e < best[0]:
                 best = (e, km.centers_2d())

@@ -10,6 +10,7 @@ those. numpy only: the encoders train without scikit-learn.
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,10 +178,13 @@ def _user_init(est: Any, k: int, d: int | None) -> dict[str, np.ndarray]:
 
 @dataclass(frozen=True)
 class KMeansParams:
-    """Validated parameters of a k-means fit (see ``pyvl.KMeans``)."""
+    """Validated parameters of a k-means fit (see ``pyvl.KMeans``). ``n_init`` is
+    resolved ("auto": 1 for k-means++ or given centers, 10 for random seeding or
+    a callable); ``init`` is "k-means++", "random", a (K, D) float64 array or a
+    callable ``init(X, n_clusters, random_state) -> (K, D)``."""
 
     n_clusters: int
-    init: str | np.ndarray
+    init: Any
     n_init: int
     max_iter: int
     tol: float
@@ -198,17 +202,33 @@ def kmeans_params(est: Any, n_features: int | None = None) -> KMeansParams:
     against ``n_features`` when it is known."""
     k = positive(est.n_clusters, "n_clusters")
     max_iter = positive(est.max_iter, "max_iter", 0)
-    n_init = positive(est.n_init, "n_init")
+    auto = isinstance(est.n_init, str) and est.n_init == "auto"
+    n_init = 1 if auto else positive(est.n_init, "n_init")
     if est.algorithm not in KMEANS_ALGORITHMS:
         raise ValueError(f"algorithm must be 'lloyd', 'elkan' or 'ann', got {est.algorithm!r}")
+    if not isinstance(getattr(est, "copy_x", True), (bool, np.bool_)):
+        raise ValueError(f"copy_x must be True or False, got {est.copy_x!r}")
+    algorithm = est.algorithm
+    if algorithm == "elkan" and k == 1:
+        warnings.warn("algorithm='elkan' doesn't make sense for a single cluster. Using "
+                      "'lloyd' instead.", RuntimeWarning, stacklevel=4)
+        algorithm = "lloyd"
     if not (isinstance(est.tol, numbers.Real) and not isinstance(est.tol, bool)
             and float(est.tol) >= 0):
         raise ValueError(f"tol must be a float >= 0, got {est.tol!r}")
-    init: str | np.ndarray
+    init: Any
     if isinstance(est.init, str):
         if est.init not in KMEANS_INITS:
-            raise ValueError(f"init must be 'k-means++', 'random' or an array, got {est.init!r}")
+            raise ValueError(
+                f"init must be 'k-means++', 'random', a callable or an array, got {est.init!r}"
+            )
         init = est.init
+        if auto and init == "random":
+            n_init = 10
+    elif callable(est.init):
+        init = est.init
+        if auto:
+            n_init = 10
     else:
         init = np.asarray(est.init, dtype=np.float64)
         d = init.shape[-1] if n_features is None and init.ndim == 2 else n_features
@@ -216,9 +236,14 @@ def kmeans_params(est: Any, n_features: int | None = None) -> KMeansParams:
             raise ValueError(
                 f"init array must be finite with shape ({k}, {d}), got {init.shape}"
             )
+        if n_init != 1:
+            warnings.warn("Explicit initial center position passed: performing only one init "
+                          f"in {type(est).__name__} instead of n_init={n_init}.",
+                          RuntimeWarning, stacklevel=4)
+            n_init = 1
     return KMeansParams(
         n_clusters=k, init=init, n_init=n_init, max_iter=max_iter, tol=float(est.tol),
-        algorithm=est.algorithm, random_state=est.random_state, verbose=_verbose(est.verbose),
+        algorithm=algorithm, random_state=est.random_state, verbose=_verbose(est.verbose),
         n_threads=optional_positive(est.n_threads, "n_threads", MAX_THREADS), dtype=_dtype(est.dtype),
         chunk_size=optional_positive(est.chunk_size, "chunk_size"),
         init_sample_size=optional_positive(est.init_sample_size, "init_sample_size"),
