@@ -144,20 +144,22 @@ class Encoder(abc.ABC):
         self._fit(self._training_data(descriptors))
         return self
 
-    def _training_data(self, descriptors: Any) -> np.ndarray:
+    def _training_data(self, descriptors: Any, name: str = "descriptors") -> np.ndarray:
+        """All training descriptors as one C-contiguous (N, D) array of :attr:`np_dtype`
+        (``name``: what the caller called them, for messages)."""
         if isinstance(descriptors, np.ndarray) or not isinstance(descriptors, (list, tuple)):
-            arr = _numeric(descriptors, "descriptors")
+            arr = _numeric(descriptors, name)
             if arr.ndim != 2:
                 raise ValueError(
-                    f"descriptors must be an (N, D) array or a list of them, got shape {arr.shape}"
+                    f"{name} must be an (N, D) array or a list of them, got shape {arr.shape}"
                 )
             return c_array(arr, dtype=self.np_dtype)
         if not descriptors:
-            raise ValueError("descriptors is an empty list")
+            raise ValueError(f"{name} is an empty list")
         dims = {int(np.shape(d)[-1]) if np.ndim(d) == 2 else -1 for d in descriptors}
         if len(dims) != 1 or -1 in dims:
-            raise ValueError("descriptors must be (N_j, D) arrays with the same D")
-        data, _ = as_sets(descriptors, dims.pop(), self.np_dtype, "descriptors")
+            raise ValueError(f"{name} must be (N_j, D) arrays with the same D")
+        data, _ = as_sets(descriptors, dims.pop(), self.np_dtype, name)
         return data
 
     # ---- wrapping trained models -----------------------------------------------------
@@ -218,6 +220,7 @@ class Encoder(abc.ABC):
         descriptor_sets: Sequence[Any],
         positions: Sequence[Any] | None = None,
         image_sizes: Any = None,
+        name: str = "descriptor_sets",
     ) -> np.ndarray:
         """Encodings of many images: (n_images, :attr:`output_dim`) of :attr:`dtype`.
 
@@ -230,7 +233,7 @@ class Encoder(abc.ABC):
         self._check_fitted()
         dimension = self.dimension
         assert dimension is not None
-        data, offsets = as_sets(descriptor_sets, dimension, self.np_dtype)
+        data, offsets = as_sets(descriptor_sets, dimension, self.np_dtype, name)
         n_images = offsets.size - 1
         if self.pyramid is None:
             return self._encode_sets(data, offsets)
