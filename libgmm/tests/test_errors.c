@@ -1079,6 +1079,17 @@ static void row_enums_and_flags(void)
     CHECK_T(vl_set_simd_level(-1) == VL_ERR_BAD_ARG);
     CHECK_T(vl_get_simd_level() == level);
     CHECK_T(vl_get_simd_level_name(42) == NULL);
+    /* a level of the other architecture (NEON on x86, AVX2 on aarch64) is
+     * refused and changes nothing */
+    {
+      int const foreign = vl_get_simd_max_level() == VL_SIMD_NEON ? VL_SIMD_AVX2 : VL_SIMD_NEON;
+      CHECK_T(vl_set_simd_level(foreign) == VL_ERR_BAD_ARG);
+      EXPECT_ERR(VL_ERR_BAD_ARG, "is not available");
+      CHECK_T(vl_get_simd_level() == level);
+    }
+    CHECK_T(vl_get_simd_level_name(VL_SIMD_NEON) &&
+            strcmp(vl_get_simd_level_name(VL_SIMD_NEON), "neon") == 0);
+    CHECK_T(vl_get_simd_level_name(VL_SIMD_NEON + 1) == NULL);
   }
   {
     vl_size const before = vl_get_max_threads();

@@ -39,7 +39,8 @@
  * element, odd tails of every vector width and multi-vector rows, and
  * sweeps each exp range with 2e4 arguments instead of 1e6.
  *
- * Exit 77 (skip) if no SIMD level is available.
+ * Exit 77 (skip) if no SIMD level is available (never on aarch64 with NEON
+ * compiled in: that NEON is available there is itself checked).
  */
 #include <stdint.h>
 
@@ -707,7 +708,11 @@ int main(void)
   CHECK(gmm_kernels_for_level(VL_SIMD_SCALAR) == &gmm_kernels_scalar);
   printf("level 0 (scalar): libm exp, for comparison\n");
   test_vexp_level(&gmm_kernels_scalar, 0);
-  for (int level = VL_SIMD_SSE2; level <= VL_SIMD_AVX512; ++level) {
+#if defined(__aarch64__) && GMM_HAVE_NEON
+  /* NEON is baseline on aarch64: compiled in, it must be tested, never skipped */
+  CHECK_MSG(gmm_kernels_for_level(VL_SIMD_NEON) != NULL, "NEON compiled in but not available");
+#endif
+  for (int level = VL_SIMD_SSE2; level <= VL_SIMD_NEON; ++level) {
     gmm_kernels const *kt = gmm_kernels_for_level(level);
     char const *name = vl_get_simd_level_name(level);
     if (!kt) {

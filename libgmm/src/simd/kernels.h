@@ -20,7 +20,7 @@
 #define GMM_KPAD 16
 
 typedef struct gmm_kernels {
-  char const *name; /* "scalar", "sse2", "avx2", "avx512" */
+  char const *name; /* "scalar", "sse2", "avx2", "avx512", "neon" */
   int level;        /* VL_SIMD_* */
 
   /* Scaled squared distances (the E-step's Mahalanobis term):
@@ -85,6 +85,7 @@ GMM_HIDDEN extern gmm_kernels const gmm_kernels_scalar;
 GMM_HIDDEN extern gmm_kernels const gmm_kernels_sse2;
 GMM_HIDDEN extern gmm_kernels const gmm_kernels_avx2;
 GMM_HIDDEN extern gmm_kernels const gmm_kernels_avx512;
+GMM_HIDDEN extern gmm_kernels const gmm_kernels_neon;
 
 /* The scalar log-sum-exp, for tables of levels without their own. */
 GMM_HIDDEN void gmm_lse_scalar_f(size_t n, size_t K, size_t kp, float const *c, float *tile,
