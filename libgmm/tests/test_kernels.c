@@ -710,7 +710,8 @@ int main(void)
   test_vexp_level(&gmm_kernels_scalar, 0);
 #if defined(__aarch64__) && GMM_HAVE_NEON
   /* NEON is baseline on aarch64: compiled in, it must be tested, never skipped */
-  CHECK_MSG(gmm_kernels_for_level(VL_SIMD_NEON) != NULL, "NEON compiled in but not available");
+  CHECK_MSG(gmm_kernels_for_level(VL_SIMD_NEON) != NULL && vl_get_simd_level_available(VL_SIMD_NEON),
+            "NEON compiled in but not available");
 #endif
   for (int level = VL_SIMD_SSE2; level <= VL_SIMD_NEON; ++level) {
     gmm_kernels const *kt = gmm_kernels_for_level(level);

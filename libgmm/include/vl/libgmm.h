@@ -44,6 +44,9 @@ VL_EXPORT int vl_get_abi_version(void);
 VL_EXPORT int vl_get_simd_level(void);
 /** @return the best level this library was compiled with and this CPU supports. */
 VL_EXPORT int vl_get_simd_max_level(void);
+/** @return true if this library has kernels for @p level and this CPU can run
+ ** them (the levels ::vl_set_simd_level accepts); false for an unknown level. */
+VL_EXPORT vl_bool vl_get_simd_level_available(int level);
 /** @return 0, or VL_ERR_BAD_ARG if @p level is unknown or not available here. */
 VL_EXPORT int vl_set_simd_level(int level);
 /** @return "scalar", "sse2", "avx2", "avx512", "neon", or NULL for an unknown level. */

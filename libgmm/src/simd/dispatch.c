@@ -103,6 +103,12 @@ VL_EXPORT int vl_get_simd_max_level(void)
   return max_available_level();
 }
 
+VL_EXPORT vl_bool vl_get_simd_level_available(int level)
+{
+  gmm_clear_error();
+  return gmm_kernels_for_level(level) != NULL;
+}
+
 VL_EXPORT int vl_set_simd_level(int level)
 {
   gmm_clear_error();
