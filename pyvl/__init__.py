@@ -1,7 +1,7 @@
 """pyvl: Gaussian mixtures, k-means and feature encodings on libgmm.
 
-* ``pyvl.gmm`` / ``pyvl.kmeans``: VLFeat's C API, function for function
-  (``from pyvl.gmm import *``);
+* ``pyvl.gmm`` / ``pyvl.kmeans`` / ``pyvl.ikmeans`` / ``pyvl.hikmeans``:
+  VLFeat's C API, function for function (``from pyvl.gmm import *``);
 * ``pyvl.random``: VLFeat's MT19937 generator, for repeatable runs;
 * ``pyvl.simd``: the SIMD level in use;
 * ``pyvl.fisher`` / ``pyvl.vlad`` / ``pyvl.bovw``: the encodings, one image
@@ -64,7 +64,7 @@ _LAZY.update(
 # scikit-learn, the rest is imported only by those who use it.
 _SUBMODULES = frozenset(
     {"bovw", "cli", "compat", "dask", "demo", "encoders", "estimators", "fisher", "gmm", "io",
-     "kmeans", "plot", "random", "simd", "transformers", "vlad"}
+     "kmeans", "plot", "random", "simd", "transformers", "vlad", "ikmeans", "hikmeans"}
 )
 
 

@@ -271,10 +271,11 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
                 )
             X = c_array(X, dtype=work_dtype(X.dtype, self.dtype))
             source = _data.InMemory(X)
-        warm = None
+        warm, warm_bound = None, None
         if self.warm_start and hasattr(self, "means_"):
             warm = (self.weights_, self.means_, self.covariances_)
-        fit = _gmm.fit(params, source, warm)
+            warm_bound = getattr(self, "lower_bound_", None)
+        fit = _gmm.fit(params, source, warm, warm_bound)
         if not source.in_memory:
             _adopt_features(self, source.d)
         self._adopt(fit)

@@ -8,6 +8,7 @@ import logging
 import os
 import pickle
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -240,3 +241,64 @@ def test_kmeans_repeatable_and_array_init():
     np.testing.assert_array_equal(c.cluster_centers_, a.cluster_centers_)
     with pytest.raises(ValueError, match="init array"):
         pyvl.KMeans(5, init=np.zeros((4, 6))).fit(X)
+
+
+# ---- scikit-learn's EM loop: counting, convergence, the final M-step -------------------
+
+
+def test_max_iter_1_is_one_iteration_not_converged():
+    """scikit-learn: one E-step and one M-step, converged_ False, a ConvergenceWarning."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X = blobs()
+    with pytest.warns(ConvergenceWarning):
+        g = pyvl.GaussianMixture(5, random_state=0, max_iter=1).fit(X)
+    assert g.n_iter_ == 1 and not g.converged_ and len(g.lower_bounds_) == 1
+
+
+@pytest.mark.parametrize("max_iter", [1, 2, 7])
+def test_fit_ends_with_an_m_step(max_iter):
+    """The parameters after max_iter iterations are those of max_iter M-steps from
+    the same start: VLFeat's vl_gmm_em with max_num_iterations = max_iter (which
+    also does max_iter M-steps, then one more E-step) gives them, and the
+    estimator's lower bound is the E-step before the last M-step."""
+    from pyvl import gmm as G
+
+    X = blobs(np.float64)
+    rng = np.random.default_rng(1)
+    means = X[rng.choice(len(X), 5, replace=False)]
+    kw = dict(means_init=means, weights_init=np.full(5, 0.2),
+              precisions_init=np.ones((5, X.shape[1])), tol=0.0, max_iter=max_iter)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = pyvl.GaussianMixture(5, **kw).fit(X)
+    ref = G.vl_gmm_new(G.VL_TYPE_DOUBLE, X.shape[1], 5)
+    G.vl_gmm_set_means(ref, means)
+    G.vl_gmm_set_priors(ref, np.full(5, 0.2))
+    G.vl_gmm_set_covariances(ref, np.ones((5, X.shape[1])))
+    G.vl_gmm_set_max_num_iterations(ref, max_iter - 1)
+    ll_before = G.vl_gmm_em(ref, X)  # max_iter - 1 M-steps, then the E-step before the last
+    G.vl_gmm_set_max_num_iterations(ref, 1)
+    G.vl_gmm_em(ref, X)  # one more M-step
+    assert g.n_iter_ == max_iter == len(g.lower_bounds_)
+    np.testing.assert_allclose(g.means_, G.vl_gmm_get_means(ref).reshape(5, -1), rtol=1e-12)
+    np.testing.assert_allclose(g.covariances_, G.vl_gmm_get_covariances(ref).reshape(5, -1),
+                               rtol=1e-12)
+    assert g.lower_bound_ == pytest.approx(ll_before / len(X), rel=1e-12)
+
+
+def test_warm_start_converges_against_the_previous_lower_bound():
+    """scikit-learn's warm start: each fit's first change is measured from the
+    previous fit's lower bound, so max_iter=1 fits converge once EM settles."""
+    X = blobs()
+    g = pyvl.GaussianMixture(5, random_state=0, warm_start=True, max_iter=1, tol=1e-6)
+    bounds = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(200):
+            g.fit(X)
+            bounds.append(g.lower_bound_)
+            if g.converged_:
+                break
+    assert g.converged_ and len(bounds) > 2
+    assert abs(bounds[-1] - bounds[-2]) < 1e-6

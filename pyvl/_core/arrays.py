@@ -16,7 +16,9 @@ The rules, everywhere in pyvl:
 
 Integer arguments go through :func:`check_int` (the one integer validator),
 GMM parameters through :func:`check_gmm`; descriptor sets for the batch
-encoders through :func:`as_sets` / :func:`check_offsets`.
+encoders through :func:`as_sets` / :func:`check_offsets`; integer k-means'
+8-bit data and int32 centers through :func:`as_uint8_data` /
+:func:`as_int32_centers`.
 """
 
 from __future__ import annotations
@@ -221,6 +223,53 @@ def as_params(x: Any, shape: tuple[int, ...], dtype: np.dtype, name: str) -> np.
             f"{name} must have {size} values (shape {shape} or flat); got shape {arr.shape}"
         )
     return arr.reshape(shape)
+
+
+def as_uint8_data(
+    data: Any, dimension: int, num_data: int | None = None, name: str = "data"
+) -> tuple[np.ndarray, int]:
+    """8-bit points (integer k-means) as a C-contiguous (N, M) uint8 array and N.
+
+    As :func:`as_data`, except that ``data`` must already be uint8 (other
+    dtypes raise ``TypeError``: converting them would silently wrap or round).
+    """
+    if data is None:
+        raise TypeError(f"{name} is None; expected a uint8 array")
+    dt = np.asarray(data).dtype
+    if dt != np.uint8:
+        raise TypeError(
+            f"{name} must be a uint8 array (integer k-means works on 8-bit data), got dtype "
+            f"{dt}; convert it explicitly, e.g. np.clip(x, 0, 255).astype(np.uint8)"
+        )
+    if dimension < 1:
+        raise InvalidArgumentError(f"dimension must be >= 1, got {dimension}")
+    return as_data(data, dimension, np.dtype(np.uint8), num_data, name)
+
+
+def as_int32_centers(values: Any, shape: tuple[int, int], name: str = "centers") -> np.ndarray:
+    """Integer centers as a C-contiguous int32 array of ``shape`` (K, M), flat or shaped.
+
+    Integer arrays of any dtype are accepted when every value fits int32;
+    float arrays when every value is a finite integer in that range.
+    """
+    if values is None:
+        raise TypeError(f"{name} is None; expected an integer array")
+    arr = np.asarray(values)
+    k, m = shape
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be an integer array (int32 values), got dtype {arr.dtype}")
+    if arr.size != k * m or (arr.ndim > 1 and arr.shape != (k, m)):
+        raise ValueError(
+            f"{name} must have {k * m} values (shape {(k, m)} or flat), got shape {arr.shape}"
+        )
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise InvalidArgumentError(f"{name} contains NaN or Inf values")
+        if (arr != np.floor(arr)).any():
+            raise InvalidArgumentError(f"{name} must hold integers (the centers are int32)")
+    if arr.size and (arr.min() < INT_MIN or arr.max() > INT_MAX):
+        raise InvalidArgumentError(f"{name} has values outside the int32 range")
+    return c_array(arr, np.int32).reshape(k, m)
 
 
 def ptr(arr: np.ndarray | None) -> Any:

@@ -55,6 +55,13 @@ class KMeansInit(enum.IntEnum):
     PLUS_PLUS = 1
 
 
+class IKMAlgorithm(enum.IntEnum):
+    """``VlIKMAlgorithms`` (integer k-means, vl/ikmeans.h)."""
+
+    LLOYD = 0
+    ELKAN = 1
+
+
 class GMMInit(enum.IntEnum):
     """``VlGMMInitialization``."""
 

@@ -46,6 +46,18 @@ class _OpaqueKMeans(ctypes.Structure):
     """struct VlKMeans_ (opaque)."""
 
 
+class _OpaqueIKMFilt(ctypes.Structure):
+    """struct VlIKMFilt_ (opaque)."""
+
+
+class _OpaqueHIKMTree(ctypes.Structure):
+    """struct VlHIKMTree_ (opaque)."""
+
+
+class VlHIKMNodeStruct(ctypes.Structure):
+    """VlHIKMNode (public in vl/hikmeans.h): the node's filter and its children."""
+
+
 class VlRandStruct(ctypes.Structure):
     """VlRand: the MT19937 state (public in vl/random.h)."""
 
@@ -55,6 +67,10 @@ class VlRandStruct(ctypes.Structure):
 GMMRef = POINTER(_OpaqueGMM)
 KMeansRef = POINTER(_OpaqueKMeans)
 RandRef = POINTER(VlRandStruct)
+IKMFiltRef = POINTER(_OpaqueIKMFilt)
+HIKMTreeRef = POINTER(_OpaqueHIKMTree)
+HIKMNodeRef = POINTER(VlHIKMNodeStruct)
+VlHIKMNodeStruct._fields_ = [("filter", IKMFiltRef), ("children", POINTER(HIKMNodeRef))]
 LogFunc = CFUNCTYPE(None, c_void_p, c_char_p)
 # int (*)(void *user, vl_size iteration, double value): non-zero stops training
 IterationCallback = CFUNCTYPE(c_int, c_void_p, c_size_t, c_double)
@@ -230,6 +246,35 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
         [c_void_p, c_vl_type, c_void_p, c_size_t, c_size_t, c_void_p, c_void_p, c_void_p, _szp,
          c_size_t, c_int],
     ),
+    # ikmeans.h, hikmeans.h (integer k-means of 8-bit data, vocabulary trees)
+    "vl_ikm_new": (IKMFiltRef, [c_int]),
+    "vl_ikm_delete": (None, [IKMFiltRef]),
+    "vl_ikm_init": (None, [IKMFiltRef, c_void_p, c_size_t, c_size_t]),
+    "vl_ikm_init_rand": (None, [IKMFiltRef, c_size_t, c_size_t]),
+    "vl_ikm_init_rand_data": (None, [IKMFiltRef, c_void_p, c_size_t, c_size_t, c_size_t]),
+    "vl_ikm_train": (c_int, [IKMFiltRef, c_void_p, c_size_t]),
+    "vl_ikm_push": (None, [IKMFiltRef, c_void_p, c_void_p, c_size_t]),
+    "vl_ikm_push_one": (c_uint32, [c_void_p, c_void_p, c_size_t, c_size_t]),
+    "vl_ikm_get_ndims": (c_size_t, [IKMFiltRef]),
+    "vl_ikm_get_K": (c_size_t, [IKMFiltRef]),
+    "vl_ikm_get_verbosity": (c_int, [IKMFiltRef]),
+    "vl_ikm_get_max_niters": (c_size_t, [IKMFiltRef]),
+    "vl_ikm_get_centers": (c_void_p, [IKMFiltRef]),
+    "vl_ikm_set_verbosity": (None, [IKMFiltRef, c_int]),
+    "vl_ikm_set_max_niters": (None, [IKMFiltRef, c_size_t]),
+    "vl_hikm_new": (HIKMTreeRef, [c_int]),
+    "vl_hikm_delete": (None, [HIKMTreeRef]),
+    "vl_hikm_get_ndims": (c_size_t, [HIKMTreeRef]),
+    "vl_hikm_get_K": (c_size_t, [HIKMTreeRef]),
+    "vl_hikm_get_depth": (c_size_t, [HIKMTreeRef]),
+    "vl_hikm_get_verbosity": (c_int, [HIKMTreeRef]),
+    "vl_hikm_get_max_niters": (c_size_t, [HIKMTreeRef]),
+    "vl_hikm_get_root": (HIKMNodeRef, [HIKMTreeRef]),
+    "vl_hikm_set_verbosity": (None, [HIKMTreeRef, c_int]),
+    "vl_hikm_set_max_niters": (None, [HIKMTreeRef, c_int]),
+    "vl_hikm_init": (None, [HIKMTreeRef, c_size_t, c_size_t, c_size_t]),
+    "vl_hikm_train": (None, [HIKMTreeRef, c_void_p, c_size_t]),
+    "vl_hikm_push": (None, [HIKMTreeRef, c_void_p, c_void_p, c_size_t]),
 }
 
 # Functions that cannot fail; no error check after them.

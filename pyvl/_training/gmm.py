@@ -47,7 +47,7 @@ from .._core.rand import Rand, seeded
 from .._core.runtime import num_threads
 from .data import DaskPasses, InMemory, Interrupted, LocalPasses, default_init_sample_size
 from .params import GMMParams, draw_seed, random_state
-from .progress import Monitor
+from .progress import FINISH, Monitor
 
 logger = logging.getLogger("pyvl")
 
@@ -126,10 +126,20 @@ def initialize(gmm: GMM, X: np.ndarray, p: GMMParams,
 
 
 def fit(p: GMMParams, source: Source,
-        warm: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> GMMFit:
+        warm: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        warm_lower_bound: float | None = None) -> GMMFit:
     """Fit a diagonal GMM to ``source`` (see the module doc). ``warm``: start from
-    these (weights, means, covariances), once, instead of initialising.
-    Raises ``ValueError`` if the data has fewer points than components."""
+    these (weights, means, covariances), once, instead of initialising, with
+    ``warm_lower_bound`` (the previous fit's mean log-likelihood) as the value
+    the first iteration's is compared with. Raises ``ValueError`` if the data has
+    fewer points than components.
+
+    The loop is scikit-learn's: an iteration is an E-step then an M-step; it
+    converges when the mean log-likelihood of its E-step differs from the
+    previous one by less than ``tol``, and ends with that iteration's M-step;
+    ``max_iter`` iterations at most (0: the initial parameters, one E-step).
+    ``n_iter`` counts the M-steps, ``loglikelihoods`` the E-steps'
+    log-likelihoods (one per iteration)."""
     k, d, dtype = p.n_components, source.d, source.dtype
     n_init = 1 if warm is not None else p.n_init
     rng = random_state(p.random_state)
@@ -138,6 +148,7 @@ def fit(p: GMMParams, source: Source,
     with GMM.of_dtype(dtype, d, k) as gmm, num_threads(p.n_threads), monitor.catching_sigint():
         gmm.set_covariance_bound(p.bound)
         gmm.store_posteriors = False
+        monitor.finish_with_step, monitor.limit = True, p.max_iter
         if isinstance(source, InMemory):
             monitor.n = source.n
             gmm.convergence_threshold = 0.0
@@ -162,6 +173,7 @@ def fit(p: GMMParams, source: Source,
                     gmm.set_params(p.weights_init, p.means_init, 1.0 / p.precisions_init)
             monitor.start("GaussianMixture EM" if n_init == 1
                           else f"GaussianMixture EM, init {trial + 1}/{n_init}")
+            monitor.previous = warm_lower_bound if warm is not None else None
             try:
                 if isinstance(source, InMemory):
                     ll = _em_in_memory(gmm, source.X)
@@ -171,7 +183,7 @@ def fit(p: GMMParams, source: Source,
                 monitor.close()
             values = list(monitor.values)
             w, m, c = gmm.params()
-            result = GMMFit(w, m, c, ll, monitor.converged, max(len(values) - 1, 0), values)
+            result = GMMFit(w, m, c, ll, monitor.converged, monitor.m_steps, values)
             if best is None or ll > best.loglikelihood or (
                 math.isnan(best.loglikelihood) and not math.isnan(ll)
             ):
@@ -258,7 +270,8 @@ def em_by_passes(gmm: GMM, passes: LocalPasses | DaskPasses, max_iter: int, moni
                 monitor.n = n
             ll = float(st[-2])
             logger.debug("gmm (chunked): iteration %d: %d points, loglikelihood %.6f", t, n, ll)
-            if monitor.report(t, ll) or t >= max_iter:
+            r = monitor.report(t, ll)
+            if r == 1 or (r == 0 and t >= max_iter):
                 break
             if t > 1:
                 try:
@@ -266,6 +279,8 @@ def em_by_passes(gmm: GMM, passes: LocalPasses | DaskPasses, max_iter: int, moni
                 except Interrupted:
                     break
             gmm.mstep_from_stats(st)
+            if r == FINISH:
+                break
     return ll
 
 

@@ -23,6 +23,9 @@ from typing import Any, Callable
 
 logger = logging.getLogger("pyvl")
 
+#: Callback return value: finish with this iteration's M-step (vl/libgmm/base.h).
+FINISH = 2
+
 
 class Monitor:
     """Callable handed to libgmm as the iteration callback.
@@ -34,6 +37,12 @@ class Monitor:
     only the limit, shown in the label -- and shows the value per point
     (the mean log-likelihood of EM, the mean squared distance of k-means) once
     the number of points ``n`` is known.
+
+    With ``finish_with_step`` (scikit-learn's EM loop), convergence and the
+    iteration ``limit`` end training *after* the iteration's M-step (the
+    callback returns :data:`FINISH`) and ``previous`` is the value per point
+    before the first one (a warm start's lower bound); otherwise (VLFeat's loop) they are
+    libgmm's business and the callback stops only on convergence or Ctrl-C.
     """
 
     def __init__(
@@ -51,11 +60,22 @@ class Monitor:
         self.converged = False
         self.interrupted = False
         self.n = 0  # points seen, for loops that learn it in their first pass
+        self.finish_with_step = False
+        self.limit: int | None = None
+        self.previous: float | None = None
+        self.finished = False
         self._bar: Any = None
+
+    @property
+    def m_steps(self) -> int:
+        """M-steps of the current run: one per value, less the last unless the run
+        finished with its M-step."""
+        return len(self.values) if self.finished else max(len(self.values) - 1, 0)
 
     def start(self, desc: str) -> None:
         self.values = []
         self.converged = False
+        self.finished = False
         if self.verbose:
             try:
                 from tqdm.auto import tqdm
@@ -87,8 +107,9 @@ class Monitor:
             self._bar = None
 
     def __call__(self, iteration: int, value: float) -> int:
-        """The iteration callback: records ``value``; 1 (stop) once converged or
-        interrupted, else 0."""
+        """The iteration callback: records ``value``; returns 1 (stop now) when
+        interrupted or, in VLFeat's loop, converged; :data:`FINISH` (an M-step,
+        then stop) when converged or at the limit in scikit-learn's loop; else 0."""
         try:
             if self.interrupted:
                 return 1
@@ -96,18 +117,24 @@ class Monitor:
             logger.debug("%s: iteration %d: %s = %.6f", self.what, iteration,
                          "loglikelihood" if self.what == "gmm" else "energy", value)
             if self._bar is not None:
-                if iteration > 0:
+                if iteration > 0 or self.finish_with_step:  # one tick per M-step
                     self._bar.update(1)
                 key = "loglik/point" if self.what == "gmm" else "energy/point"
                 per = value / self.n if self.n else value
                 self._bar.set_postfix({key if self.n else "value": f"{per:.6g}"}, refresh=False)
-            if (
-                self.converged_test is not None
-                and len(self.values) > 1
-                and self.converged_test(self.values[-2], value)
-            ):
+            if len(self.values) > 1:
+                prev: float | None = self.values[-2]
+            else:  # the value before the first: a warm start's, per point
+                prev = None if self.previous is None or not self.n else self.previous * self.n
+            if self.converged_test is not None and prev is not None and self.converged_test(prev, value):
                 self.converged = True
+                if self.finish_with_step:
+                    self.finished = True
+                    return FINISH
                 return 1
+            if self.finish_with_step and self.limit and iteration + 1 >= self.limit:
+                self.finished = True
+                return FINISH
             return 0
         except KeyboardInterrupt:
             self.interrupted = True
@@ -116,6 +143,6 @@ class Monitor:
             logger.exception("pyvl: error in the iteration callback")
             return 0
 
-    def report(self, iteration: int, value: float) -> bool:
-        """The callback for loops written in Python: True means stop."""
-        return bool(self(iteration, value))
+    def report(self, iteration: int, value: float) -> int:
+        """The callback for loops written in Python (same return values)."""
+        return self(iteration, value)

@@ -1,4 +1,4 @@
-"""cyvlfeat's GMM, Fisher vector, VLAD and k-means functions, on pyvl.
+"""cyvlfeat's GMM, Fisher vector, VLAD, k-means and integer k-means functions, on pyvl.
 
 Code written for cyvlfeat (https://github.com/menpo/cyvlfeat) runs unchanged
 after swapping the imports::
@@ -7,7 +7,9 @@ after swapping the imports::
     # from cyvlfeat.fisher import fisher
     # from cyvlfeat.vlad import vlad
     # from cyvlfeat.kmeans import kmeans, kmeans_quantize
+    # from cyvlfeat.kmeans import ikmeans, ikmeans_push, hikmeans, hikmeans_push
     from pyvl.compat.cyvlfeat import gmm, fisher, vlad, kmeans, kmeans_quantize
+    from pyvl.compat.cyvlfeat import ikmeans, ikmeans_push, hikmeans, hikmeans_push
 
     means, covars, priors, ll, posteriors = gmm(x, n_clusters=64)
     enc = fisher(x, means, covars, priors, improved=True)
@@ -43,13 +45,20 @@ instead (see ``docs/compat.md``):
   code dimension is K*D.
 * ``kmeans``/``kmeans_quantize``: ``num_centers`` must be >= 1; integer
   arguments may be numpy integers; ``min_energy_variation`` may be an int.
+* ``ikmeans``/``hikmeans`` (8-bit data, :mod:`pyvl.ikmeans`,
+  :mod:`pyvl.hikmeans`): see :mod:`.ikmeans` and :mod:`.hikmeans`.
 """
 
 from __future__ import annotations
 
 from .fisher import fisher
 from .gmm import gmm
+from .hikmeans import hikmeans, hikmeans_push
+from .ikmeans import ikmeans, ikmeans_push
 from .kmeans import kmeans, kmeans_quantize
 from .vlad import vlad
 
-__all__ = ["fisher", "gmm", "kmeans", "kmeans_quantize", "vlad"]
+__all__ = [
+    "fisher", "gmm", "hikmeans", "hikmeans_push", "ikmeans", "ikmeans_push", "kmeans",
+    "kmeans_quantize", "vlad",
+]

@@ -24,8 +24,13 @@ extern "C" {
  ** number (from 0) and the log-likelihood (EM) or energy (k-means) of the
  ** current parameters. A non-zero return stops training: the object keeps
  ** valid parameters (those the value was computed for) and the training call
- ** sets the last error to ::VL_ERR_INTERRUPTED. */
+ ** sets the last error to ::VL_ERR_INTERRUPTED. EM also accepts
+ ** ::VL_ITERATION_FINISH: run this iteration's M-step, then return normally
+ ** (no further E-step, no error): scikit-learn's loop, which tests
+ ** convergence after the M-step and ends with one. */
 typedef int (*vl_iteration_callback)(void *user, vl_size iteration, double value);
+/** Return value of an EM iteration callback: finish with this iteration's M-step. */
+#define VL_ITERATION_FINISH 2
 /** @} */
 
 /** @name Log hook
