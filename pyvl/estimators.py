@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, DensityMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -154,10 +155,12 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
     warm_start : bool, default False
         Start from the previous fit's parameters (with ``n_init`` = 1).
     verbose : int, default 0
-        1: a progress bar (if tqdm is installed) and INFO logs on the
-        ``pyvl`` logger; 2: also DEBUG logs per iteration.
+        1: scikit-learn's lines on stdout ("Initialization 0", "  Iteration
+        10", "Initialization converged."), a progress bar on stderr (if tqdm
+        is installed) and INFO logs on the ``pyvl`` logger; 2: the lines with
+        times, changes and lower bounds, and DEBUG logs per iteration.
     verbose_interval : int, default 10
-        Kept for scikit-learn compatibility.
+        Iterations between two "Iteration" lines.
     n_threads : int or None
         libgmm threads during fit/predict (None: libgmm's setting). Results do
         not depend on it.
@@ -379,6 +382,65 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+    # ---- scikit-learn's own class ------------------------------------------------
+
+    _SKLEARN_INIT = {"kmeans": "kmeans", "k-means++": "k-means++", "random": "k-means++",
+                     "random_from_data": "random_from_data"}
+
+    def to_sklearn(self) -> SkGaussianMixture:
+        """This fitted mixture as a fitted ``sklearn.mixture.GaussianMixture``:
+        the same parameters (float64), attributes and settings, so that code
+        that checks for scikit-learn's class (scikit-image's ``fisher_vector``)
+        accepts a pyvl model. Refitting it runs scikit-learn's EM."""
+        check_is_fitted(self)
+        sk = SkGaussianMixture(
+            n_components=int(self.n_components), covariance_type=self.covariance_type,
+            tol=self.tol, max_iter=self.max_iter, n_init=self.n_init,
+            init_params=self._SKLEARN_INIT[self.init_params], weights_init=self.weights_init,
+            means_init=self.means_init, precisions_init=self.precisions_init,
+            random_state=self.random_state, warm_start=self.warm_start,
+            verbose_interval=self.verbose_interval,
+        )
+        for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
+            setattr(sk, name, np.asarray(getattr(self, name), dtype=np.float64))
+        sk.converged_, sk.n_iter_ = self.converged_, self.n_iter_
+        sk.lower_bound_, sk.lower_bounds_ = self.lower_bound_, list(self.lower_bounds_)
+        sk.n_features_in_ = self.n_features_in_
+        if hasattr(self, "feature_names_in_"):
+            sk.feature_names_in_ = self.feature_names_in_
+        return sk
+
+    @classmethod
+    def from_sklearn(cls, gm: SkGaussianMixture, **params: Any) -> GaussianMixture:
+        """A fitted pyvl mixture with the parameters of a fitted
+        ``sklearn.mixture.GaussianMixture`` (diagonal covariances), its dtype, and
+        its settings where pyvl has them (``params`` override them)."""
+        check_is_fitted(gm)
+        if gm.covariance_type != "diag":
+            raise ValueError(
+                f"from_sklearn: covariance_type {gm.covariance_type!r}: pyvl's mixture is "
+                "diagonal ('diag')"
+            )
+        init = {"kmeans": "kmeans", "k-means++": "k-means++",
+                "random_from_data": "random_from_data"}.get(gm.init_params, "kmeans")
+        settings = dict(n_components=gm.n_components, tol=gm.tol, max_iter=gm.max_iter,
+                        n_init=gm.n_init, init_params=init, random_state=gm.random_state,
+                        warm_start=gm.warm_start, verbose_interval=gm.verbose_interval)
+        settings.update(params)
+        g = cls(**settings)
+        w, m, c = (np.asarray(getattr(gm, name)) for name in ("weights_", "means_", "covariances_"))
+        dtype = m.dtype if m.dtype in FLOAT_DTYPES else np.dtype(np.float64)
+        g.weights_, g.means_, g.covariances_ = (np.array(a, dtype=dtype, order="C") for a in (w, m, c))
+        g.precisions_ = 1.0 / g.covariances_
+        g.precisions_cholesky_ = 1.0 / np.sqrt(g.covariances_)
+        g.converged_, g.n_iter_ = bool(gm.converged_), int(gm.n_iter_)
+        g.lower_bound_ = float(gm.lower_bound_)
+        g.lower_bounds_ = [float(v) for v in getattr(gm, "lower_bounds_", [])]
+        g.n_features_in_ = int(gm.n_features_in_)
+        if hasattr(gm, "feature_names_in_"):
+            g.feature_names_in_ = gm.feature_names_in_
+        return g
 
     # ---- model files -------------------------------------------------------------
 

@@ -302,3 +302,73 @@ def test_warm_start_converges_against_the_previous_lower_bound():
                 break
     assert g.converged_ and len(bounds) > 2
     assert abs(bounds[-1] - bounds[-2]) < 1e-6
+
+
+def test_verbose_prints_scikit_learns_lines(capsys):
+    X = blobs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = pyvl.GaussianMixture(5, random_state=0, verbose=1, verbose_interval=1, max_iter=3,
+                                 tol=0.0, n_init=2).fit(X)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["Initialization 0", "  Iteration 1", "  Iteration 2", "  Iteration 3",
+                   "Initialization did not converge.", "Initialization 1", "  Iteration 1",
+                   "  Iteration 2", "  Iteration 3", "Initialization did not converge."]
+    assert g.n_iter_ == 3
+    pyvl.GaussianMixture(5, random_state=0, verbose=2, verbose_interval=2).fit(X)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Initialization 0" and out[-1].startswith("Initialization converged.")
+    assert "lower bound" in out[-1] and all("ll change" in ln for ln in out[1:-1])
+    pyvl.GaussianMixture(5, random_state=0).fit(X)
+    assert capsys.readouterr().out == ""  # silent by default
+
+
+# ---- scikit-learn's and scikit-image's classes -------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_to_sklearn_predicts_as_pyvl(dtype):
+    from sklearn.mixture import GaussianMixture as SkGM
+
+    X = blobs(dtype)
+    g = pyvl.GaussianMixture(5, random_state=0).fit(X)
+    sk = g.to_sklearn()
+    assert type(sk) is SkGM and sk.covariance_type == "diag"
+    # scikit-learn's own E-step on pyvl's parameters
+    np.testing.assert_allclose(sk.predict_proba(X), g.predict_proba(X), atol=1e-5)
+    np.testing.assert_allclose(sk.score_samples(X), g.score_samples(X), rtol=1e-5)
+    np.testing.assert_array_equal(sk.predict(X), g.predict(X))
+    back = pyvl.GaussianMixture.from_sklearn(sk)
+    np.testing.assert_array_equal(back.means_, g.means_.astype(np.float64))
+    np.testing.assert_array_equal(back.predict(X), g.predict(X))
+
+
+def test_from_sklearn_takes_a_fitted_sklearn_mixture():
+    from sklearn.mixture import GaussianMixture as SkGM
+
+    X = blobs(np.float64)
+    sk = SkGM(4, covariance_type="diag", random_state=0).fit(X)
+    g = pyvl.GaussianMixture.from_sklearn(sk)
+    np.testing.assert_allclose(g.predict_proba(X), sk.predict_proba(X), atol=1e-10)
+    assert g.n_iter_ == sk.n_iter_ and g.converged_ == sk.converged_
+    with pytest.raises(ValueError, match="diag"):
+        pyvl.GaussianMixture.from_sklearn(SkGM(2, random_state=0).fit(X))
+
+
+def test_scikit_image_fisher_vector_accepts_a_pyvl_model():
+    import skimage.feature as skimage_feature  # a test dependency
+
+    X = blobs(np.float64)
+    g = pyvl.GaussianMixture(4, random_state=0).fit(X)
+    fv = skimage_feature.fisher_vector(X[:200], g.to_sklearn())
+    # scikit-image's formula on the same parameters, written out
+    q = g.predict_proba(X[:200])
+    n = 200
+    w, m, c = g.weights_, g.means_, g.covariances_
+    d_pi = (q.mean(0) - w) / np.sqrt(w)
+    d_mu = (q.T @ X[:200] / n - q.mean(0)[:, None] * m) / (np.sqrt(w)[:, None] * np.sqrt(c))
+    d_s = -(q.T @ X[:200] ** 2 / n) - q.mean(0)[:, None] * m**2 + q.mean(0)[:, None] * c \
+        + 2 * (q.T @ X[:200] / n) * m
+    d_s /= np.sqrt(2) * np.sqrt(w)[:, None] * c
+    np.testing.assert_allclose(fv, np.hstack([d_pi, d_mu.ravel(), d_s.ravel()]), rtol=1e-6,
+                               atol=1e-9)

@@ -6,7 +6,6 @@
 #include "vl/libgmm.h"
 #include "vl/fisher.h"
 #include "vl/gmm.h"
-#include "vl/libgmm.h"
 #include "vl/vlad.h"
 
 #define EXPECT_ERROR(code)                                                        \

@@ -1,5 +1,5 @@
 /* test_errors.c: every kind of bad input against every public C function
- * group, as tabulated in docs/errors.md (issue 7, "Bad input, everywhere").
+ * group, as tabulated in docs/errors.md.
  *
  * Each row checks the documented outcome: the error code and a fragment of
  * the message in the calling thread's last error, the sentinel return value,
@@ -18,7 +18,6 @@
 #include "vl/fisher.h"
 #include "vl/gmm.h"
 #include "vl/kmeans.h"
-#include "vl/libgmm.h"
 #include "vl/random.h"
 #include "vl/vlad.h"
 

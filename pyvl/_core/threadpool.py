@@ -12,11 +12,13 @@ imports it when threadpoolctl is installed. Then::
     with threadpool_limits(1):   # also `user_api="openmp"`
         ...                      # pyvl.vl_get_max_threads() == 1 in here
 
-libgmm parallelises with OpenMP, so its user API is ``"openmp"`` (a limit on
-OpenMP libraries limits it too) and its internal API is ``"libgmm"``. Its
+libgmm has its own thread pool (no OpenMP runtime). Its user API is
+``"openmp"`` all the same -- the family of thread pools that
+``threadpool_limits(user_api="openmp")`` is meant to limit, as it did when
+libgmm used OpenMP -- and its internal API is ``"libgmm"``. Its
 thread count is process-wide (``vl_set_num_threads``), not per Python thread.
 Results do not depend on it. threadpoolctl restores the previous count on
-exit from a limit; a count of 0 ("OpenMP's default") comes back as the number
+exit from a limit; a count of 0 (libgmm's default) comes back as the number
 it stood for.
 
 The controller talks to the library threadpoolctl found in the process (the

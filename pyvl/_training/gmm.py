@@ -149,6 +149,8 @@ def fit(p: GMMParams, source: Source,
         gmm.set_covariance_bound(p.bound)
         gmm.store_posteriors = False
         monitor.finish_with_step, monitor.limit = True, p.max_iter
+        if p.verbose:  # scikit-learn's lines on stdout, besides the progress bar
+            monitor.print_every = max(1, p.verbose_interval)
         if isinstance(source, InMemory):
             monitor.n = source.n
             gmm.convergence_threshold = 0.0
@@ -171,6 +173,8 @@ def fit(p: GMMParams, source: Source,
                 else:  # nothing to draw: every parameter is given
                     assert p.precisions_init is not None
                     gmm.set_params(p.weights_init, p.means_init, 1.0 / p.precisions_init)
+            if p.verbose:
+                print("Initialization %d" % trial)
             monitor.start("GaussianMixture EM" if n_init == 1
                           else f"GaussianMixture EM, init {trial + 1}/{n_init}")
             monitor.previous = warm_lower_bound if warm is not None else None
@@ -181,6 +185,8 @@ def fit(p: GMMParams, source: Source,
                     ll = em_by_passes(gmm, source, p.max_iter, monitor, k)
             finally:
                 monitor.close()
+            if p.verbose and p.max_iter > 0:
+                monitor.print_init_end()
             values = list(monitor.values)
             w, m, c = gmm.params()
             result = GMMFit(w, m, c, ll, monitor.converged, monitor.m_steps, values)

@@ -79,6 +79,7 @@ class GMMParams:
     dtype: Any
     chunk_size: int | None
     init_sample_size: int | None
+    verbose_interval: int = 10
 
     @property
     def user_init(self) -> dict[str, np.ndarray]:
@@ -128,6 +129,7 @@ def gmm_params(est: Any, n_features: int | None) -> GMMParams:
         n_threads=optional_positive(est.n_threads, "n_threads", MAX_THREADS),
         dtype=_dtype(est.dtype), chunk_size=optional_positive(est.chunk_size, "chunk_size"),
         init_sample_size=optional_positive(est.init_sample_size, "init_sample_size"),
+        verbose_interval=positive(getattr(est, "verbose_interval", 10), "verbose_interval"),
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Callable
@@ -64,7 +65,11 @@ class Monitor:
         self.limit: int | None = None
         self.previous: float | None = None
         self.finished = False
+        #: scikit-learn's verbose lines on stdout every ``print_every`` iterations
+        #: (GaussianMixture: "  Iteration N", with time and change at verbose >= 2)
+        self.print_every = 0
         self._bar: Any = None
+        self._t_iter = self._t_init = 0.0
 
     @property
     def m_steps(self) -> int:
@@ -76,6 +81,7 @@ class Monitor:
         self.values = []
         self.converged = False
         self.finished = False
+        self._t_iter = self._t_init = time.perf_counter()
         if self.verbose:
             try:
                 from tqdm.auto import tqdm
@@ -116,6 +122,8 @@ class Monitor:
             self.values.append(value)
             logger.debug("%s: iteration %d: %s = %.6f", self.what, iteration,
                          "loglikelihood" if self.what == "gmm" else "energy", value)
+            if self.print_every and (iteration + 1) % self.print_every == 0:
+                self._print_iteration(iteration + 1)
             if self._bar is not None:
                 if iteration > 0 or self.finish_with_step:  # one tick per M-step
                     self._bar.update(1)
@@ -142,6 +150,33 @@ class Monitor:
         except Exception:  # never let an exception cross into C
             logger.exception("pyvl: error in the iteration callback")
             return 0
+
+    def _print_iteration(self, n_iter: int) -> None:
+        if self.verbose >= 2:
+            now = time.perf_counter()
+            print("  Iteration %d\t time lapse %.5fs\t ll change %.5f"
+                  % (n_iter, now - self._t_iter, self.change()))
+            self._t_iter = now
+        else:
+            print("  Iteration %d" % n_iter)
+
+    def change(self) -> float:
+        """Change of the last value per point from the one before (inf for the first)."""
+        if not self.values or not self.n:
+            return float("nan")
+        if len(self.values) > 1:
+            return (self.values[-1] - self.values[-2]) / self.n
+        return float("inf") if self.previous is None else self.values[-1] / self.n - self.previous
+
+    def print_init_end(self) -> None:
+        """scikit-learn's line at the end of an initialisation's EM."""
+        state = "converged" if self.converged else "did not converge"
+        if self.verbose >= 2:
+            lb = self.values[-1] / self.n if self.values and self.n else float("nan")
+            print(f"Initialization {state}. time lapse {time.perf_counter() - self._t_init:.5f}s"
+                  f"\t lower bound {lb:.5f}.")
+        else:
+            print(f"Initialization {state}.")
 
     def report(self, iteration: int, value: float) -> int:
         """The callback for loops written in Python (same return values)."""

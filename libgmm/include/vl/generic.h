@@ -62,7 +62,7 @@ VL_EXPORT vl_bool vl_get_simd_enabled(void);
 /** @} */
 
 /** @name Threads
- ** `vl_set_num_threads(0)` restores the default (OpenMP's default, normally
+ ** `vl_set_num_threads(0)` restores the default (`OMP_NUM_THREADS` if set, else
  ** the number of cores). Results do not depend on the number of threads.
  ** @{ */
 VL_EXPORT vl_size vl_get_max_threads(void);

@@ -13,7 +13,9 @@
  * threads, and for any implementation of gmm_run.
  *
  * Items should be coarse (a block of rows, not one row): gmm_run costs a
- * few hundred nanoseconds per item at most, plus the start of the loop. */
+ * few hundred nanoseconds per item at most, plus the start of the loop.
+ * The implementation (sched.c) is libgmm's own thread pool: persistent
+ * workers, dynamic claiming of items, fork-safe. */
 #ifndef GMM_CORE_SCHED_H
 #define GMM_CORE_SCHED_H
 
@@ -31,6 +33,9 @@ GMM_HIDDEN int gmm_workers(size_t n, int nthreads);
 /* Runs fn(ctx, i, worker) for every i < n (see above). With one worker,
  * the items run in order on the calling thread. */
 GMM_HIDDEN void gmm_run(size_t n, int nthreads, gmm_item_fn fn, void *ctx);
+
+/* Workers the pool has started so far (tests). */
+GMM_HIDDEN int gmm_pool_workers(void);
 
 /* The same over the rows [0, n) cut into ranges of `grain` rows (the last
  * may be shorter): fn(ctx, i0, i1, worker) once per range. For per-row work

@@ -4,23 +4,24 @@
 
 #include "util/internal.h"
 
-/* Countdown to an injected failure (tests only, via gmm_alloc_fail_after).
- * Not thread-safe by design: tests that use it run single-threaded code. */
-static long g_fail_countdown = 0;
+/* Countdown to an injected failure (tests only, via gmm_alloc_fail_after;
+ * the tests that use it allocate from one thread at a time). Atomic, since
+ * every allocation of every thread reads it. */
+static atomic_long g_fail_countdown = 0;
 /* Allocation attempts so far (tests: how many sites a call went through, so
  * a failure sweep knows whether the n-th allocation was reached). */
-static long g_alloc_count = 0;
+static atomic_long g_alloc_count = 0;
 
-void gmm_alloc_fail_after(long n) { g_fail_countdown = n; }
+void gmm_alloc_fail_after(long n) { atomic_store_explicit(&g_fail_countdown, n, memory_order_relaxed); }
 
 GMM_HIDDEN long gmm_alloc_count(void);
-long gmm_alloc_count(void) { return g_alloc_count; }
+long gmm_alloc_count(void) { return atomic_load_explicit(&g_alloc_count, memory_order_relaxed); }
 
 static int injected_failure(void)
 {
-  ++g_alloc_count;
-  if (g_fail_countdown > 0 && --g_fail_countdown == 0) return 1;
-  return 0;
+  atomic_fetch_add_explicit(&g_alloc_count, 1, memory_order_relaxed);
+  return atomic_load_explicit(&g_fail_countdown, memory_order_relaxed) > 0 &&
+         atomic_fetch_sub_explicit(&g_fail_countdown, 1, memory_order_relaxed) == 1;
 }
 
 int gmm_mul_size(size_t a, size_t b, size_t *out)

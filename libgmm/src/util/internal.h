@@ -17,7 +17,7 @@
 #include "vl/libgmm.h"
 #include "vl/random.h"
 
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
 #  define GMM_HIDDEN __attribute__((visibility("hidden")))
 #  define GMM_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #  define GMM_LIKELY(x) __builtin_expect(!!(x), 1)

@@ -188,6 +188,15 @@ if [ -n "$readelf" ]; then
   if "$readelf" -d "$libdir/libgmm.so.$version" | grep -Eq '\((RPATH|RUNPATH)\)'; then
     fail "the installed library carries an RPATH/RUNPATH"
   fi
+  # only the C runtime: libc, libm, the thread library (no OpenMP runtime)
+  needed=$("$readelf" -d "$libdir/libgmm.so.$version" | sed -n 's/.*(NEEDED).*\[\(.*\)\].*/\1/p')
+  for lib in $needed; do
+    case $lib in
+      libc.so.*|libm.so.*|libpthread.so.*|ld-linux*.so.*) ;;
+      *) fail "libgmm depends on $lib (only libc, libm and libpthread are expected)" ;;
+    esac
+  done
+  echo "NEEDED: $(echo $needed)"
 fi
 if [ -n "$nm" ]; then
   "$nm" -D --defined-only "$libdir/libgmm.so.$version" |
