@@ -1,8 +1,10 @@
 """Which SIMD kernels libgmm uses, and forcing a level (tests and benchmarks).
 
-Levels: "scalar", "sse2", "avx2" (AVX2+FMA), "avx512" (AVX-512F). The best
-level this build and CPU support is chosen at load; ``GMM_SIMD=scalar`` in the
-environment caps it.
+Levels: "scalar", "sse2", "avx2" (AVX2+FMA), "avx512" (AVX-512F) on x86-64,
+"neon" (Advanced SIMD) on aarch64. The best level this build and CPU support
+is chosen at load; ``GMM_SIMD=scalar`` in the environment caps it (a level of
+the other architecture is ignored). ``available_levels()`` lists the levels
+``set_simd_level`` accepts here.
 """
 
 from __future__ import annotations

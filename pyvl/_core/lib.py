@@ -91,6 +91,7 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "vl_get_simd_enabled": (c_int, []),
     "vl_get_simd_level": (c_int, []),
     "vl_get_simd_max_level": (c_int, []),
+    "vl_get_simd_level_available": (c_int, [c_int]),
     "vl_set_simd_level": (c_int, [c_int]),
     "vl_get_simd_level_name": (c_char_p, [c_int]),
     "vl_get_max_threads": (c_size_t, []),

@@ -9,6 +9,7 @@ stdout does not).
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,27 +73,55 @@ def num_threads(n: int | None, name: str = "n_threads") -> Iterator[None]:
 
 
 # ---- SIMD ---------------------------------------------------------------------------------
+# libgmm's levels: "scalar", "sse2", "avx2" (AVX2+FMA), "avx512" (AVX-512F) on
+# x86, "neon" on aarch64. Their numbers are not an order across architectures
+# (neon is 4), so which levels exist here is asked level by level.
+
+
+@functools.cache
+def simd_level_names() -> tuple[str, ...]:
+    """Every level libgmm knows, indexed by its number: ``vl_get_simd_level_name(i)``
+    for i = 0, 1, ... up to the first unknown level (NULL and VL_ERR_BAD_ARG)."""
+    names: list[str] = []
+    while True:
+        try:
+            name = lib.vl_get_simd_level_name(len(names))
+        except InvalidArgumentError:  # the first level libgmm does not know: the end
+            break
+        names.append(name.decode())
+    return tuple(names)
 
 
 def simd_level_name(level: int) -> str:
+    """Name of SIMD level number ``level`` (InvalidArgumentError if libgmm does not know it)."""
     return str(lib.vl_get_simd_level_name(level).decode())
 
 
 def simd_level() -> str:
-    """Name of the SIMD level in use."""
+    """Name of the SIMD level in use: "scalar", "sse2", "avx2", "avx512" (x86) or "neon"
+    (aarch64)."""
     return simd_level_name(lib.vl_get_simd_level())
 
 
 def available_simd_levels() -> list[str]:
-    """Levels this build and CPU can run, lowest first."""
-    return [simd_level_name(i) for i in range(lib.vl_get_simd_max_level() + 1)]
+    """Levels this build and CPU can run (the ones :func:`set_simd_level` accepts), in
+    libgmm's order: "scalar" first, then e.g. "sse2", "avx2", "avx512" on x86-64 or "neon"
+    on aarch64."""
+    return [name for i, name in enumerate(simd_level_names()) if lib.vl_get_simd_level_available(i)]
 
 
 def set_simd_level(level: str) -> None:
-    """Use the kernels of the named level from now on."""
-    names = [simd_level_name(i) for i in range(4)]
+    """Use the kernels of the named level from now on (process-wide).
+
+    ``level`` is one of libgmm's names ("scalar", "sse2", "avx2", "avx512", "neon");
+    InvalidArgumentError for any other, and for a level this build or CPU cannot run
+    (libgmm's error, e.g. "neon" on x86-64 or "avx2" on aarch64)."""
+    names = simd_level_names()
     if level not in names:
-        raise InvalidArgumentError(f"unknown SIMD level {level!r}; choose from {tuple(names)}")
+        raise InvalidArgumentError(
+            f"unknown SIMD level {level!r}; libgmm's levels are {names}, "
+            f"available here: {tuple(available_simd_levels())}"
+        )
     lib.vl_set_simd_level(names.index(level))
 
 

@@ -14,6 +14,12 @@ VL_EXPORT int vl_get_simd_max_level(void)
   return gmm_simd_max_level();
 }
 
+VL_EXPORT vl_bool vl_get_simd_level_available(int level)
+{
+  gmm_clear_error();
+  return gmm_kernels_for_level(level) != NULL;
+}
+
 VL_EXPORT int vl_set_simd_level(int level)
 {
   gmm_clear_error();
@@ -22,11 +28,12 @@ VL_EXPORT int vl_set_simd_level(int level)
 
 VL_EXPORT char const *vl_get_simd_level_name(int level)
 {
-  static char const *const names[] = {"scalar", "sse2", "avx2", "avx512"};
+  char const *name;
   gmm_clear_error();
-  GMM_REQUIRE(level >= 0 && level <= 3, NULL, VL_ERR_BAD_ARG,
-              "vl_get_simd_level_name: unknown level %d", level);
-  return names[level];
+  name = gmm_simd_level_name(level);
+  GMM_REQUIRE(name != NULL, NULL, VL_ERR_BAD_ARG, "vl_get_simd_level_name: unknown level %d",
+              level);
+  return name;
 }
 
 VL_EXPORT void vl_set_simd_enabled(vl_bool x)

@@ -23,8 +23,27 @@ static gmm_kernels const *table_of(int level)
 #if GMM_HAVE_AVX512
     case VL_SIMD_AVX512: return &gmm_kernels_avx512;
 #endif
+#if GMM_HAVE_NEON
+    case VL_SIMD_NEON: return &gmm_kernels_neon;
+#endif
     default: return NULL;
   }
+}
+
+/* Level names, indexed by level. */
+static char const *const g_level_names[] = {"scalar", "sse2", "avx2", "avx512", "neon"};
+#define NUM_LEVELS ((int)(sizeof g_level_names / sizeof g_level_names[0]))
+
+char const *gmm_simd_level_name(int level)
+{
+  return level >= 0 && level < NUM_LEVELS ? g_level_names[level] : NULL;
+}
+
+/* The level numbers order the x86 levels among themselves; NEON (aarch64)
+ * is of another family, and scalar belongs to every family. */
+static int same_family(int a, int b)
+{
+  return a == VL_SIMD_SCALAR || b == VL_SIMD_SCALAR || (a == VL_SIMD_NEON) == (b == VL_SIMD_NEON);
 }
 
 int gmm_simd_max_level(void)
@@ -36,9 +55,8 @@ int gmm_simd_max_level(void)
 
 static int level_from_name(char const *s)
 {
-  static char const *const names[] = {"scalar", "sse2", "avx2", "avx512"};
-  for (int i = 0; i < 4; ++i)
-    if (strcmp(s, names[i]) == 0) return i;
+  for (int i = 0; i < NUM_LEVELS; ++i)
+    if (strcmp(s, g_level_names[i]) == 0) return i;
   return -1;
 }
 
@@ -56,8 +74,13 @@ int gmm_simd_level(void)
     int max = gmm_simd_max_level();
     level = max;
     if (env && *env) {
+      /* caps, never raises; a level of another family is ignored, and a cap
+       * on a level not compiled in falls to the next one below it */
       int want = level_from_name(env);
-      if (want >= 0 && want < max) level = want; /* caps; never raises */
+      if (want >= 0 && want < max && same_family(want, max)) {
+        level = want;
+        while (level > VL_SIMD_SCALAR && !table_of(level)) --level;
+      }
     }
     atomic_store_explicit(&g_level, level, memory_order_release);
   }

@@ -20,7 +20,7 @@
 #define GMM_KPAD 16
 
 typedef struct gmm_kernels {
-  char const *name; /* "scalar", "sse2", "avx2", "avx512" */
+  char const *name; /* "scalar", "sse2", "avx2", "avx512", "neon" */
   int level;        /* VL_SIMD_* */
 
   /* Scaled squared distances (the E-step's Mahalanobis term):
@@ -82,6 +82,9 @@ GMM_HIDDEN int gmm_simd_level(void);
 GMM_HIDDEN int gmm_simd_max_level(void);
 GMM_HIDDEN int gmm_simd_set_level(int level);
 GMM_HIDDEN void gmm_simd_set_enabled(int enabled);
+/* "scalar", "sse2", "avx2", "avx512", "neon" by VL_SIMD_* level, or NULL
+ * for an unknown level (no error set). */
+GMM_HIDDEN char const *gmm_simd_level_name(int level);
 
 /* The table in use. */
 GMM_HIDDEN gmm_kernels const *gmm_kernels_get(void);
@@ -93,6 +96,7 @@ GMM_HIDDEN extern gmm_kernels const gmm_kernels_scalar;
 GMM_HIDDEN extern gmm_kernels const gmm_kernels_sse2;
 GMM_HIDDEN extern gmm_kernels const gmm_kernels_avx2;
 GMM_HIDDEN extern gmm_kernels const gmm_kernels_avx512;
+GMM_HIDDEN extern gmm_kernels const gmm_kernels_neon;
 
 /* The scalar log-sum-exp, for tables of levels without their own. */
 GMM_HIDDEN void gmm_lse_scalar_f(size_t n, size_t K, size_t kp, float const *c, float *tile,
