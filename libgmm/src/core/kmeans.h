@@ -36,20 +36,30 @@ GMM_HIDDEN void gmm_kmeans_delete(VlKMeans *self);
 GMM_HIDDEN void gmm_kmeans_reset(VlKMeans *self);
 /* VL_ERR_OK for L1 and L2, else VL_ERR_BAD_ARG. */
 GMM_HIDDEN int gmm_kmeans_check_distance(VlVectorComparisonType distance, char const *fn);
+/* `weights` (numData doubles, or NULL: every point weighs 1) are the sample
+ * weights of vl/libgmm/kmeans.h; `fn` names the entry point in errors. */
 /* Energy, or NaN + last error on failure. */
 GMM_HIDDEN double gmm_kmeans_cluster(VlKMeans *self, void const *data, size_t dimension,
-                                     size_t numData, size_t numCenters);
+                                     size_t numData, size_t numCenters, double const *weights,
+                                     char const *fn);
 /* Energy of the refined centers, or NaN + last error. */
-GMM_HIDDEN double gmm_kmeans_refine(VlKMeans *self, void const *data, size_t numData);
+GMM_HIDDEN double gmm_kmeans_refine(VlKMeans *self, void const *data, size_t numData,
+                                    double const *weights, char const *fn);
 /* Exact nearest center; `distances` may be NULL. VL_ERR_OK or an error code. */
 GMM_HIDDEN int gmm_kmeans_quantize(VlKMeans *self, vl_uint32 *assignments, void *distances,
                                    void const *data, size_t numData);
+/* The same (both outputs may be NULL); returns the (weighted) sum of the
+ * distances, or NaN + last error. */
+GMM_HIDDEN double gmm_kmeans_quantize_energy(VlKMeans *self, vl_uint32 *assignments,
+                                             void *distances, void const *data, size_t numData,
+                                             double const *weights);
 GMM_HIDDEN int gmm_kmeans_quantize_ann(VlKMeans *self, vl_uint32 *assignments, void *distances,
                                        void const *data, size_t numData, int update);
 GMM_HIDDEN int gmm_kmeans_set_centers(VlKMeans *self, void const *centers, size_t D, size_t K);
 /* Seeding of K centers into the object; `fn` names the entry point in errors. */
 GMM_HIDDEN int gmm_kmeans_init_centers(VlKMeans *self, void const *data, size_t D, size_t N,
-                                       size_t K, VlKMeansInitialization init, char const *fn);
+                                       size_t K, VlKMeansInitialization init,
+                                       double const *weights, char const *fn);
 /* k-means++ seeding (VLFeat's draw order: one uindex(N), then K real1) of K
  * centers (K x D of `dataType`) from N x D data, with `distance`, drawing
  * from `rand`. The GMM's "rand" initialisation uses it too. */
@@ -62,7 +72,7 @@ GMM_HIDDEN int gmm_kmeans_seed_plusplus(vl_type dataType, VlVectorComparisonType
 GMM_HIDDEN int gmm_kmeans_check_stats(VlKMeans const *self, char const *fn);
 GMM_HIDDEN size_t gmm_kmeans_stats_size(VlKMeans const *self);
 GMM_HIDDEN int gmm_kmeans_stats_accumulate(VlKMeans const *self, double *stats, void const *data,
-                                           size_t numData);
+                                           size_t numData, double const *weights, char const *fn);
 GMM_HIDDEN int gmm_kmeans_update_from_stats(VlKMeans *self, double const *stats);
 
 #endif /* GMM_CORE_KMEANS_H */
