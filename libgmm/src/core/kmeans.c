@@ -20,8 +20,7 @@
  * seeding (probabilities proportional to the weights), the center update
  * (weighted means, weighted medians for L1), the energy and the
  * statistics; without weights (or with all weights equal to 1) every
- * computation is the unweighted one, bit for bit. See km_weights below. */
-#include <stdlib.h>
+ * computation is the unweighted one, bit for bit (kmeans_weights.c). */
 #include <string.h>
 
 #include "core/kmeans.h"
@@ -57,7 +56,7 @@ typedef struct {
   vl_iteration_callback callback;
   void *callbackUser;
   int *stopped; /* set when the callback asks to stop */
-  /* Sample weights, as the numerics use them (see kw_init): NULL when every
+  /* Sample weights, as the numerics use them (kmeans_weights.c): NULL when every
    * point weighs the same; else one weight per point, 0 or 1 when all the
    * positive weights are equal (`wequal`), otherwise scaled by a power of
    * two so that the largest is in [1, 2). */
@@ -88,44 +87,6 @@ static int km_threads(km_ctx const *c, double work) { return work >= KM_PAR_WORK
 /* The j-th point with a positive weight (j < npos). */
 static size_t km_point(km_ctx const *c, size_t j) { return c->pos ? c->pos[j] : j; }
 
-/* A point drawn with probability proportional to its weight: one real1,
- * then the first point whose cumulative weight (in point order) reaches
- * that fraction of the total. Needs weights (c->w). */
-static size_t km_pick_weighted(km_ctx const *c, size_t N, VlRand *rand)
-{
-  double total = 0, acc = 0, thresh;
-  size_t last = 0;
-  for (size_t i = 0; i < N; ++i) total += c->w[i];
-  thresh = gmm_rand_real1(rand) * total;
-  for (size_t i = 0; i < N; ++i) {
-    if (!(c->w[i] > 0)) continue;
-    acc += c->w[i];
-    last = i;
-    if (acc >= thresh) return i;
-  }
-  return last; /* rounding only: acc ends at total >= thresh */
-}
-
-/* A uniform draw in (0, 1) with 53 random bits (two uint32 draws). */
-static double km_open_uniform(VlRand *rand)
-{
-  double const hi = (double)(gmm_rand_uint32(rand) >> 5), lo = (double)(gmm_rand_uint32(rand) >> 6);
-  return (hi * 67108864.0 + lo + 0.5) * (1.0 / 9007199254740992.0);
-}
-
-/* A point and its sort key (weighted random selection). */
-typedef struct {
-  double key;
-  size_t i;
-} km_key;
-
-static int km_key_cmp(void const *a, void const *b)
-{
-  km_key const *x = (km_key const *)a, *y = (km_key const *)b;
-  if (x->key != y->key) return x->key < y->key ? -1 : 1;
-  return x->i < y->i ? -1 : x->i > y->i;
-}
-
 #define GMM_TEMPLATE "core/kmeans.tc"
 #include "util/instantiate.h"
 #define GMM_TEMPLATE "core/kmeans_weights.tc"
@@ -137,90 +98,7 @@ static int km_key_cmp(void const *a, void const *b)
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-/* The sample weights of a training call, as km_ctx uses them: a private copy
- * (checked, then used: another thread changing the caller's array cannot
- * change what was checked), rescaled. The results depend only on the
- * weights up to a common factor: when every positive weight is the same the
- * copy holds 0 or 1 (and is dropped when every weight is positive: the
- * unweighted computation), otherwise the weights are multiplied by the power
- * of two that puts the largest in [1, 2), which changes no rounding (a weight
- * that this makes smaller than the smallest double, 2^-1074, counts as 0).
- * Energies are computed with these weights and multiplied back by `scale`. */
-typedef struct {
-  double *w;
-  size_t *pos;
-  size_t npos;
-  double scale;
-  int equal;
-} km_weights;
-
-static void kw_free(km_weights *kw)
-{
-  gmm_free(kw->w);
-  gmm_free(kw->pos);
-  kw->w = NULL;
-  kw->pos = NULL;
-}
-
-/* Prepares the weights of N points (NULL: unweighted) for K centers: K must
- * not exceed the number of points with a positive weight. */
-static int kw_init(km_weights *kw, double const *weights, size_t N, size_t K, char const *fn)
-{
-  double wmin = INFINITY, wmax = 0;
-  size_t npos = 0;
-  int err;
-  kw->w = NULL;
-  kw->pos = NULL;
-  kw->npos = N;
-  kw->scale = 1;
-  kw->equal = 1;
-  if (!weights) return VL_ERR_OK;
-  if (!(kw->w = gmm_alloc_array(N, 1, sizeof *kw->w, 0))) return gmm_last_error();
-  memcpy(kw->w, weights, N * sizeof *kw->w);
-  if ((err = gmm_check_weights(fn, kw->w, N, 0))) goto fail;
-  for (size_t i = 0; i < N; ++i)
-    if (kw->w[i] > 0) {
-      if (kw->w[i] < wmin) wmin = kw->w[i];
-      if (kw->w[i] > wmax) wmax = kw->w[i];
-    }
-  if (wmin == wmax) {
-    kw->scale = wmax;
-    for (size_t i = 0; i < N; ++i) kw->w[i] = kw->w[i] > 0 ? 1.0 : 0.0;
-  } else {
-    int e;
-    (void)frexp(wmax, &e); /* wmax = m 2^e, m in [0.5, 1) */
-    kw->scale = ldexp(1.0, e - 1);
-    kw->equal = 0;
-    for (size_t i = 0; i < N; ++i) kw->w[i] = ldexp(kw->w[i], 1 - e);
-  }
-  for (size_t i = 0; i < N; ++i) npos += kw->w[i] > 0;
-  kw->npos = npos;
-  if (K > npos) {
-    err = gmm_error(VL_ERR_BAD_ARG,
-                    "%s: numCenters (%zu) exceeds the number of points with a positive weight "
-                    "(%zu)", fn, K, npos);
-    goto fail;
-  }
-  if (npos == N) {
-    if (kw->equal) { /* all equal: the unweighted computation, energies x scale */
-      gmm_free(kw->w);
-      kw->w = NULL;
-    }
-    return VL_ERR_OK;
-  }
-  if (!(kw->pos = gmm_alloc_array(npos, 1, sizeof *kw->pos, 0))) {
-    err = gmm_last_error();
-    goto fail;
-  }
-  for (size_t i = 0, j = 0; i < N; ++i)
-    if (kw->w[i] > 0) kw->pos[j++] = i;
-  return VL_ERR_OK;
-fail:
-  kw_free(kw);
-  return err;
-}
-
-static void ctx_init(km_ctx *c, VlKMeans const *self, size_t D, size_t K, km_weights const *kw,
+static void ctx_init(km_ctx *c, VlKMeans const *self, size_t D, size_t K, gmm_kmeans_weights const *kw,
                      int *stopped)
 {
   *stopped = 0;
@@ -379,18 +257,18 @@ double gmm_kmeans_cluster(VlKMeans *self, void const *data, size_t dimension, si
                           size_t numCenters, double const *weights, char const *fn)
 {
   km_ctx c;
-  km_weights kw;
+  gmm_kmeans_weights kw;
   void *best = NULL;
   int err = VL_ERR_OK, stopped;
   double E;
   if (check_object(self, fn) || check_sizes(dimension, numData, numCenters, fn) ||
       gmm_check_data(fn, "data", self->dataType, data, numData, dimension) ||
-      kw_init(&kw, weights, numData, numCenters, fn))
+      gmm_kmeans_weights_init(&kw, weights, numData, numCenters, fn))
     return NAN;
   ctx_init(&c, self, dimension, numCenters, &kw, &stopped);
   E = GMM_DISPATCH(self->dataType, cluster, &c, self->initialization, self->numRepetitions, data,
                    numData, &best, &err);
-  kw_free(&kw);
+  gmm_kmeans_weights_free(&kw);
   if (err) return NAN;
   E = km_user(&c, E);
   kmeans_adopt(self, best, dimension, numCenters, E);
@@ -402,7 +280,7 @@ double gmm_kmeans_refine(VlKMeans *self, void const *data, size_t numData,
                          double const *weights, char const *fn)
 {
   km_ctx c;
-  km_weights kw;
+  gmm_kmeans_weights kw;
   void *work;
   int err = VL_ERR_OK, stopped;
   double E;
@@ -414,17 +292,17 @@ double gmm_kmeans_refine(VlKMeans *self, void const *data, size_t numData,
   }
   if (check_sizes(self->dimension, numData, self->numCenters, fn) ||
       gmm_check_data(fn, "data", self->dataType, data, numData, self->dimension) ||
-      kw_init(&kw, weights, numData, self->numCenters, fn))
+      gmm_kmeans_weights_init(&kw, weights, numData, self->numCenters, fn))
     return NAN;
   work = copy_array(self->centers, self->numCenters, self->dimension,
                     gmm_type_size(self->dataType));
   if (!work) {
-    kw_free(&kw);
+    gmm_kmeans_weights_free(&kw);
     return NAN;
   }
   ctx_init(&c, self, self->dimension, self->numCenters, &kw, &stopped);
   E = GMM_DISPATCH(self->dataType, refine, &c, work, data, numData, &err);
-  kw_free(&kw);
+  gmm_kmeans_weights_free(&kw);
   if (err) {
     gmm_free(work);
     return NAN;
@@ -530,21 +408,21 @@ int gmm_kmeans_init_centers(VlKMeans *self, void const *data, size_t D, size_t N
                             VlKMeansInitialization init, double const *weights, char const *fn)
 {
   km_ctx c;
-  km_weights kw;
+  gmm_kmeans_weights kw;
   void *centers;
   int err, stopped;
   if ((err = check_object(self, fn)) || (err = check_sizes(D, N, K, fn)) ||
       (err = gmm_check_data(fn, "data", self->dataType, data, N, D)) ||
-      (err = kw_init(&kw, weights, N, K, fn)))
+      (err = gmm_kmeans_weights_init(&kw, weights, N, K, fn)))
     return err;
   centers = gmm_alloc_array(K, D, gmm_type_size(self->dataType), 0);
   if (!centers) {
-    kw_free(&kw);
+    gmm_kmeans_weights_free(&kw);
     return gmm_last_error();
   }
   ctx_init(&c, self, D, K, &kw, &stopped);
   err = GMM_DISPATCH(self->dataType, seed, &c, init, data, N, centers, c.rand);
-  kw_free(&kw);
+  gmm_kmeans_weights_free(&kw);
   if (err) {
     gmm_free(centers);
     return err;

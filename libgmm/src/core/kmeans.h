@@ -75,4 +75,42 @@ GMM_HIDDEN int gmm_kmeans_stats_accumulate(VlKMeans const *self, double *stats, 
                                            size_t numData, double const *weights, char const *fn);
 GMM_HIDDEN int gmm_kmeans_update_from_stats(VlKMeans *self, double const *stats);
 
+/* ---- sample weights (kmeans_weights.c) ------------------------------------------------ */
+
+/* The sample weights of a training call as the numerics use them: `w` NULL
+ * when every point weighs the same, else N weights (0 or 1 when `equal`:
+ * every positive weight the same; else rescaled by a power of two); `pos`
+ * the indices of the `npos` points with a positive weight (NULL when that is
+ * every point); the given weights are `scale` times `w`. */
+typedef struct {
+  double *w;
+  size_t *pos;
+  size_t npos;
+  double scale;
+  int equal;
+} gmm_kmeans_weights;
+
+/* From N given weights (NULL: unweighted) for K centers: copied, checked
+ * (BAD_ARG for NaN, Inf, negative or all-zero weights, and for K above the
+ * number of positive weights), rescaled. Free with gmm_kmeans_weights_free. */
+GMM_HIDDEN int gmm_kmeans_weights_init(gmm_kmeans_weights *kw, double const *weights, size_t N,
+                                       size_t K, char const *fn);
+GMM_HIDDEN void gmm_kmeans_weights_free(gmm_kmeans_weights *kw);
+/* A point drawn with probability proportional to its weight (N weights >= 0,
+ * one positive): one real1, then the first point of positive weight whose
+ * cumulative weight (in point order) reaches that fraction of the total. */
+GMM_HIDDEN size_t gmm_kmeans_pick_weighted(double const *w, size_t N, VlRand *rand);
+
+typedef struct {
+  double key;
+  size_t i;
+} gmm_kmeans_key;
+
+/* Weighted random selection's order: every point of positive weight (in
+ * point order) draws u in (0, 1) (two uint32 draws) and gets the key
+ * -log(u) / w_i; `keys` (room for the positive weights) receives them sorted
+ * by key (ties by index). Returns their number. */
+GMM_HIDDEN size_t gmm_kmeans_clocks(gmm_kmeans_key *keys, double const *w, size_t N,
+                                    VlRand *rand);
+
 #endif /* GMM_CORE_KMEANS_H */
