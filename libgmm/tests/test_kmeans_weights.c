@@ -10,6 +10,7 @@
 #include "vl/kmeans.h"
 #include "vl/libgmm.h"
 #include "vl/random.h"
+#include "core/kmeans.h"   /* gmm_kmeans_sort_front */
 #include "util/internal.h" /* gmm_alloc_fail_after */
 
 static vl_type const TYPES[2] = {VL_TYPE_FLOAT, VL_TYPE_DOUBLE};
@@ -778,6 +779,47 @@ static void test_selection_support(void)
   for (int i = 0; i < 12; ++i) CHECK(w[i] > 0 ? seen[i] > 0 : seen[i] == 0);
 }
 
+/* Duplicates: the walk goes past the K first clocks and still finds K
+ * distinct points; the partial sort agrees with a full sort. */
+static int cmp_key(void const *a, void const *b)
+{
+  gmm_kmeans_key const *x = a, *y = b;
+  if (x->key != y->key) return x->key < y->key ? -1 : 1;
+  return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static void test_selection_duplicates(void)
+{
+  enum { N = 60, K = 6, n = 1000 };
+  double x[N], w[N];
+  gmm_kmeans_key a[n], b[n];
+  size_t const ks[] = {0, 1, 2, 7, 500, 999, 1000};
+  test_seed(101);
+  for (int i = 0; i < N; ++i) {
+    x[i] = (double)(i % K);                 /* six distinct values, ten copies each */
+    w[i] = i % K == 5 ? 1e-3 : 1 + test_uniform() * 5; /* one value is rarely drawn */
+  }
+  for (vl_uint32 s = 0; s < 50; ++s) {
+    VlKMeans *km = vl_kmeans_new(VL_TYPE_DOUBLE, VlDistanceL2);
+    int seen[K] = {0};
+    vl_rand_seed(vl_get_rand(), s);
+    CHECK(vl_kmeans_init_centers_with_rand_data_weighted(km, x, 1, N, K, w) == VL_ERR_OK);
+    for (int k = 0; k < K; ++k) seen[(int)((double const *)vl_kmeans_get_centers(km))[k]]++;
+    for (int k = 0; k < K; ++k) CHECK(seen[k] == 1);
+    vl_kmeans_delete(km);
+  }
+  for (size_t j = 0; j < sizeof ks / sizeof ks[0]; ++j) {
+    for (size_t i = 0; i < n; ++i) {
+      a[i].key = floor(test_uniform() * 300); /* ties, broken by index */
+      a[i].i = (i * 7919) % n;
+      b[i] = a[i];
+    }
+    gmm_kmeans_sort_front(a, n, ks[j]);
+    qsort(b, n, sizeof b[0], cmp_key);
+    for (size_t i = 0; i < ks[j]; ++i) CHECK(a[i].key == b[i].key && a[i].i == b[i].i);
+  }
+}
+
 int main(void)
 {
   for (int ti = 0; ti < 2; ++ti) {
@@ -793,5 +835,6 @@ int main(void)
   }
   test_alloc_failures();
   test_selection_support();
+  test_selection_duplicates();
   TEST_EXIT();
 }

@@ -108,9 +108,11 @@ typedef struct {
 
 /* Weighted random selection's order: every point of positive weight (in
  * point order) draws u in (0, 1) (two uint32 draws) and gets the key
- * -log(u) / w_i; `keys` (room for the positive weights) receives them sorted
- * by key (ties by index). Returns their number. */
+ * -log(u) / w_i, into `keys` (room for the positive weights, unsorted).
+ * Returns their number. The order is by key, ties by index:
+ * gmm_kmeans_sort_front puts the k smallest of n keys first, sorted. */
 GMM_HIDDEN size_t gmm_kmeans_clocks(gmm_kmeans_key *keys, double const *w, size_t N,
                                     VlRand *rand);
+GMM_HIDDEN void gmm_kmeans_sort_front(gmm_kmeans_key *keys, size_t n, size_t k);
 
 #endif /* GMM_CORE_KMEANS_H */

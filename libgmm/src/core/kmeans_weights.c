@@ -123,6 +123,37 @@ size_t gmm_kmeans_clocks(gmm_kmeans_key *keys, double const *w, size_t N, VlRand
     keys[m].i = i;
     ++m;
   }
-  qsort(keys, m, sizeof *keys, key_cmp);
   return m;
+}
+
+static void key_swap(gmm_kmeans_key *a, gmm_kmeans_key *b)
+{
+  gmm_kmeans_key t = *a;
+  *a = *b;
+  *b = t;
+}
+
+/* Moves the k smallest keys of keys[0..n) (k <= n) to the front, in
+ * increasing order (key_cmp is a total order: the keys are distinct by
+ * index). A quickselect with a median-of-three pivot, then a sort of the
+ * front: the same order as sorting everything. */
+void gmm_kmeans_sort_front(gmm_kmeans_key *keys, size_t n, size_t k)
+{
+  size_t lo = 0, hi = n;
+  if (k == 0) return;
+  while (k < n && hi - lo > 1) {
+    size_t const mid = lo + (hi - lo) / 2, last = hi - 1;
+    size_t store = lo;
+    /* median of keys[lo], keys[mid], keys[last] into keys[last] as the pivot */
+    if (key_cmp(&keys[mid], &keys[lo]) < 0) key_swap(&keys[mid], &keys[lo]);
+    if (key_cmp(&keys[last], &keys[lo]) < 0) key_swap(&keys[last], &keys[lo]);
+    if (key_cmp(&keys[mid], &keys[last]) < 0) key_swap(&keys[mid], &keys[last]);
+    for (size_t j = lo; j < last; ++j)
+      if (key_cmp(&keys[j], &keys[last]) < 0) key_swap(&keys[j], &keys[store++]);
+    key_swap(&keys[store], &keys[last]); /* keys[store] is the (store+1)-th smallest */
+    if (store + 1 == k || store == k) break;
+    if (store + 1 < k) lo = store + 1;
+    else hi = store;
+  }
+  qsort(keys, k, sizeof *keys, key_cmp);
 }
