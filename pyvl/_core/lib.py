@@ -212,6 +212,24 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "vl_kmeans_stats_accumulate": (c_int, [KMeansRef, _dp, c_void_p, c_size_t]),
     "vl_kmeans_stats_merge": (c_int, [KMeansRef, _dp, _dp]),
     "vl_kmeans_update_from_stats": (c_int, [KMeansRef, _dp]),
+    "vl_kmeans_cluster_weighted": (
+        c_double,
+        [KMeansRef, c_void_p, c_size_t, c_size_t, c_size_t, _dp],
+    ),
+    "vl_kmeans_refine_centers_weighted": (c_double, [KMeansRef, c_void_p, c_size_t, _dp]),
+    "vl_kmeans_init_centers_with_rand_data_weighted": (
+        c_int,
+        [KMeansRef, c_void_p, c_size_t, c_size_t, c_size_t, _dp],
+    ),
+    "vl_kmeans_init_centers_plus_plus_weighted": (
+        c_int,
+        [KMeansRef, c_void_p, c_size_t, c_size_t, c_size_t, _dp],
+    ),
+    "vl_kmeans_quantize_energy": (
+        c_double,
+        [KMeansRef, c_void_p, c_void_p, c_void_p, c_size_t, _dp],
+    ),
+    "vl_kmeans_stats_accumulate_weighted": (c_int, [KMeansRef, _dp, c_void_p, c_size_t, _dp]),
     # fisher.h, vlad.h, encode.h (batch encoders and bag of words)
     "vl_fisher_encode": (
         c_size_t,

@@ -420,7 +420,15 @@ class GMM(Handle):
 
 
 class KMeans(Handle):
-    """A libgmm ``VlKMeans``. ``data_type``/``dtype`` are cached."""
+    """A libgmm ``VlKMeans``. ``data_type``/``dtype`` are cached.
+
+    The training, energy and statistics methods take optional sample
+    ``weights``: one float64 per point used (shape (N,), any real dtype,
+    converted to float64, a copy only if it is not one already), finite and
+    >= 0; None runs the unweighted call. Point i then counts ``weights[i]``
+    times: weighted seeding, weighted means (medians for L1) and the energy
+    ``sum_i w_i d(x_i, c)`` (``vl/libgmm/kmeans.h`` has the semantics).
+    """
 
     _kind = "KMeans"
 
@@ -481,11 +489,16 @@ class KMeans(Handle):
             )
         return d
 
-    def cluster(self, data: Any, dimension: int, num_data: int | None, num_centers: int) -> float:
-        """Seed and refine ``num_repetitions`` times; returns the lowest energy."""
+    def cluster(self, data: Any, dimension: int, num_data: int | None, num_centers: int,
+                weights: Any = None) -> float:
+        """Seed and refine ``num_repetitions`` times; returns the lowest energy
+        (weighted with ``weights``, (N,))."""
         x, n = self._data(data, dimension, num_data)
-        return float(lib.vl_kmeans_cluster(self, ptr(x), x.shape[1], n,
-                                           count(num_centers, "num_centers")))
+        k = count(num_centers, "num_centers")
+        if weights is None:
+            return float(lib.vl_kmeans_cluster(self, ptr(x), x.shape[1], n, k))
+        w = _weights(weights, n)
+        return float(lib.vl_kmeans_cluster_weighted(self, ptr(x), x.shape[1], n, k, _dp(w)))
 
     def quantize(self, data: Any, num_data: int | None = None,
                  distances: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
@@ -495,6 +508,20 @@ class KMeans(Handle):
         dist = np.zeros(n, dtype=self.dtype) if distances else None
         lib.vl_kmeans_quantize(self, ptr(a), ptr(dist), ptr(x), n)
         return a, dist
+
+    def quantize_energy(self, data: Any, num_data: int | None = None, weights: Any = None,
+                        assignments: bool = True, distances: bool = True,
+                        ) -> tuple[np.ndarray | None, np.ndarray | None, float]:
+        """Nearest center of each point and the energy of the points under the
+        centers: ``(assignments uint32 (N,) or None, distances (N,) of the dtype or
+        None, energy)``, the energy being ``sum_i w_i d_i`` in float64 (``w_i = 1``
+        without ``weights``; weights may all be 0)."""
+        x, n = as_data(data, self._fitted_dimension(), self.dtype, num_data)
+        w = None if weights is None else _weights(weights, n)
+        a = np.zeros(n, dtype=np.uint32) if assignments else None
+        dist = np.zeros(n, dtype=self.dtype) if distances else None
+        e = float(lib.vl_kmeans_quantize_energy(self, ptr(a), ptr(dist), ptr(x), n, _dp(w)))
+        return a, dist, e
 
     def quantize_ann(self, data: Any, num_data: int | None = None, update: bool = False,
                      assignments: Any = None, distances: Any = None) -> tuple[np.ndarray, np.ndarray]:
@@ -514,21 +541,37 @@ class KMeans(Handle):
         lib.vl_kmeans_set_centers(self, ptr(c), d, k)
 
     def init_centers_with_rand_data(self, data: Any, dimension: int, num_data: int | None,
-                                    num_centers: int) -> None:
+                                    num_centers: int, weights: Any = None) -> None:
+        """Random selection of ``num_centers`` distinct points (with ``weights``:
+        drawn in proportion to the weights, without replacement)."""
         x, n = self._data(data, dimension, num_data)
-        lib.vl_kmeans_init_centers_with_rand_data(self, ptr(x), x.shape[1], n,
-                                                  count(num_centers, "num_centers"))
+        k = count(num_centers, "num_centers")
+        if weights is None:
+            lib.vl_kmeans_init_centers_with_rand_data(self, ptr(x), x.shape[1], n, k)
+        else:
+            lib.vl_kmeans_init_centers_with_rand_data_weighted(
+                self, ptr(x), x.shape[1], n, k, _dp(_weights(weights, n)))
 
     def init_centers_plus_plus(self, data: Any, dimension: int, num_data: int | None,
-                               num_centers: int) -> None:
+                               num_centers: int, weights: Any = None) -> None:
+        """k-means++ seeding (with ``weights``: D^2 sampling times the weights)."""
         x, n = self._data(data, dimension, num_data)
-        lib.vl_kmeans_init_centers_plus_plus(self, ptr(x), x.shape[1], n,
-                                             count(num_centers, "num_centers"))
+        k = count(num_centers, "num_centers")
+        if weights is None:
+            lib.vl_kmeans_init_centers_plus_plus(self, ptr(x), x.shape[1], n, k)
+        else:
+            lib.vl_kmeans_init_centers_plus_plus_weighted(
+                self, ptr(x), x.shape[1], n, k, _dp(_weights(weights, n)))
 
-    def refine_centers(self, data: Any, num_data: int | None = None) -> float:
-        """Run the configured algorithm from the current centers; returns the energy."""
+    def refine_centers(self, data: Any, num_data: int | None = None,
+                       weights: Any = None) -> float:
+        """Run the configured algorithm from the current centers; returns the energy
+        (weighted with ``weights``, (N,))."""
         x, n = as_data(data, self._fitted_dimension(), self.dtype, num_data)
-        return float(lib.vl_kmeans_refine_centers(self, ptr(x), n))
+        if weights is None:
+            return float(lib.vl_kmeans_refine_centers(self, ptr(x), n))
+        w = _weights(weights, n)
+        return float(lib.vl_kmeans_refine_centers_weighted(self, ptr(x), n, _dp(w)))
 
     def set_iteration_callback(self, callback: Callable[[int, float], int] | None) -> None:
         """``callback(iteration, energy)`` after every iteration; a non-zero return
@@ -542,8 +585,16 @@ class KMeans(Handle):
         """A zeroed statistics buffer: K(D+1)+2 doubles."""
         return np.zeros(int(lib.vl_kmeans_stats_size(self)))
 
-    def stats_accumulate(self, stats: np.ndarray, data: np.ndarray) -> None:
-        lib.vl_kmeans_stats_accumulate(self, _dp(stats), ptr(data), data.shape[0])
+    def stats_accumulate(self, stats: np.ndarray, data: np.ndarray, weights: Any = None) -> None:
+        """Add the statistics of (n, D) ``data`` (C-contiguous, the object's dtype)
+        to ``stats``; with ``weights`` (n,): per-center weight sums, weighted sums
+        and the weighted energy (the last entry still counts points)."""
+        if weights is None:
+            lib.vl_kmeans_stats_accumulate(self, _dp(stats), ptr(data), data.shape[0])
+        else:
+            w = _weights(weights, data.shape[0])
+            lib.vl_kmeans_stats_accumulate_weighted(self, _dp(stats), ptr(data), data.shape[0],
+                                                    _dp(w))
 
     def update_from_stats(self, stats: np.ndarray) -> None:
         lib.vl_kmeans_update_from_stats(self, _dp(stats))
@@ -708,6 +759,15 @@ def from_state(state: Mapping[str, Any]) -> GMM | KMeans:
     if kind == "VlKMeans":
         return KMeans.from_state(state)
     raise ValueError(f"not a handle state (kind {kind!r})")
+
+
+def _weights(weights: Any, n: int) -> np.ndarray:
+    """Sample weights as a C-contiguous float64 (n,) array (a copy only if needed;
+    libgmm checks the values and never writes them)."""
+    w = as_array(weights, np.dtype(np.float64), "weights")
+    if w.shape != (n,):
+        raise ValueError(f"weights must have shape ({n},) (one per point), got shape {w.shape}")
+    return w
 
 
 def _given(values: Any, n: int, name: str, dtype: Any = None) -> np.ndarray:
