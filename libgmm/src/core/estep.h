@@ -31,6 +31,7 @@
 #ifndef GMM_CORE_ESTEP_H
 #define GMM_CORE_ESTEP_H
 
+#include "core/linalg.h"
 #include "core/sched.h"
 #include "simd/kernels.h"
 #include "util/internal.h"

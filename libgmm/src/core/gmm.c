@@ -9,6 +9,11 @@
  * best of N repetitions. The work is done in passes over fixed blocks of
  * points (pass.h), so the E-step and the M-step's sums share one sweep over
  * the data and the results do not depend on the number of threads.
+ *
+ * The exact variant and the full, tied and spherical covariance types
+ * (vl/libgmm/gmm.h) are scikit-learn's EM, in gmm_exact.tc: the same
+ * E-step, every posterior in the M-step (the passes of pass.h with a
+ * threshold of 0, or of scatter.h for full and tied), no restarts.
  */
 #include <float.h>
 #include <string.h>
@@ -16,7 +21,10 @@
 
 #include "core/gmm.h"
 #include "core/kmeans.h"
+#include "core/scatter.h"
 
+#define GMM_TEMPLATE "core/gmm_exact.tc"
+#include "util/instantiate.h"
 #define GMM_TEMPLATE "core/gmm.tc"
 #include "util/instantiate.h"
 
@@ -78,6 +86,8 @@ int gmm_model_check_data(VlGMM const *self, void const *data, size_t N, char con
 
 int gmm_model_check_params(VlGMM const *self, char const *fn)
 {
+  if (self->covType != VlGMMDiagonal)
+    return GMM_DISPATCH(self->dataType, check_params_cov, self, fn);
   return gmm_check_gmm_params(fn, self->dataType, self->numClusters, self->dimension,
                               self->means, self->covariances, self->priors, self->sigmaLowBound,
                               1, NULL);
@@ -163,13 +173,38 @@ int gmm_model_init_kmeans(VlGMM *self, void const *data, size_t N, VlKMeans *kme
   self->kmeansInitIsOwner = created != NULL;
   if ((err = ensure_posteriors(self, N)) == VL_ERR_OK) {
     self->numData = N;
-    memset(self->means, 0, K * D * esize(self));
-    memset(self->covariances, 0, K * D * esize(self));
-    memset(self->priors, 0, K * esize(self));
-    err = GMM_DISPATCH(self->dataType, init_from_assignments, self, data, N, assign, km->centers);
+    if (!gmm_model_exact(self)) { /* VLFeat's M-step writes them all */
+      memset(self->means, 0, K * D * esize(self));
+      memset(self->covariances, 0, self->covSize * esize(self));
+      memset(self->priors, 0, K * esize(self));
+    }
+    err = GMM_DISPATCH(self->dataType, init_from_labels, self, data, N, assign, km->centers,
+                       "vl_gmm_init_with_kmeans");
   }
 done:
   gmm_free(assign);
+  return err;
+}
+
+int gmm_model_init_labels(VlGMM *self, void const *data, size_t N, vl_uint32 const *labels)
+{
+  size_t const K = self->numClusters, D = self->dimension;
+  void *ref = gmm_alloc_array(K, D, esize(self), 0);
+  double *acc = ref ? gmm_alloc_array(K, D + 1, sizeof(double), 0) : NULL;
+  int err;
+  if (!acc) {
+    gmm_free(ref);
+    return gmm_last_error();
+  }
+  GMM_DISPATCH(self->dataType, label_means, self, data, N, labels, ref, acc);
+  gmm_free(acc);
+  gmm_model_reset(self);
+  if ((err = ensure_posteriors(self, N)) == VL_ERR_OK) {
+    self->numData = N;
+    err = GMM_DISPATCH(self->dataType, init_from_labels, self, data, N, labels, ref,
+                       "vl_gmm_init_with_labels");
+  }
+  gmm_free(ref);
   return err;
 }
 
@@ -191,6 +226,8 @@ VlGMM *gmm_model_new(vl_type dataType, size_t D, size_t K)
   self->initialization = VlGMMRand;
   self->storePosteriors = 1;
   self->convergence = GMM_CONVERGENCE_EPS;
+  self->covType = VlGMMDiagonal;
+  self->covSize = kd;
   if (!(self->means = gmm_alloc_array(kd, 1, es, 1)) ||
       !(self->covariances = gmm_alloc_array(kd, 1, es, 1)) ||
       !(self->priors = gmm_alloc_array(K, 1, es, 1)) ||
@@ -218,6 +255,12 @@ VlGMM *gmm_model_copy(VlGMM const *self)
   size_t const es = esize(self), kd = self->numClusters * self->dimension;
   VlGMM *copy = gmm_model_new(self->dataType, self->dimension, self->numClusters);
   if (!copy) return NULL;
+  if (gmm_model_set_covariance_type(copy, self->covType) != VL_ERR_OK) {
+    gmm_model_delete(copy);
+    return NULL;
+  }
+  copy->regCovar = self->regCovar;
+  copy->exactEM = self->exactEM;
   copy->maxNumIterations = self->maxNumIterations;
   copy->numRepetitions = self->numRepetitions;
   copy->verbosity = self->verbosity;
@@ -228,7 +271,7 @@ VlGMM *gmm_model_copy(VlGMM const *self)
   copy->callback = self->callback;
   copy->callbackUser = self->callbackUser;
   memcpy(copy->means, self->means, kd * es);
-  memcpy(copy->covariances, self->covariances, kd * es);
+  memcpy(copy->covariances, self->covariances, self->covSize * es);
   memcpy(copy->priors, self->priors, self->numClusters * es);
   memcpy(copy->sigmaLowBound, self->sigmaLowBound, self->dimension * sizeof(double));
   if (self->posteriors) {
@@ -277,7 +320,7 @@ static int alloc_buffers(VlGMM const *self, size_t N, gmm_buffers *b)
   size_t const es = esize(self), K = self->numClusters, D = self->dimension;
   memset(b, 0, sizeof *b);
   b->means = gmm_alloc_array(K, D, es, 1);
-  b->covariances = gmm_alloc_array(K, D, es, 1);
+  b->covariances = gmm_alloc_array(self->covSize, 1, es, 1);
   b->priors = gmm_alloc_array(K, 1, es, 1);
   /* no posterior buffer when the object keeps none (N = 0) */
   b->posteriors = N ? gmm_alloc_array(N, K, es, 1) : NULL;
@@ -293,7 +336,7 @@ static int alloc_buffers(VlGMM const *self, size_t N, gmm_buffers *b)
 double gmm_model_cluster(VlGMM *self, void const *data, size_t numData)
 {
   size_t const R = self->numRepetitions;
-  size_t const es = esize(self), kd = self->numClusters * self->dimension;
+  size_t const es = esize(self), kd = self->numClusters * self->dimension, cs = self->covSize;
   gmm_buffers best, custom;
   double bestLL = NAN;
   int const custom_init = self->initialization == VlGMMCustom;
@@ -308,7 +351,7 @@ double gmm_model_cluster(VlGMM *self, void const *data, size_t numData)
      * later ones on uninitialised memory). */
     if ((err = alloc_buffers(self, 0, &custom))) goto done;
     memcpy(custom.means, self->means, kd * es);
-    memcpy(custom.covariances, self->covariances, kd * es);
+    memcpy(custom.covariances, self->covariances, cs * es);
     memcpy(custom.priors, self->priors, self->numClusters * es);
   }
 
@@ -321,7 +364,7 @@ double gmm_model_cluster(VlGMM *self, void const *data, size_t numData)
       case VlGMMCustom:
         if (r > 0) {
           memcpy(self->means, custom.means, kd * es);
-          memcpy(self->covariances, custom.covariances, kd * es);
+          memcpy(self->covariances, custom.covariances, cs * es);
           memcpy(self->priors, custom.priors, self->numClusters * es);
         }
         break;
@@ -370,6 +413,48 @@ int gmm_model_set_array(VlGMM *self, void *dst, void const *src, size_t n, char 
   return VL_ERR_OK;
 }
 
+int gmm_model_set_covariances(VlGMM *self, void const *src, char const *fn)
+{
+  if (self->covType == VlGMMDiagonal || self->covType == VlGMMSpherical)
+    return gmm_model_set_array(self, self->covariances, src, self->covSize, fn, "covariances", 1);
+  GMM_REQUIRE(src, VL_ERR_BAD_ARG, VL_ERR_BAD_ARG, "%s: covariances is NULL", fn);
+  GMM_REQUIRE(gmm_all_finite(self->dataType, src, self->covSize), VL_ERR_BAD_ARG, VL_ERR_BAD_ARG,
+              "%s: covariances contain NaN or Inf", fn);
+  return GMM_DISPATCH(self->dataType, set_matrices, self, src, fn);
+}
+
+int gmm_model_set_covariance_type(VlGMM *self, int type)
+{
+  size_t const K = self->numClusters, D = self->dimension, es = esize(self);
+  size_t size, bytes;
+  void *covs;
+  switch (type) {
+    case VlGMMDiagonal: size = K * D; break;
+    case VlGMMSpherical: size = K; break;
+    case VlGMMTied:
+      if (gmm_mul_size(D, D, &size)) return gmm_last_error();
+      break;
+    case VlGMMFull:
+      if (gmm_mul_size(K * D, D, &size)) return gmm_last_error();
+      break;
+    default:
+      return gmm_error(VL_ERR_BAD_ARG,
+                       "vl_gmm_set_covariance_type: unknown type %d (VlGMMDiagonal=0, "
+                       "VlGMMFull=1, VlGMMTied=2, VlGMMSpherical=3)", type);
+  }
+  if (gmm_mul_size(size, es, &bytes)) return gmm_last_error();
+  if (!(covs = gmm_alloc_array(size, 1, es, 1))) return gmm_last_error();
+  gmm_free(self->covariances);
+  self->covariances = covs;
+  self->covSize = size;
+  self->covType = type;
+  memset(self->means, 0, K * D * es);
+  memset(self->priors, 0, K * es);
+  gmm_model_reset(self);
+  self->LL = 0;
+  return VL_ERR_OK;
+}
+
 int gmm_model_set_kmeans(VlGMM *self, VlKMeans *kmeans)
 {
   GMM_REQUIRE(!kmeans || kmeans->dataType == self->dataType, VL_ERR_BAD_ARG, VL_ERR_BAD_ARG,
@@ -389,19 +474,23 @@ double gmm_model_max_value(VlGMM const *self)
 
 /* ---- E-steps -------------------------------------------------------------------------- */
 
-/* E-step parameters from the object's parameters, with the covariances
- * raised to their bounds, as EM uses them. */
+/* E-step parameters from the object's parameters, with the covariances'
+ * diagonals raised to their bounds, as EM uses them (parameters checked). */
 static int bounded_eparams(VlGMM const *self, gmm_eparams *ep)
 {
+  size_t bad;
   int err;
-  void *covs = gmm_alloc_array(self->numClusters, self->dimension, esize(self), 0);
-  if (!covs) return gmm_last_error();
-  if ((err = gmm_eparams_alloc(ep, self->dataType, self->numClusters, self->dimension)) == VL_ERR_OK) {
-    GMM_DISPATCH(self->dataType, bounded_covariances, self, covs);
-    GMM_DISPATCH(self->dataType, gmm_eparams_set, ep, self->priors, self->means, covs);
+  if ((err = gmm_eparams_alloc_cov(ep, self->dataType, self->covType, self->numClusters,
+                                   self->dimension)))
+    return err;
+  if (gmm_model_exact(self)) ep->minprior = 0;
+  bad = GMM_DISPATCH(self->dataType, gmm_eparams_set_cov, ep, self->priors, self->means,
+                     self->covariances, self->sigmaLowBound);
+  if (bad) { /* excluded by gmm_model_check_params: a safeguard */
+    gmm_eparams_free(ep);
+    return gmm_error(VL_ERR_BAD_ARG, "covariance %zu is not positive definite", bad - 1);
   }
-  gmm_free(covs);
-  return err;
+  return VL_ERR_OK;
 }
 
 double gmm_model_estep(VlGMM const *self, void const *data, size_t N, void *posteriors,
@@ -431,25 +520,38 @@ double gmm_posteriors(vl_type type, void *posteriors, size_t K, size_t N, void c
 
 /* ---- EM by sufficient statistics ------------------------------------------------- */
 
+/* Doubles of the second moments in a statistics buffer (vl/libgmm/gmm.h). */
+static size_t stats_s2_size(VlGMM const *self)
+{
+  size_t const K = self->numClusters, D = self->dimension;
+  switch (self->covType) {
+    case VlGMMFull: return K * D * D; /* no overflow: the covariances have this size */
+    case VlGMMTied: return D * D;
+    default: return K * D;
+  }
+}
+
 gmm_stats gmm_model_stats_view(VlGMM const *self, double *buf)
 {
-  size_t const K = self->numClusters, KD = K * self->dimension;
+  size_t const K = self->numClusters, KD = K * self->dimension, n2 = stats_s2_size(self);
   gmm_stats st;
   memset(&st, 0, sizeof st);
   st.K = K;
   st.D = self->dimension;
+  st.cov = self->covType;
+  st.n2 = n2;
   st.s0 = buf;
   st.s0all = buf + K;
   st.s1 = buf + 2 * K;
   st.s2 = buf + 2 * K + KD;
-  st.ll = buf[2 * K + 2 * KD];
-  st.n = buf[2 * K + 2 * KD + 1];
+  st.ll = buf[2 * K + KD + n2];
+  st.n = buf[2 * K + KD + n2 + 1];
   return st;
 }
 
 size_t gmm_model_stats_size(VlGMM const *self)
 {
-  return 2 * self->numClusters + 2 * self->numClusters * self->dimension + 2;
+  return 2 * self->numClusters + self->numClusters * self->dimension + stats_s2_size(self) + 2;
 }
 
 int gmm_model_read_splits(VlGMM const *self, double const *splits, size_t n, gmm_split *out,
@@ -477,36 +579,48 @@ int gmm_model_stats_accumulate(VlGMM const *self, double *stats, void const *dat
                                size_t numSplits)
 {
   size_t const K = self->numClusters, D = self->dimension;
+  int const cov = self->covType, exact = gmm_model_exact(self);
+  void const *r = ref ? ref : self->means;
   gmm_eparams ep;
   gmm_pass pass;
+  gmm_spass sp;
   gmm_stats st, acc;
   int err;
 
   memset(&pass, 0, sizeof pass);
+  memset(&sp, 0, sizeof sp);
   memset(&acc, 0, sizeof acc);
   if ((err = bounded_eparams(self, &ep))) return err;
-  if ((err = gmm_pass_init(&pass, self->dataType, K, D, numData, &ep, 0)) ||
-      (err = gmm_stats_alloc(&acc, K, D)))
-    goto done;
-  {
-    gmm_pass_opts const opts = {GMM_MIN_POSTERIOR / (double)K, 0, 0, splits, numSplits};
-    GMM_DISPATCH(self->dataType, gmm_pass_run, &pass, &ep, data, NULL, ref ? ref : self->means,
-                 &opts, &acc);
+  if ((err = gmm_stats_alloc_cov(&acc, cov, K, D))) goto done;
+  if (cov == VlGMMFull || cov == VlGMMTied) {
+    if ((err = gmm_spass_init(&sp, &ep, numData, 1))) goto done;
+    GMM_DISPATCH(self->dataType, gmm_spass_run, &sp, &ep, 1, data, NULL, NULL, r, &acc);
+  } else {
+    gmm_pass_opts const opts = {exact ? 0 : GMM_MIN_POSTERIOR / (double)K, 0, 0, splits,
+                                numSplits};
+    if ((err = gmm_pass_init(&pass, self->dataType, K, D, numData, &ep, 0))) goto done;
+    GMM_DISPATCH(self->dataType, gmm_pass_run, &pass, &ep, data, NULL, r, &opts, &acc);
   }
   st = gmm_model_stats_view(self, stats);
   gmm_stats_add(&st, &acc);
-  stats[2 * K + 2 * K * D] = st.ll;
-  stats[2 * K + 2 * K * D + 1] = st.n;
+  stats[2 * K + K * D + st.n2] = st.ll;
+  stats[2 * K + K * D + st.n2 + 1] = st.n;
 done:
   gmm_stats_free(&acc);
   gmm_pass_free(&pass);
+  gmm_spass_free(&sp);
   gmm_eparams_free(&ep);
   return err;
 }
 
-void gmm_model_mstep(VlGMM *self, gmm_stats const *st, void const *ref)
+int gmm_model_mstep(VlGMM *self, gmm_stats const *st, void const *ref, char const *fn)
 {
-  GMM_DISPATCH(self->dataType, mstep, self, st, ref ? ref : self->means);
+  size_t nraised;
+  if (!ref) ref = self->means;
+  if (gmm_model_exact(self))
+    return GMM_DISPATCH(self->dataType, mstep_exact, self, st, ref, fn, &nraised);
+  GMM_DISPATCH(self->dataType, mstep, self, st, ref);
+  return VL_ERR_OK;
 }
 
 size_t gmm_model_plan_restart(VlGMM const *self, double const *mass, size_t numData, size_t start,

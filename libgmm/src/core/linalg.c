@@ -1,6 +1,9 @@
 /* linalg.c: Cholesky factorisation and triangular inversion in double (see linalg.h). */
 #include "core/linalg.h"
 
+#define GMM_TEMPLATE "core/linalg.tc"
+#include "util/instantiate.h"
+
 size_t gmm_cholesky(size_t D, double *a, size_t ld)
 {
   /* Row by row (the Cholesky-Banachiewicz order): each entry is its dot

@@ -23,4 +23,7 @@ GMM_HIDDEN void gmm_tri_inverse(size_t D, double const *L, size_t ldl, double *i
 /* log det(L L^T) = 2 sum_d log L_dd. */
 GMM_HIDDEN double gmm_chol_logdet(size_t D, double const *L, size_t ld);
 
+#define GMM_TEMPLATE "core/linalg.th"
+#include "util/instantiate.h"
+
 #endif /* GMM_CORE_LINALG_H */
