@@ -56,6 +56,9 @@ GMM_HIDDEN VlGMM *gmm_model_copy(VlGMM const *self);
 GMM_HIDDEN void gmm_model_delete(VlGMM *self); /* NULL is a no-op */
 /* Frees the posteriors and an owned k-means object; keeps the parameters. */
 GMM_HIDDEN void gmm_model_reset(VlGMM *self);
+/* Grow the posterior buffer to hold N x K (it never shrinks, as in VLFeat);
+ * nothing to do when the object does not keep posteriors. */
+GMM_HIDDEN int gmm_model_ensure_posteriors(VlGMM *self, size_t N);
 /* A known covariance type: storage of its size, parameters zeroed. */
 GMM_HIDDEN int gmm_model_set_covariance_type(VlGMM *self, int type);
 

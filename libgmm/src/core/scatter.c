@@ -24,13 +24,14 @@ int gmm_spass_init(gmm_spass *p, gmm_eparams const *ep, size_t N, int estep)
   p->N = N;
   p->dp = dp;
   p->nw = gmm_workers(items, gmm_num_threads());
-  /* scatter rows: full GMM_BLOCK x dp of T; tied a, b (GMM_BLOCK x dp), g (dp), P_b (D x D)
-   * and z (D), doubles */
-  if (ep->cov == VlGMMFull ? gmm_mul_size(GMM_BLOCK * es, dp, &wbytes)
-                           : gmm_mul_size(D + 2 * GMM_BLOCK + 2, dp, &wbytes) ||
-                                 gmm_mul_size(wbytes, sizeof(double), &wbytes))
+  /* full: GMM_BLOCK rows of dp and s1 (dp), of T; tied: GMM_BLOCK rows of dp doubles
+   * and s1 (K x D of T) */
+  if (ep->cov == VlGMMFull ? gmm_mul_size((GMM_BLOCK + 1) * es, dp, &wbytes)
+                           : gmm_mul_size(K * es + GMM_BLOCK * sizeof(double), dp, &wbytes))
     return gmm_last_error();
+  p->wstride = wbytes;
   ok = (p->q = gmm_alloc_aligned(rows, K, es)) &&
+       (ep->cov != VlGMMFull || (p->qt = gmm_alloc_aligned(rows, K, es))) &&
        (p->block_ll = gmm_alloc_array(GMM_SCATTER_BLOCKS, 1, sizeof(double), 1)) &&
        (p->wbuf = gmm_alloc_array((size_t)p->nw, 1, sizeof(void *), 1));
   for (int t = 0; ok && t < p->nw; ++t) {
@@ -54,6 +55,7 @@ int gmm_spass_init(gmm_spass *p, gmm_eparams const *ep, size_t N, int estep)
 void gmm_spass_free(gmm_spass *p)
 {
   gmm_free_aligned(p->q);
+  gmm_free_aligned(p->qt);
   gmm_free(p->block_ll);
   if (p->wbuf)
     for (int t = 0; t < p->nw; ++t) gmm_free_aligned(p->wbuf[t]);
