@@ -286,3 +286,22 @@ def test_state_round_trip_and_old_states():
         del state[key]
     old = from_state(state)
     assert old.covariance_type is CovarianceType.DIAGONAL and not old.exact_em
+
+
+@pytest.mark.parametrize("cov", ["full", "tied", "spherical"])
+def test_encoders_need_diagonal_covariances(cov):
+    """Fisher vectors (and every encoder, through the one GMM validator) refuse
+    the other covariance layouts with a message naming the type."""
+    from pyvl._core.arrays import require_diagonal
+    from pyvl.fisher import vl_fisher_encode
+
+    k, d = 3, 4
+    means, priors = np.zeros((k, d)), np.full(k, 1 / k)
+    covs = {"full": np.stack([np.eye(d)] * k), "tied": np.eye(d), "spherical": np.ones(k)}[cov]
+    x = np.random.default_rng(0).normal(size=(20, d))
+    with pytest.raises(ValueError, match=f"must have diagonal covariances.*'{cov}'"):
+        vl_fisher_encode(means, covs, priors, x)
+    with pytest.raises(ValueError, match=f"covariance_type is '{cov}'"):
+        require_diagonal(CovarianceType.of(cov))
+    require_diagonal("diag")
+    require_diagonal(CovarianceType.DIAGONAL)
