@@ -54,7 +54,7 @@ static void const *from_d(vl_type t, double const *x, void *buf, size_t n)
 
 /* An exact-EM GMM of `cov` type, lower bound 0, no convergence test,
  * initialised from the true labels. */
-static VlGMM *labelled_gmm(vl_type t, int cov, double reg)
+static VlGMM *labelled_gmm_n(vl_type t, int cov, double reg, size_t n)
 {
   VlGMM *g = vl_gmm_new(t, CD, CK);
   vl_gmm_set_covariance_type(g, (VlGMMCovarianceType)cov);
@@ -62,8 +62,13 @@ static VlGMM *labelled_gmm(vl_type t, int cov, double reg)
   vl_gmm_set_covariance_lower_bound(g, 0);
   vl_gmm_set_reg_covar(g, reg);
   vl_gmm_set_convergence_threshold(g, 0);
-  vl_gmm_init_with_labels(g, data_of(t), CN, CLAB);
+  vl_gmm_init_with_labels(g, data_of(t), n, CLAB);
   return g;
+}
+
+static VlGMM *labelled_gmm(vl_type t, int cov, double reg)
+{
+  return labelled_gmm_n(t, cov, reg, CN);
 }
 
 /* |a - b| <= rtol max|b| over n values. */

@@ -160,6 +160,10 @@ static void check_stats(vl_type t, int cov)
 
 /* ---- allocation failures ------------------------------------------------------------ */
 
+/* The sweeps run every call once per allocation site: on SN points (every
+ * code path, a fraction of the time, which matters under valgrind). */
+enum { SN = 600 };
+
 enum { UNCHANGED = 1, USABLE = 2 };
 
 typedef struct {
@@ -171,27 +175,27 @@ typedef struct {
 
 static void a_set_type(VlGMM *g, VlGMM **o) { (void)o; vl_gmm_set_covariance_type(g, VlGMMFull); }
 static void a_copy(VlGMM *g, VlGMM **o) { *o = vl_gmm_new_copy(g); }
-static void a_em(VlGMM *g, VlGMM **o) { (void)o; vl_gmm_em(g, CX, CN); }
-static void a_labels(VlGMM *g, VlGMM **o) { (void)o; vl_gmm_init_with_labels(g, CX, CN, CLAB); }
-static void a_kmeans(VlGMM *g, VlGMM **o) { (void)o; vl_gmm_init_with_kmeans(g, CX, CN, NULL); }
+static void a_em(VlGMM *g, VlGMM **o) { (void)o; vl_gmm_em(g, CX, SN); }
+static void a_labels(VlGMM *g, VlGMM **o) { (void)o; vl_gmm_init_with_labels(g, CX, SN, CLAB); }
+static void a_kmeans(VlGMM *g, VlGMM **o) { (void)o; vl_gmm_init_with_kmeans(g, CX, SN, NULL); }
 static void a_cluster(VlGMM *g, VlGMM **o)
 {
   (void)o;
   vl_gmm_set_num_repetitions(g, 2);
-  vl_gmm_cluster(g, CX, CN);
+  vl_gmm_cluster(g, CX, SN);
 }
 static void a_estep(VlGMM *g, VlGMM **o)
 {
-  static double ll[CN];
+  static double ll[SN];
   (void)o;
-  vl_gmm_estep(g, CX, CN, NULL, ll, NULL);
+  vl_gmm_estep(g, CX, SN, NULL, ll, NULL);
 }
 static void a_stats(VlGMM *g, VlGMM **o)
 {
   static double st[2 * CK + CK * CD + CK * CD * CD + 2];
   (void)o;
   memset(st, 0, sizeof st);
-  vl_gmm_stats_accumulate(g, st, CX, CN, NULL, NULL, 0);
+  vl_gmm_stats_accumulate(g, st, CX, SN, NULL, NULL, 0);
 }
 static acase const CASES[] = {
     {"vl_gmm_set_covariance_type", VlGMMDiagonal, UNCHANGED, a_set_type},
@@ -213,9 +217,9 @@ static acase const CASES[] = {
 static void sweep_mstep(void)
 {
   static double st[2 * CK + CK * CD + CK * CD * CD + 2];
-  VlGMM *g = labelled_gmm(VL_TYPE_DOUBLE, VlGMMFull, 1e-3);
+  VlGMM *g = labelled_gmm_n(VL_TYPE_DOUBLE, VlGMMFull, 1e-3, SN);
   long n, sites = 0;
-  vl_gmm_stats_accumulate(g, st, CX, CN, NULL, NULL, 0);
+  vl_gmm_stats_accumulate(g, st, CX, SN, NULL, NULL, 0);
   for (n = 1; n < 1000; ++n) {
     snap before, after;
     long used, c0;
@@ -245,7 +249,7 @@ static long sweep(acase const *ac, int threads)
   long n, sites = 0;
   vl_set_num_threads((vl_size)threads);
   for (n = 1; n < 100000; ++n) {
-    VlGMM *g = labelled_gmm(VL_TYPE_DOUBLE, ac->cov, 1e-3), *out = NULL;
+    VlGMM *g = labelled_gmm_n(VL_TYPE_DOUBLE, ac->cov, 1e-3, SN), *out = NULL;
     snap before, after;
     long used, c0;
     int err;
@@ -279,8 +283,8 @@ static long sweep(acase const *ac, int threads)
       for (int j = 0; j < CK * CD; ++j) ok &= isfinite(after.means[j]);
       for (int k = 0; k < CK; ++k) ok &= isfinite(after.priors[k]) && after.priors[k] >= 0;
       CHECK_MSG(ok, "%s: non-finite parameters after failure %ld", ac->name, n);
-      vl_gmm_init_with_labels(g, CX, CN, CLAB);
-      CHECK(isfinite(vl_gmm_em(g, CX, CN)) && vl_get_last_error() == VL_ERR_OK);
+      vl_gmm_init_with_labels(g, CX, SN, CLAB);
+      CHECK(isfinite(vl_gmm_em(g, CX, SN)) && vl_get_last_error() == VL_ERR_OK);
     }
     vl_gmm_delete(g);
   }

@@ -84,10 +84,10 @@ class CovarianceType(enum.IntEnum):
             for member, name in _SKLEARN_COVARIANCE_NAMES.items():
                 if value == name:
                     return member
-        elif not isinstance(value, bool):
+        elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             try:
-                return cls(value)
-            except (TypeError, ValueError):
+                return cls(int(value))
+            except ValueError:
                 pass
         raise ValueError(
             f"covariance_type must be 'full', 'tied', 'diag' or 'spherical' (or VlGMMFull=1, "
