@@ -295,15 +295,13 @@ double gmm_posteriors(vl_type type, void *posteriors, size_t K, size_t N, void c
 
 /* ---- EM by sufficient statistics ------------------------------------------------- */
 
-/* Doubles of the second moments in a statistics buffer (vl/libgmm/gmm.h). */
+/* Doubles of the second moments in a statistics buffer (vl/libgmm/gmm.h; no
+ * overflow: the covariances have at least this size). */
 static size_t stats_s2_size(VlGMM const *self)
 {
-  size_t const K = self->numClusters, D = self->dimension;
-  switch (self->covType) {
-    case VlGMMFull: return K * D * D; /* no overflow: the covariances have this size */
-    case VlGMMTied: return D * D;
-    default: return K * D;
-  }
+  size_t n2 = 0;
+  gmm_stats_s2_size(self->covType, self->numClusters, self->dimension, &n2);
+  return n2;
 }
 
 gmm_stats gmm_model_stats_view(VlGMM const *self, double *buf)
