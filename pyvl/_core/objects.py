@@ -24,14 +24,16 @@ from .arrays import (
     as_array,
     as_data,
     as_params,
+    c_array,
     c_int,
     copy_from_c,
     count,
     dtype_of,
+    numeric,
     ptr,
     typed_ptr,
 )
-from .enums import DataType, Distance, GMMInit, KMeansAlgorithm, KMeansInit
+from .enums import CovarianceType, DataType, Distance, GMMInit, KMeansAlgorithm, KMeansInit
 from .errors import InvalidArgumentError, StateError
 from .handle import Handle
 from .lib import IterationCallback, lib
@@ -59,12 +61,17 @@ def _dp(a: np.ndarray | None) -> Any:
 
 
 class GMM(Handle):
-    """A libgmm ``VlGMM`` (diagonal-covariance Gaussian mixture).
+    """A libgmm ``VlGMM`` (Gaussian mixture; diagonal covariances unless
+    :attr:`covariance_type` says otherwise).
 
     Its fixed properties are cached: ``data_type`` (``DataType``), ``dtype``
     (numpy), ``dimension`` (D) and ``num_clusters`` (K). ``kmeans_init`` is the
     :class:`KMeans` the C object points to for its initialisation (kept alive
     while it does).
+
+    Covariances are in the layout of the type (:attr:`covariances_shape`):
+    (K, D) variances for ``DIAGONAL`` (VLFeat's model), (K, D, D) matrices for
+    ``FULL``, one (D, D) matrix for ``TIED``, (K,) variances for ``SPHERICAL``.
     """
 
     _kind = "GMM"
@@ -100,10 +107,14 @@ class GMM(Handle):
         return cls.new(DataType.of(dtype), dimension, num_components)
 
     def __repr__(self) -> str:
-        state = "deleted" if self.closed else f"0x{self.address():x}"
+        if self.closed:
+            return f"<VlGMM {self.dtype} dimension={self.dimension} " \
+                   f"num_clusters={self.num_clusters} at deleted>"
+        kind = self.covariance_type
+        covs = "" if kind is CovarianceType.DIAGONAL else f" covariance_type={kind.sklearn_name}"
         return (
             f"<VlGMM {self.dtype} dimension={self.dimension} "
-            f"num_clusters={self.num_clusters} at {state}>"
+            f"num_clusters={self.num_clusters}{covs} at 0x{self.address():x}>"
         )
 
     def copy(self) -> GMM:
@@ -137,6 +148,13 @@ class GMM(Handle):
         """k-means++ means, data variance as covariances, uniform priors."""
         x, n = self._data(data, num_data)
         lib.vl_gmm_init_with_rand_data(self, ptr(x), n)
+
+    def init_with_labels(self, data: Any, labels: Any, num_data: int | None = None) -> None:
+        """One M-step on the one-hot posteriors of ``labels`` ((N,) integers < K) for
+        (N, D) ``data``: scikit-learn's initialisation from k-means labels."""
+        x, n = self._data(data, num_data)
+        lab = _labels(labels, n, self.num_clusters)
+        lib.vl_gmm_init_with_labels(self, ptr(x), n, typed_ptr(lab, ctypes.c_uint32))
 
     def init_with_kmeans(self, data: Any, num_data: int | None = None,
                          kmeans: KMeans | None = None) -> None:
@@ -172,7 +190,8 @@ class GMM(Handle):
     # ---- sufficient statistics (EM by passes over chunks) -----------------------------
 
     def stats_size(self) -> int:
-        """Doubles in a statistics buffer: K(2D+2)+2."""
+        """Doubles in a statistics buffer: 2K + KD + S + 2 with S the second moments'
+        size (KD for the diagonal and spherical types, KDD full, DD tied)."""
         return int(lib.vl_gmm_stats_size(self))
 
     def new_stats(self) -> np.ndarray:
@@ -189,6 +208,9 @@ class GMM(Handle):
         )
 
     def mstep_from_stats(self, stats: np.ndarray) -> None:
+        """The M-step from a statistics buffer (raises ``InvalidArgumentError``, the
+        parameters unchanged, when an exact M-step finds a covariance that is not
+        positive definite)."""
         lib.vl_gmm_mstep_from_stats(self, _dp(stats), None)
 
     def plan_restart(self, mass: np.ndarray, n: int, start: int, split: np.ndarray) -> int:
@@ -203,9 +225,10 @@ class GMM(Handle):
         lib.vl_gmm_set_means(self, ptr(arr))
 
     def set_covariances(self, covariances: Any) -> None:
-        """Diagonal covariances (variances): K*D values >= 0, flat or (K, D)."""
-        arr = as_params(covariances, (self.num_clusters, self.dimension), self.dtype,
-                        "covariances")
+        """Covariances in the type's layout (:attr:`covariances_shape`), flat or shaped:
+        variances >= 0 (diagonal, spherical), or symmetric matrices (full, tied;
+        symmetric up to 1e-5 sqrt(a_ii a_jj), stored as (A + A^T) / 2)."""
+        arr = as_params(covariances, self.covariances_shape, self.dtype, "covariances")
         lib.vl_gmm_set_covariances(self, ptr(arr))
 
     def set_priors(self, priors: Any) -> None:
@@ -214,15 +237,15 @@ class GMM(Handle):
         lib.vl_gmm_set_priors(self, ptr(arr))
 
     def set_params(self, weights: Any, means: Any, covariances: Any) -> None:
-        """Priors (K,), means (K, D) and variances (K, D) at once."""
+        """Priors (K,), means (K, D) and covariances (:attr:`covariances_shape`) at once."""
         self.set_priors(weights)
         self.set_means(means)
         self.set_covariances(covariances)
 
     def params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Copies of (priors (K,), means (K, D), variances (K, D))."""
+        """Copies of (priors (K,), means (K, D), covariances (:attr:`covariances_shape`))."""
         k, d = self.num_clusters, self.dimension
-        return self.priors, self.means.reshape(k, d), self.covariances.reshape(k, d)
+        return self.priors, self.means.reshape(k, d), self.covariances.reshape(self.covariances_shape)
 
     @property
     def means(self) -> np.ndarray:
@@ -232,9 +255,53 @@ class GMM(Handle):
 
     @property
     def covariances(self) -> np.ndarray:
-        """Diagonal covariances, flat (K*D,)."""
-        return copy_from_c(lib.vl_gmm_get_covariances(self), self.num_clusters * self.dimension,
-                           self.dtype)
+        """Covariances in the type's layout, flat (K*D, K*D*D, D*D or K values)."""
+        return copy_from_c(lib.vl_gmm_get_covariances(self),
+                           int(lib.vl_gmm_get_covariances_size(self)), self.dtype)
+
+    @property
+    def covariances_shape(self) -> tuple[int, ...]:
+        """The covariances' shape: (K, D) diagonal, (K, D, D) full, (D, D) tied, (K,)
+        spherical (scikit-learn's ``covariances_`` shapes)."""
+        k, d = self.num_clusters, self.dimension
+        return {
+            CovarianceType.DIAGONAL: (k, d),
+            CovarianceType.FULL: (k, d, d),
+            CovarianceType.TIED: (d, d),
+            CovarianceType.SPHERICAL: (k,),
+        }[self.covariance_type]
+
+    @property
+    def covariance_type(self) -> CovarianceType:
+        """The :class:`CovarianceType`. Setting it (a member, its integer or
+        scikit-learn's name) resets the means, covariances, priors and posteriors to
+        zero: set or initialise them afterwards."""
+        return CovarianceType(int(lib.vl_gmm_get_covariance_type(self)))
+
+    @covariance_type.setter
+    def covariance_type(self, value: Any) -> None:
+        kind = CovarianceType.of(value)
+        lib.vl_gmm_set_covariance_type(self, int(kind))
+
+    @property
+    def reg_covar(self) -> float:
+        """scikit-learn's ``reg_covar``: added to the covariances' diagonals after every
+        M-step (>= 0; default 0)."""
+        return float(lib.vl_gmm_get_reg_covar(self))
+
+    @reg_covar.setter
+    def reg_covar(self, value: float) -> None:
+        lib.vl_gmm_set_reg_covar(self, float(value))
+
+    @property
+    def exact_em(self) -> bool:
+        """Whether EM is the exact variant (scikit-learn's: every posterior, no
+        restarts; always true for the non-diagonal types) rather than VLFeat's."""
+        return bool(lib.vl_gmm_get_exact_em(self))
+
+    @exact_em.setter
+    def exact_em(self, value: bool) -> None:
+        lib.vl_gmm_set_exact_em(self, int(bool(value)))
 
     @property
     def priors(self) -> np.ndarray:
@@ -364,8 +431,9 @@ class GMM(Handle):
 
     def state(self) -> dict[str, Any]:
         """Everything the setters can restore, as plain values and numpy copies:
-        ``data_type``, ``dimension``, ``num_clusters``, ``means``, ``covariances``
-        (K*D,), ``priors`` (K,), ``covariance_lower_bounds`` (D,) float64,
+        ``data_type``, ``dimension``, ``num_clusters``, ``covariance_type``,
+        ``reg_covar``, ``exact_em``, ``means``, ``covariances`` (flat, in the type's
+        layout), ``priors`` (K,), ``covariance_lower_bounds`` (D,) float64,
         ``num_repetitions``, ``max_num_iterations``, ``verbosity``,
         ``initialization``, ``store_posteriors``, ``convergence_threshold``,
         ``kmeans_init`` (a :class:`KMeans` or None) and ``loglikelihood`` (that of
@@ -377,6 +445,9 @@ class GMM(Handle):
             "data_type": int(self.data_type),
             "dimension": self.dimension,
             "num_clusters": self.num_clusters,
+            "covariance_type": int(self.covariance_type),
+            "reg_covar": self.reg_covar,
+            "exact_em": int(self.exact_em),
             "means": self.means,
             "covariances": self.covariances,
             "priors": self.priors,
@@ -395,8 +466,14 @@ class GMM(Handle):
     def from_state(cls, state: Mapping[str, Any]) -> GMM:
         """A new GMM with :meth:`state`'s values, set through the setters. The
         log-likelihood has no setter: :attr:`loglikelihood` reads 0 until the next
-        run; the saved value is kept in ``pickled_loglikelihood``."""
+        run; the saved value is kept in ``pickled_loglikelihood``. A state without
+        ``covariance_type``, ``reg_covar`` or ``exact_em`` (written before they
+        existed) is VLFeat's diagonal model."""
         g = cls.new(state["data_type"], state["dimension"], state["num_clusters"])
+        g.covariance_type = state.get("covariance_type", CovarianceType.DIAGONAL)
+        g.reg_covar = float(state.get("reg_covar", 0.0))
+        if g.covariance_type is CovarianceType.DIAGONAL:
+            g.exact_em = bool(state.get("exact_em", False))
         g.set_means(state["means"])
         g.set_covariances(state["covariances"])
         g.set_priors(state["priors"])
@@ -768,6 +845,19 @@ def _weights(weights: Any, n: int) -> np.ndarray:
     if w.shape != (n,):
         raise ValueError(f"weights must have shape ({n},) (one per point), got shape {w.shape}")
     return w
+
+
+def _labels(labels: Any, n: int, k: int) -> np.ndarray:
+    """(n,) integer labels in [0, k) as a uint32 array (a copy only if needed)."""
+    arr = numeric(labels, "labels")
+    if arr.size != n or arr.ndim > 1:
+        raise ValueError(f"labels must have {n} values (one per point), got shape {arr.shape}")
+    if arr.dtype.kind not in "iub":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.floor(arr)):
+            raise InvalidArgumentError("labels must be integers")
+    if arr.size and (arr.min() < 0 or arr.max() >= k):
+        raise InvalidArgumentError(f"labels must be in [0, {k}), got [{arr.min()}, {arr.max()}]")
+    return c_array(arr.reshape(n), np.uint32)
 
 
 def _given(values: Any, n: int, name: str, dtype: Any = None) -> np.ndarray:
