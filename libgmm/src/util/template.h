@@ -14,7 +14,12 @@
  * a `.th` file that the module's header instantiates. Everything
  * type-specific is in `.tc`/`.th` files; the `.c` files (and the exported
  * entry points) are type-independent: they reach typed code through
- * GMM_DISPATCH, the one switch on the data type. */
+ * GMM_DISPATCH, the one switch on the data type.
+ *
+ * A SIMD kernel body that is also written once over the instruction sets
+ * (simd/kernels_cov.tc) is included by each ISA's file, once with T float
+ * and SFX f and once with double and d, next to that ISA's vector
+ * vocabulary (the list is in the body's comment). */
 #ifndef GMM_TEMPLATE_H
 #define GMM_TEMPLATE_H
 #define GMM_CAT_(a, b) a##_##b
