@@ -38,6 +38,7 @@
 #include "simd/kernels.h"
 #include "simd/kinline.h"
 #include "simd/vexp.h"
+#include "util/template.h"
 
 /* Rows per tile: 3 x 4 accumulators + 4 s + 4 m + the broadcast x and the
  * temporaries fit the 32 registers with GCC 12 and clang 14 alike (4 rows
@@ -47,134 +48,81 @@
 /* Vectors per tile row (16 floats = GMM_KPAD, or 8 doubles). */
 #define NV 4
 
-/* ---- float -------------------------------------------------------------- */
+/* ---- the kernels written once for both types (kernels_neon.tc) ------- */
 
-/* One tile: `mr` (constant after inlining) points, 16 components starting
- * at s, m, out (already offset to the tile's column). */
-GMM_KINLINE void wdist_tile_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
-                              float const *s, float const *m, float *out)
-{
-  float32x4_t acc[MR][NV];
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r) {
-    GMM_UNROLL
-    for (int v = 0; v < NV; ++v) acc[r][v] = vdupq_n_f32(0.0f);
-  }
-  for (size_t d = 0; d < D; ++d) {
-    float32x4_t sv[NV], mv[NV];
-    GMM_UNROLL
-    for (int v = 0; v < NV; ++v) {
-      sv[v] = vld1q_f32(s + d * kp + 4 * v);
-      mv[v] = vld1q_f32(m + d * kp + 4 * v);
-    }
-    GMM_UNROLL
-    for (size_t r = 0; r < mr; ++r) {
-      float32x4_t const xr = vld1q_dup_f32(x + r * ldx + d);
-      GMM_UNROLL
-      for (int v = 0; v < NV; ++v) {
-        float32x4_t const z = vfmsq_f32(mv[v], xr, sv[v]); /* -(x s - m), rounded once */
-        acc[r][v] = vfmaq_f32(acc[r][v], z, z);
-      }
-    }
-  }
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r) {
-    GMM_UNROLL
-    for (int v = 0; v < NV; ++v) vst1q_f32(out + r * kp + 4 * v, acc[r][v]);
-  }
-}
+#define T float
+#define SFX f
+#define V float32x4_t
+#define VL 4
+#define V_DUP(x) vdupq_n_f32(x)
+#define V_LOAD(p) vld1q_f32(p)
+#define V_STORE(p, v) vst1q_f32(p, v)
+#define V_LOAD_DUP(p) vld1q_dup_f32(p)
+#define V_ADD(a, b) vaddq_f32(a, b)
+#define V_SUB(a, b) vsubq_f32(a, b)
+#define V_MUL(a, b) vmulq_f32(a, b)
+#define V_MAXNM(a, b) vmaxnmq_f32(a, b)
+#define V_FMA(a, b, c) vfmaq_f32(a, b, c)
+#define V_FMS(a, b, c) vfmsq_f32(a, b, c)
+#define V_ADDV(v) vaddvq_f32(v)
+#define V_MAXNMV(v) vmaxnmvq_f32(v)
+#define V_EXP(v) gmm_vexpf_neon(v)
+#include "simd/kernels_neon.tc"
+#undef T
+#undef SFX
+#undef V
+#undef VL
+#undef V_DUP
+#undef V_LOAD
+#undef V_STORE
+#undef V_LOAD_DUP
+#undef V_ADD
+#undef V_SUB
+#undef V_MUL
+#undef V_MAXNM
+#undef V_FMA
+#undef V_FMS
+#undef V_ADDV
+#undef V_MAXNMV
+#undef V_EXP
 
-GMM_KINLINE void wdist_rows_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
-                              float const *s, float const *m, float *out)
-{
-  for (size_t k = 0; k < kp; k += 4 * NV) wdist_tile_f(mr, D, kp, x, ldx, s + k, m + k, out + k);
-}
+#define T double
+#define SFX d
+#define V float64x2_t
+#define VL 2
+#define V_DUP(x) vdupq_n_f64(x)
+#define V_LOAD(p) vld1q_f64(p)
+#define V_STORE(p, v) vst1q_f64(p, v)
+#define V_LOAD_DUP(p) vld1q_dup_f64(p)
+#define V_ADD(a, b) vaddq_f64(a, b)
+#define V_SUB(a, b) vsubq_f64(a, b)
+#define V_MUL(a, b) vmulq_f64(a, b)
+#define V_MAXNM(a, b) vmaxnmq_f64(a, b)
+#define V_FMA(a, b, c) vfmaq_f64(a, b, c)
+#define V_FMS(a, b, c) vfmsq_f64(a, b, c)
+#define V_ADDV(v) vaddvq_f64(v)
+#define V_MAXNMV(v) vmaxnmvq_f64(v)
+#define V_EXP(v) gmm_vexp_neon(v)
+#include "simd/kernels_neon.tc"
+#undef T
+#undef SFX
+#undef V
+#undef VL
+#undef V_DUP
+#undef V_LOAD
+#undef V_STORE
+#undef V_LOAD_DUP
+#undef V_ADD
+#undef V_SUB
+#undef V_MUL
+#undef V_MAXNM
+#undef V_FMA
+#undef V_FMS
+#undef V_ADDV
+#undef V_MAXNMV
+#undef V_EXP
 
-static void wdist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
-                    float const *s, float const *m, float *out)
-{
-  size_t i = 0;
-  for (; i + MR <= n; i += MR) wdist_rows_f(MR, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
-  switch (n - i) {
-    case 2: wdist_rows_f(2, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
-    case 1: wdist_rows_f(1, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
-    default: break;
-  }
-}
-
-GMM_KINLINE void l2dist_tile_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
-                               float const *c, float *out)
-{
-  float32x4_t acc[MR][NV];
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r) {
-    GMM_UNROLL
-    for (int v = 0; v < NV; ++v) acc[r][v] = vdupq_n_f32(0.0f);
-  }
-  for (size_t d = 0; d < D; ++d) {
-    float32x4_t cv[NV];
-    GMM_UNROLL
-    for (int v = 0; v < NV; ++v) cv[v] = vld1q_f32(c + d * kp + 4 * v);
-    GMM_UNROLL
-    for (size_t r = 0; r < mr; ++r) {
-      float32x4_t const xr = vld1q_dup_f32(x + r * ldx + d);
-      GMM_UNROLL
-      for (int v = 0; v < NV; ++v) {
-        float32x4_t const z = vsubq_f32(xr, cv[v]);
-        acc[r][v] = vfmaq_f32(acc[r][v], z, z);
-      }
-    }
-  }
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r) {
-    GMM_UNROLL
-    for (int v = 0; v < NV; ++v) vst1q_f32(out + r * kp + 4 * v, acc[r][v]);
-  }
-}
-
-GMM_KINLINE void l2dist_rows_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
-                               float const *c, float *out)
-{
-  for (size_t k = 0; k < kp; k += 4 * NV) l2dist_tile_f(mr, D, kp, x, ldx, c + k, out + k);
-}
-
-static void l2dist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
-                     float const *c, float *out)
-{
-  size_t i = 0;
-  for (; i + MR <= n; i += MR) l2dist_rows_f(MR, D, kp, x + i * ldx, ldx, c, out + i * kp);
-  switch (n - i) {
-    case 2: l2dist_rows_f(2, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
-    case 1: l2dist_rows_f(1, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
-    default: break;
-  }
-}
-
-static float dist_l2_f(size_t D, float const *x, float const *y)
-{
-  float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0, a2 = a0, a3 = a0;
-  size_t d = 0;
-  for (; d + 16 <= D; d += 16) {
-    float32x4_t z0 = vsubq_f32(vld1q_f32(x + d), vld1q_f32(y + d));
-    float32x4_t z1 = vsubq_f32(vld1q_f32(x + d + 4), vld1q_f32(y + d + 4));
-    float32x4_t z2 = vsubq_f32(vld1q_f32(x + d + 8), vld1q_f32(y + d + 8));
-    float32x4_t z3 = vsubq_f32(vld1q_f32(x + d + 12), vld1q_f32(y + d + 12));
-    a0 = vfmaq_f32(a0, z0, z0);
-    a1 = vfmaq_f32(a1, z1, z1);
-    a2 = vfmaq_f32(a2, z2, z2);
-    a3 = vfmaq_f32(a3, z3, z3);
-  }
-  for (; d + 4 <= D; d += 4) {
-    float32x4_t z0 = vsubq_f32(vld1q_f32(x + d), vld1q_f32(y + d));
-    a0 = vfmaq_f32(a0, z0, z0);
-  }
-  float acc = vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3)));
-  for (; d < D; ++d) {
-    float z = x[d] - y[d];
-    acc += z * z;
-  }
-  return acc;
-}
+/* ---- accumulation (float keeps s2 in double) ---------------------------- */
 
 static void accum_f(size_t D, float q, float const *x, float const *mu, float *s1, double *s2)
 {
@@ -198,134 +146,6 @@ static void accum_f(size_t D, float q, float const *x, float const *mu, float *s
   }
 }
 
-/* ---- double ------------------------------------------------------------- */
-
-/* One tile: `mr` points, 8 components (4 vectors of 2 doubles). */
-GMM_KINLINE void wdist_tile_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
-                              double const *s, double const *m, double *out)
-{
-  float64x2_t acc[MR][NV];
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r) {
-    GMM_UNROLL
-    for (int v = 0; v < NV; ++v) acc[r][v] = vdupq_n_f64(0.0);
-  }
-  for (size_t d = 0; d < D; ++d) {
-    float64x2_t sv[NV], mv[NV];
-    GMM_UNROLL
-    for (int v = 0; v < NV; ++v) {
-      sv[v] = vld1q_f64(s + d * kp + 2 * v);
-      mv[v] = vld1q_f64(m + d * kp + 2 * v);
-    }
-    GMM_UNROLL
-    for (size_t r = 0; r < mr; ++r) {
-      float64x2_t const xr = vld1q_dup_f64(x + r * ldx + d);
-      GMM_UNROLL
-      for (int v = 0; v < NV; ++v) {
-        float64x2_t const z = vfmsq_f64(mv[v], xr, sv[v]);
-        acc[r][v] = vfmaq_f64(acc[r][v], z, z);
-      }
-    }
-  }
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r) {
-    GMM_UNROLL
-    for (int v = 0; v < NV; ++v) vst1q_f64(out + r * kp + 2 * v, acc[r][v]);
-  }
-}
-
-GMM_KINLINE void wdist_rows_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
-                              double const *s, double const *m, double *out)
-{
-  for (size_t k = 0; k < kp; k += 2 * NV) wdist_tile_d(mr, D, kp, x, ldx, s + k, m + k, out + k);
-}
-
-static void wdist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
-                    double const *s, double const *m, double *out)
-{
-  size_t i = 0;
-  for (; i + MR <= n; i += MR) wdist_rows_d(MR, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
-  switch (n - i) {
-    case 2: wdist_rows_d(2, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
-    case 1: wdist_rows_d(1, D, kp, x + i * ldx, ldx, s, m, out + i * kp); break;
-    default: break;
-  }
-}
-
-GMM_KINLINE void l2dist_tile_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
-                               double const *c, double *out)
-{
-  float64x2_t acc[MR][NV];
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r) {
-    GMM_UNROLL
-    for (int v = 0; v < NV; ++v) acc[r][v] = vdupq_n_f64(0.0);
-  }
-  for (size_t d = 0; d < D; ++d) {
-    float64x2_t cv[NV];
-    GMM_UNROLL
-    for (int v = 0; v < NV; ++v) cv[v] = vld1q_f64(c + d * kp + 2 * v);
-    GMM_UNROLL
-    for (size_t r = 0; r < mr; ++r) {
-      float64x2_t const xr = vld1q_dup_f64(x + r * ldx + d);
-      GMM_UNROLL
-      for (int v = 0; v < NV; ++v) {
-        float64x2_t const z = vsubq_f64(xr, cv[v]);
-        acc[r][v] = vfmaq_f64(acc[r][v], z, z);
-      }
-    }
-  }
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r) {
-    GMM_UNROLL
-    for (int v = 0; v < NV; ++v) vst1q_f64(out + r * kp + 2 * v, acc[r][v]);
-  }
-}
-
-GMM_KINLINE void l2dist_rows_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
-                               double const *c, double *out)
-{
-  for (size_t k = 0; k < kp; k += 2 * NV) l2dist_tile_d(mr, D, kp, x, ldx, c + k, out + k);
-}
-
-static void l2dist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
-                     double const *c, double *out)
-{
-  size_t i = 0;
-  for (; i + MR <= n; i += MR) l2dist_rows_d(MR, D, kp, x + i * ldx, ldx, c, out + i * kp);
-  switch (n - i) {
-    case 2: l2dist_rows_d(2, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
-    case 1: l2dist_rows_d(1, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
-    default: break;
-  }
-}
-
-static double dist_l2_d(size_t D, double const *x, double const *y)
-{
-  float64x2_t a0 = vdupq_n_f64(0.0), a1 = a0, a2 = a0, a3 = a0;
-  size_t d = 0;
-  for (; d + 8 <= D; d += 8) {
-    float64x2_t z0 = vsubq_f64(vld1q_f64(x + d), vld1q_f64(y + d));
-    float64x2_t z1 = vsubq_f64(vld1q_f64(x + d + 2), vld1q_f64(y + d + 2));
-    float64x2_t z2 = vsubq_f64(vld1q_f64(x + d + 4), vld1q_f64(y + d + 4));
-    float64x2_t z3 = vsubq_f64(vld1q_f64(x + d + 6), vld1q_f64(y + d + 6));
-    a0 = vfmaq_f64(a0, z0, z0);
-    a1 = vfmaq_f64(a1, z1, z1);
-    a2 = vfmaq_f64(a2, z2, z2);
-    a3 = vfmaq_f64(a3, z3, z3);
-  }
-  for (; d + 2 <= D; d += 2) {
-    float64x2_t z0 = vsubq_f64(vld1q_f64(x + d), vld1q_f64(y + d));
-    a0 = vfmaq_f64(a0, z0, z0);
-  }
-  double acc = vaddvq_f64(vaddq_f64(vaddq_f64(a0, a1), vaddq_f64(a2, a3)));
-  for (; d < D; ++d) {
-    double z = x[d] - y[d];
-    acc += z * z;
-  }
-  return acc;
-}
-
 static void accum_d(size_t D, double q, double const *x, double const *mu, double *s1,
                     double *s2)
 {
@@ -342,107 +162,6 @@ static void accum_d(size_t D, double q, double const *x, double const *mu, doubl
     double t = q * z;
     s1[d] += t;
     s2[d] += t * z;
-  }
-}
-
-/* ---- log-sum-exp (E-step posteriors) -------------------------------------
- *
- * Per row, three passes over the kp columns of the tile (L1 resident), as
- * in the x86 files:
- *  1. l = c - d/2 (fmls; d/2 is exact, so l is the scalar value), stored in
- *     place, running max in 4 vectors;
- *  2. e = exp(l - m) with the vector exp of vexp.h, stored in place, summed
- *     in the element type in 4 vectors, then reduced;
- *  3. q = e * (1/S) for k < K (vector stores for whole vectors, scalar code
- *     for the K tail: q rows may be unaligned, ldq arbitrary).
- * Padding columns have c = -inf, hence l = -inf and e = exp(-inf) = 0, so
- * whole vectors up to kp are processed and the padding adds nothing. A row
- * whose l are all -inf has m = -inf and l - m = NaN: its q and ll are NaN,
- * as in the scalar reference. The running max uses fmaxnm, which keeps the
- * number when l is NaN, like the scalar `l > lmax`. Differences from scalar:
- * exp (vexp.h), the summation order of S, and q = e * (1/S) instead of e / S. */
-
-static void lse_f(size_t n, size_t K, size_t kp, float const *c, float *tile, float *q,
-                  size_t ldq, double *ll)
-{
-  float32x4_t const half = vdupq_n_f32(0.5f);
-  for (size_t i = 0; i < n; ++i) {
-    float *row = tile + i * kp, *qi = q + i * ldq;
-    float32x4_t mx[NV], sm[NV];
-    GMM_UNROLL
-    for (int j = 0; j < NV; ++j) {
-      mx[j] = vdupq_n_f32(-INFINITY);
-      sm[j] = vdupq_n_f32(0.0f);
-    }
-    for (size_t k = 0; k < kp; k += 4 * NV) {
-      GMM_UNROLL
-      for (int j = 0; j < NV; ++j) {
-        float *t = row + k + 4 * j;
-        float32x4_t l = vfmsq_f32(vld1q_f32(c + k + 4 * j), half, vld1q_f32(t));
-        vst1q_f32(t, l);
-        mx[j] = vmaxnmq_f32(mx[j], l);
-      }
-    }
-    float const m = vmaxnmvq_f32(vmaxnmq_f32(vmaxnmq_f32(mx[0], mx[1]), vmaxnmq_f32(mx[2], mx[3])));
-    float32x4_t const mv = vdupq_n_f32(m);
-    for (size_t k = 0; k < kp; k += 4 * NV) {
-      GMM_UNROLL
-      for (int j = 0; j < NV; ++j) {
-        float *t = row + k + 4 * j;
-        float32x4_t e = gmm_vexpf_neon(vsubq_f32(vld1q_f32(t), mv));
-        vst1q_f32(t, e);
-        sm[j] = vaddq_f32(sm[j], e);
-      }
-    }
-    float const S = vaddvq_f32(vaddq_f32(vaddq_f32(sm[0], sm[1]), vaddq_f32(sm[2], sm[3])));
-    float const inv = 1.0f / S;
-    float32x4_t const iv = vdupq_n_f32(inv);
-    size_t k = 0;
-    for (; k + 4 <= K; k += 4) vst1q_f32(qi + k, vmulq_f32(vld1q_f32(row + k), iv));
-    for (; k < K; ++k) qi[k] = row[k] * inv;
-    ll[i] = log((double)S) + (double)m;
-  }
-}
-
-static void lse_d(size_t n, size_t K, size_t kp, double const *c, double *tile, double *q,
-                  size_t ldq, double *ll)
-{
-  float64x2_t const half = vdupq_n_f64(0.5);
-  for (size_t i = 0; i < n; ++i) {
-    double *row = tile + i * kp, *qi = q + i * ldq;
-    float64x2_t mx[NV], sm[NV];
-    GMM_UNROLL
-    for (int j = 0; j < NV; ++j) {
-      mx[j] = vdupq_n_f64(-INFINITY);
-      sm[j] = vdupq_n_f64(0.0);
-    }
-    for (size_t k = 0; k < kp; k += 2 * NV) {
-      GMM_UNROLL
-      for (int j = 0; j < NV; ++j) {
-        double *t = row + k + 2 * j;
-        float64x2_t l = vfmsq_f64(vld1q_f64(c + k + 2 * j), half, vld1q_f64(t));
-        vst1q_f64(t, l);
-        mx[j] = vmaxnmq_f64(mx[j], l);
-      }
-    }
-    double const m = vmaxnmvq_f64(vmaxnmq_f64(vmaxnmq_f64(mx[0], mx[1]), vmaxnmq_f64(mx[2], mx[3])));
-    float64x2_t const mv = vdupq_n_f64(m);
-    for (size_t k = 0; k < kp; k += 2 * NV) {
-      GMM_UNROLL
-      for (int j = 0; j < NV; ++j) {
-        double *t = row + k + 2 * j;
-        float64x2_t e = gmm_vexp_neon(vsubq_f64(vld1q_f64(t), mv));
-        vst1q_f64(t, e);
-        sm[j] = vaddq_f64(sm[j], e);
-      }
-    }
-    double const S = vaddvq_f64(vaddq_f64(vaddq_f64(sm[0], sm[1]), vaddq_f64(sm[2], sm[3])));
-    double const inv = 1.0 / S;
-    float64x2_t const iv = vdupq_n_f64(inv);
-    size_t k = 0;
-    for (; k + 2 <= K; k += 2) vst1q_f64(qi + k, vmulq_f64(vld1q_f64(row + k), iv));
-    for (; k < K; ++k) qi[k] = row[k] * inv;
-    ll[i] = log(S) + m;
   }
 }
 
