@@ -154,6 +154,19 @@ def test_verbose_lines_as_sklearn(algorithm, tol):
     assert got[-1].endswith(".") and ref[-1].endswith(".")
 
 
+def test_verbose_lines_chunked_as_in_memory():
+    X = data()
+    w = weights()
+    kw = dict(n_clusters=K, init=start(X), n_init=1, verbose=1)
+    ref = _lines(pyvl.KMeans(**kw), X, w)
+    got = _lines(pyvl.KMeans(**kw, chunk_size=400), [X[:900], X[900:]], w)
+    assert len(got) == len(ref) > 3
+    for g, r in zip(got, ref):
+        (gs, gn), (rs, rn) = _shape(g), _shape(r)
+        assert gs == rs, (g, r)
+        np.testing.assert_allclose(gn, rn, rtol=1e-9, atol=1e-12)
+
+
 def test_verbose_one_block_per_init():
     X = data()
     with warnings.catch_warnings():
