@@ -34,7 +34,13 @@ from ._core.runtime import num_threads
 from ._training import data as _data
 from ._training import gmm as _gmm
 from ._training import kmeans as _kmeans
-from ._training.params import gmm_params, kmeans_params, optional_positive, positive
+from ._training.params import (
+    check_sample_weight,
+    gmm_params,
+    kmeans_params,
+    optional_positive,
+    positive,
+)
 
 __all__ = ["GaussianMixture", "KMeans"]
 
@@ -45,11 +51,12 @@ def _sample_count(X: Any) -> int:
     return int(X.shape[0]) if hasattr(X, "shape") else 0
 
 
-def _chunked_source(est: Any, X: Any) -> _data.LocalPasses | _data.DaskPasses:
-    """Passes over chunked X with the estimator's chunk size, dtype and threads."""
+def _chunked_source(est: Any, X: Any, sample_weight: Any = None) -> _data.LocalPasses | _data.DaskPasses:
+    """Passes over chunked X with the estimator's chunk size, dtype and threads
+    (and X's sample weights)."""
     chunk_size = optional_positive(est.chunk_size, "chunk_size")
     optional_positive(est.init_sample_size, "init_sample_size")
-    return _data.open_source(X, chunk_size, est.dtype, est.n_threads)
+    return _data.open_source(X, chunk_size, est.dtype, est.n_threads, sample_weight)
 
 
 def _adopt_features(est: Any, d: int) -> None:
@@ -511,30 +518,50 @@ def _sq_distances(X: Any, centers: np.ndarray) -> np.ndarray:
 
 
 class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
-    """k-means clustering on libgmm (VLFeat's k-means, with SIMD kernels).
+    """k-means clustering on libgmm (scikit-learn's loop, VLFeat's kernels).
+
+    The iterations are scikit-learn's, for every algorithm: assign every point
+    to its nearest center, move every center to the (weighted) mean of its
+    points, an empty cluster taking the point farthest from its center;
+    stop when no label changed ("strict convergence"), when the total squared
+    center shift is at most ``tol`` times the mean variance of the features,
+    or after ``max_iter`` iterations; then, unless strictly converged, assign
+    the points once more (``labels_``, ``inertia_``). ``n_iter_`` counts the
+    center updates. From the same initial centers, Lloyd and Elkan give the
+    same result, and both scikit-learn's (up to rounding).
 
     Parameters
     ----------
     n_clusters : int, default 8
     init : {"k-means++", "random"}, callable or array (n_clusters, n_features), default "k-means++"
-        Seeding: k-means++ or VLFeat's random selection of distinct points,
-        ``init(X, n_clusters, random_state)`` returning the centers (called on
-        the initialisation sample for chunked data), or given centers.
+        Seeding: k-means++ or random selection of distinct points (both in
+        proportion to ``sample_weight``), ``init(X, n_clusters,
+        random_state)`` returning the centers (called on the initialisation
+        sample for chunked data), or given centers.
     n_init : "auto" or int, default "auto"
-        Seedings tried; the lowest energy (inertia) is kept. "auto" (as
+        Seedings tried; the lowest inertia is kept. "auto" (as
         scikit-learn): 1 for k-means++ or given centers, 10 for random
         seeding or a callable. With given centers only one (a
         ``RuntimeWarning`` if ``n_init`` asks for more).
     max_iter : int, default 300
+        Maximum number of iterations (center updates) per seeding.
     tol : float, default 1e-4
-        Lloyd stops when the energy's relative decrease (VLFeat's criterion,
-        (E_prev - E) / (E_0 - E)) falls below ``tol``; Elkan stops when no
-        point changes cluster.
+        Convergence when the sum over centers of the squared distance each
+        moved in an iteration is at most ``tol`` times the mean over features
+        of the data's variance (scikit-learn's tolerance: the variance of the
+        rows, whatever their weights).
     algorithm : {"lloyd", "elkan", "ann"}, default "lloyd"
         Exact Lloyd, exact Elkan (triangle-inequality bounds), or approximate
-        nearest neighbours with a randomised kd-forest (VLFeat's ANN).
+        nearest neighbours with a randomised kd-forest (VLFeat's ANN; the
+        labels and inertia of the fitted model are then those of the exact
+        nearest centers).
     random_state : int, RandomState or None
     verbose : int, default 0
+        1: scikit-learn's lines on stdout ("Initialization complete",
+        "Iteration N, inertia X.", "Converged at iteration N: strict
+        convergence." or "...: center shift S within tolerance T."), a
+        progress bar on stderr (if tqdm is installed) and the ``pyvl``
+        logger's messages.
     copy_x : bool, default True
         scikit-learn's switch to allow modifying X in place; pyvl never writes
         to X, whatever its value.
@@ -549,16 +576,19 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
 
     ``fit`` also takes a list of 2-D arrays, a re-iterable or callable chunk
     source, a ``dask.array.Array``, or an array or ``numpy.memmap`` with
-    ``chunk_size`` set: Lloyd
-    then runs by sufficient statistics, one pass per iteration, seeded on a
-    random sample; a center that receives no point keeps its place (in-memory
-    Lloyd restarts it). ``labels_`` is then a numpy array (a lazy dask array
-    for Dask input). See ``pyvl/_training/``.
+    ``chunk_size`` set: the same loop then runs Lloyd's iterations by
+    sufficient statistics, one pass per iteration (plus one for the variance,
+    and one in the iterations where a cluster is empty), seeded on a random
+    sample; ``sample_weight`` is then a 1-D array (a memmap, or for Dask a
+    dask array) of one weight per row. ``labels_`` is then a numpy array (a
+    lazy dask array for Dask input). See ``pyvl/_training/``.
 
     Attributes
     ----------
     cluster_centers_ : (n_clusters, n_features) ; labels_ : (n_samples,) int64
-    inertia_ : float (sum of squared distances to the nearest center)
+    inertia_ : float
+        Sum over samples of the sample weight times the squared distance to
+        the assigned center.
     n_iter_ : int ; n_features_in_ : int
     """
 
@@ -604,31 +634,38 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
                 ConvergenceWarning, stacklevel=3,
             )
 
-    def fit(self, X: Any, y: Any = None) -> KMeans:
-        """Cluster X (n_samples, n_features). Returns self."""
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> KMeans:
+        """Cluster X (n_samples, n_features) of float32/float64 (others become
+        float64). ``sample_weight``: None (every sample weighs 1), a number, or
+        (n_samples,) finite weights >= 0, not all 0 (scikit-learn's rules):
+        sample i counts ``sample_weight[i]`` times in the seeding, the means and
+        the inertia; it is read, never written. Returns self."""
         if _data.is_chunked(X, self.chunk_size):
-            return self._fit_chunked(X)
+            return self._fit_chunked(X, sample_weight)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES)
         n, d = X.shape
         p = kmeans_params(self, d)
         if n < p.n_clusters:
             raise ValueError(f"n_samples={n} should be >= n_clusters={p.n_clusters}.")
         X = c_array(X, dtype=work_dtype(X.dtype, self.dtype))
-        fit = _kmeans.fit(p, _data.InMemory(X))
+        w = check_sample_weight(sample_weight, n, X.dtype)
+        fit = _kmeans.fit(p, _data.InMemory(X, w))
         self.cluster_centers_, self.n_iter_ = fit.centers, fit.n_iter
-        labels, dist = _kmeans.assign(fit.centers, X, self.n_threads)
-        assert dist is not None
+        if p.algorithm == "ann" or fit.labels is None:  # the exact nearest centers
+            labels, inertia = self._labels_inertia(X, w)
+        else:
+            labels, inertia = fit.labels, fit.energy
         self.labels_ = labels.astype(np.int64)
-        self.inertia_ = float(np.sum(dist, dtype=np.float64))
+        self.inertia_ = float(inertia)
         if fit.interrupted:
             raise KeyboardInterrupt
         self._warn_distinct(self.labels_)
         return self
 
-    def _fit_chunked(self, X: Any) -> KMeans:
-        """Lloyd by passes over chunked X (see ``pyvl/_training/kmeans.py``)."""
+    def _fit_chunked(self, X: Any, sample_weight: Any) -> KMeans:
+        """scikit-learn's loop by passes over chunked X (see ``pyvl/_training/kmeans.py``)."""
         positive(self.n_clusters, "n_clusters")
-        source = _chunked_source(self, X)
+        source = _chunked_source(self, X, sample_weight)
         p = kmeans_params(self, source.d)
         if source.n is not None and source.n < p.n_clusters:
             raise ValueError(f"n_samples={source.n} should be >= n_clusters={p.n_clusters}.")
@@ -641,11 +678,10 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
             self.inertia_ = float(fit.energy)
         else:
             labels, inertia = [], 0.0
-            for c in _data.iter_chunks(X, p.chunk_size, fit.centers.dtype):
-                a, dist = _kmeans.assign(fit.centers, c, self.n_threads)
-                assert dist is not None
+            for c, w in source.weighted_chunks():
+                a, e = self._labels_inertia(c, w)
                 labels.append(a.astype(np.int64))
-                inertia += float(np.sum(dist, dtype=np.float64))
+                inertia += e
             self.labels_ = np.concatenate(labels)
             self.inertia_ = inertia
         if fit.interrupted:
@@ -654,20 +690,32 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
             self._warn_distinct(self.labels_)
         return self
 
-    def _assign(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _labels_inertia(self, X: np.ndarray, w: np.ndarray | None) -> tuple[np.ndarray, float]:
+        """Nearest center (uint32) of every row of X and the weighted inertia."""
+        return _kmeans.labels_inertia(c_array(self.cluster_centers_), X, w, self.n_threads)
+
+    def _validated(self, X: Any, sample_weight: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """X of the model's dtype and its checked weights, for prediction."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
-        centers = c_array(self.cluster_centers_)
-        a, dist = _kmeans.assign(centers, c_array(X, dtype=centers.dtype), self.n_threads)
-        assert dist is not None
-        return a, dist
+        X = c_array(X, dtype=self.cluster_centers_.dtype)
+        return X, check_sample_weight(sample_weight, X.shape[0], X.dtype)
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Index of the nearest center of every sample: (n_samples,) int64."""
-        return self._assign(X)[0].astype(np.int64)
+    def predict(self, X: Any, sample_weight: Any = None) -> np.ndarray:
+        """Index of the nearest center of every sample: (n_samples,) int64.
+        ``sample_weight`` is checked and ignored (a weight does not change the
+        nearest center), as scikit-learn did."""
+        X, _ = self._validated(X, sample_weight)
+        return self._labels_inertia(X, None)[0].astype(np.int64)
 
-    def fit_predict(self, X: Any, y: Any = None) -> Any:
-        return self.fit(X).labels_
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> Any:
+        """Fit (with ``sample_weight``), then ``labels_`` (n_samples,) int64."""
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def fit_transform(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Fit (with ``sample_weight``), then the distances to every center
+        (n_samples, n_clusters)."""
+        return self.fit(X, sample_weight=sample_weight).transform(X)
 
     def transform(self, X: Any) -> np.ndarray:
         """Euclidean distances to every center: (n_samples, n_clusters)."""
@@ -675,9 +723,10 @@ class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
         return np.sqrt(_sq_distances(X, self.cluster_centers_)).astype(self.cluster_centers_.dtype)
 
-    def score(self, X: Any, y: Any = None) -> float:
-        """Opposite of the inertia of X."""
-        return -float(np.sum(self._assign(X)[1], dtype=np.float64))
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Opposite of the inertia of X (weighted with ``sample_weight``, (n_samples,))."""
+        X, w = self._validated(X, sample_weight)
+        return -self._labels_inertia(X, w)[1]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self)

@@ -20,7 +20,18 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import pyvl
 
 
-@parametrize_with_checks([pyvl.GaussianMixture(), pyvl.KMeans(n_clusters=3)])
+def _expected_failed_checks(estimator):
+    """The checks scikit-learn expects its own KMeans to fail, for the same reason:
+    k-means++ draws its random numbers from the weights for weighted samples and
+    from the rows for repeated ones, so the seeding (hence the labels) differ."""
+    if isinstance(estimator, pyvl.KMeans):
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "sample_weight is not equivalent to removing/repeating samples (random seeding)."}
+    return {}
+
+
+@parametrize_with_checks([pyvl.GaussianMixture(), pyvl.KMeans(n_clusters=3)],
+                         expected_failed_checks=_expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 

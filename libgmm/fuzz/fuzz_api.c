@@ -601,9 +601,9 @@ static snap_t snap_km(VlKMeans const *k)
                D = vl_kmeans_get_dimension(k);
   struct {
     vl_type t;
-    int dist, algo, init, verb;
-    size_t K, D, reps, iters, cmp, trees;
-    double minvar, energy;
+    int dist, algo, init, verb, rule, reason;
+    size_t K, D, reps, iters, cmp, trees, done;
+    double minvar, energy, tol, shift;
     void const *centers;
   } h;
   memset(&h, 0, sizeof h);
@@ -620,6 +620,11 @@ static snap_t snap_km(VlKMeans const *k)
   h.trees = vl_kmeans_get_num_trees(k);
   h.minvar = vl_kmeans_get_min_energy_variation(k);
   h.energy = vl_kmeans_get_energy(k);
+  h.rule = (int)vl_kmeans_get_stopping_rule(k);
+  h.reason = (int)vl_kmeans_get_stop_reason(k);
+  h.done = vl_kmeans_get_num_iterations(k);
+  h.tol = vl_kmeans_get_center_shift_tolerance(k);
+  h.shift = vl_kmeans_get_center_shift(k);
   h.centers = vl_kmeans_get_centers(k);
   snap_add(&s, &h, sizeof h);
   if (h.centers) snap_add(&s, h.centers, K * D * es);
@@ -1540,7 +1545,7 @@ static void op_km_set(rd_t *r)
 {
   int s, code, must_fail = 0;
   VlKMeans *k = rd_km(r, &s);
-  uint8_t const which = u8(r) % 11;
+  uint8_t const which = u8(r) % 13;
   snap_t before, after;
   g_op = "vl_kmeans_set_*";
   if (!k) {
@@ -1622,6 +1627,20 @@ static void op_km_set(rd_t *r)
       g_op = "vl_kmeans_reset";
       vl_kmeans_reset(k);
       break;
+    case 10: {
+      int const e = rd_enum(r, 2);
+      g_op = "vl_kmeans_set_stopping_rule";
+      must_fail = e < 0 || e > 1;
+      vl_kmeans_set_stopping_rule(k, (VlKMeansStoppingRule)e);
+      break;
+    }
+    case 11: {
+      double const v = rd_scalar(r);
+      g_op = "vl_kmeans_set_center_shift_tolerance";
+      must_fail = !(v >= 0) || !isfinite(v);
+      vl_kmeans_set_center_shift_tolerance(k, v);
+      break;
+    }
     default:
       g_op = "vl_kmeans_get_*";
       break;
@@ -1679,6 +1698,13 @@ static int km_centers_tame(VlKMeans *k)
 
 static int km_trees_huge(VlKMeans *k) { return vl_kmeans_get_num_trees(k) > 1000; }
 
+/* scikit-learn's stopping rule on an L1 object: training is BAD_ARG */
+static int km_sklearn_l1(VlKMeans *k)
+{
+  return vl_kmeans_get_stopping_rule(k) == VlKMeansStopSklearn &&
+         vl_kmeans_get_distance(k) == VlDistanceL1;
+}
+
 /* cluster, init_centers_with_rand_data, init_centers_plus_plus, set_centers */
 static void op_km_fit(rd_t *r)
 {
@@ -1717,13 +1743,22 @@ static void op_km_fit(rd_t *r)
       w = wts_gen(r, N);
     }
     must_fail = D == 0 || K == 0 || K > N || !x.p || x.dummy || !x.finite ||
-                (w.p && (!w.valid || w.all_zero || K > w.npos));
+                (w.p && (!w.valid || w.all_zero || K > w.npos)) ||
+                (which == 0 && km_sklearn_l1(k));
     must_succeed = !must_fail && !(which == 0 && km_trees_huge(k) &&
                                    vl_kmeans_get_algorithm(k) == VlKMeansANN);
   }
   before = snap_km(k);
   cb_reset_counts(&g_kcb[s]);
-  if (weighted) {
+  if (which == 0 && N <= 4096 && u8(r) > 200) { /* with the final assignments */
+    vl_uint32 *a = malloc(N * sizeof *a + 1);
+    g_op = "vl_kmeans_cluster_with_assignments";
+    ret = vl_kmeans_cluster_with_assignments(k, x.p, D, N, K, w.p, a);
+    code = vl_get_last_error();
+    if (!code || code == VL_ERR_INTERRUPTED)
+      for (size_t i = 0; i < N; ++i) REQUIRE(a[i] < K, "assignment %zu is %u", i, (unsigned)a[i]);
+    free(a);
+  } else if (weighted) {
     switch (which) {
       case 0: ret = vl_kmeans_cluster_weighted(k, x.p, D, N, K, w.p); break;
       case 1: wret = vl_kmeans_init_centers_with_rand_data_weighted(k, x.p, D, N, K, w.p); break;
@@ -1791,7 +1826,7 @@ static void op_km_refine(rd_t *r)
     w = wts_gen(r, N);
   }
   must_fail = !vl_kmeans_get_centers(k) || K > N || !x.p || x.dummy || !x.finite ||
-              (w.p && (!w.valid || w.all_zero || K > w.npos));
+              (w.p && (!w.valid || w.all_zero || K > w.npos)) || km_sklearn_l1(k);
   must_succeed = !must_fail && !(km_trees_huge(k) && vl_kmeans_get_algorithm(k) == VlKMeansANN);
   ctame = km_centers_tame(k);
   before = snap_km(k);

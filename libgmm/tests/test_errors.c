@@ -1241,6 +1241,45 @@ static void row_state(void)
 }
 
 /* ================================================================================= */
+/* Rows (invalid enum, non-finite settings, mismatch, NULL object): the stopping rule  */
+/* ================================================================================= */
+
+static void row_stopping_rule(void)
+{
+  VlKMeans *km = vl_kmeans_new(VL_TYPE_DOUBLE, VlDistanceL2);
+  VlKMeans *l1 = vl_kmeans_new(VL_TYPE_DOUBLE, VlDistanceL1);
+  double const bad[3] = {NAN, INFINITY, -1};
+  vl_uint32 labels[N];
+  vl_kmeans_set_stopping_rule(km, (VlKMeansStoppingRule)7);
+  EXPECT_ERR(VL_ERR_BAD_ARG, "vl_kmeans_set_stopping_rule: unknown rule 7");
+  CHECK_T(vl_kmeans_get_stopping_rule(km) == VlKMeansStopVLFeat);
+  for (int i = 0; i < 3; ++i) {
+    vl_kmeans_set_center_shift_tolerance(km, bad[i]);
+    EXPECT_ERR(VL_ERR_BAD_ARG, "the tolerance must be finite and >= 0");
+  }
+  CHECK_T(vl_kmeans_get_center_shift_tolerance(km) == 1e-4);
+  vl_kmeans_set_stopping_rule(NULL, VlKMeansStopSklearn);
+  EXPECT_ERR(VL_ERR_BAD_ARG, "vl_kmeans_set_stopping_rule: NULL k-means object");
+  CHECK_T(vl_kmeans_get_num_iterations(NULL) == 0);
+  EXPECT_ERR(VL_ERR_BAD_ARG, "NULL k-means object");
+  CHECK_T(isnan(vl_kmeans_cluster_with_assignments(NULL, X, D, N, K, NULL, labels)));
+  EXPECT_ERR(VL_ERR_BAD_ARG, "NULL k-means object");
+  CHECK_T(isnan(vl_kmeans_refine_centers_with_assignments(km, X, N, NULL, labels)));
+  EXPECT_ERR(VL_ERR_BAD_STATE, "the object has no centers");
+  /* scikit-learn's rule needs L2: BAD_ARG, the object unchanged */
+  vl_kmeans_set_stopping_rule(l1, VlKMeansStopSklearn);
+  CHECK_T(isnan(vl_kmeans_cluster(l1, X, D, N, K)));
+  EXPECT_ERR(VL_ERR_BAD_ARG, "vl_kmeans_cluster: scikit-learn's stopping rule needs the L2 distance");
+  CHECK_T(vl_kmeans_get_centers(l1) == NULL);
+  vl_kmeans_set_stopping_rule(km, VlKMeansStopSklearn);
+  CHECK_T(vl_kmeans_cluster_with_assignments(km, X, D, N, K, NULL, labels) >= 0);
+  EXPECT_OK();
+  check_km_usable(__LINE__, km);
+  vl_kmeans_delete(l1);
+  vl_kmeans_delete(km);
+}
+
+/* ================================================================================= */
 /* Row: allocation failure at every allocation site                                   */
 /* ================================================================================= */
 
@@ -1564,6 +1603,7 @@ int main(void)
   row_enums_and_flags();
   row_overflow();
   row_state();
+  row_stopping_rule();
   row_allocation_failure();
   printf("test_errors: %d checks, %d failed\n", g_checks, g_failures);
   TEST_EXIT();

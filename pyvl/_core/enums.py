@@ -55,6 +55,25 @@ class KMeansInit(enum.IntEnum):
     PLUS_PLUS = 1
 
 
+class KMeansStoppingRule(enum.IntEnum):
+    """``VlKMeansStoppingRule`` (vl/libgmm/kmeans.h)."""
+
+    VLFEAT = 0
+    SKLEARN = 1
+
+
+class KMeansStopReason(enum.IntEnum):
+    """``VlKMeansStopReason``: why the last k-means run stopped."""
+
+    NOT_RUN = 0
+    MAX_ITERATIONS = 1
+    NO_CHANGE = 2
+    CENTER_SHIFT = 3
+    ENERGY_UNCHANGED = 4
+    ENERGY_VARIATION = 5
+    CALLBACK = 6
+
+
 class IKMAlgorithm(enum.IntEnum):
     """``VlIKMAlgorithms`` (integer k-means, vl/ikmeans.h)."""
 

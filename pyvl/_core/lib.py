@@ -238,6 +238,22 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
         [KMeansRef, c_void_p, c_void_p, c_void_p, c_size_t, _dp],
     ),
     "vl_kmeans_stats_accumulate_weighted": (c_int, [KMeansRef, _dp, c_void_p, c_size_t, _dp]),
+    "vl_kmeans_set_stopping_rule": (None, [KMeansRef, c_enum]),
+    "vl_kmeans_get_stopping_rule": (c_enum, [KMeansRef]),
+    "vl_kmeans_set_center_shift_tolerance": (None, [KMeansRef, c_double]),
+    "vl_kmeans_get_center_shift_tolerance": (c_double, [KMeansRef]),
+    "vl_kmeans_refine_centers_with_assignments": (
+        c_double,
+        [KMeansRef, c_void_p, c_size_t, _dp, POINTER(c_uint32)],
+    ),
+    "vl_kmeans_cluster_with_assignments": (
+        c_double,
+        [KMeansRef, c_void_p, c_size_t, c_size_t, c_size_t, _dp, POINTER(c_uint32)],
+    ),
+    "vl_kmeans_get_num_iterations": (c_size_t, [KMeansRef]),
+    "vl_kmeans_get_stop_reason": (c_enum, [KMeansRef]),
+    "vl_kmeans_get_center_shift": (c_double, [KMeansRef]),
+    "vl_kmeans_get_center_shift_threshold": (c_double, [KMeansRef]),
     # fisher.h, vlad.h, encode.h (batch encoders and bag of words)
     "vl_fisher_encode": (
         c_size_t,

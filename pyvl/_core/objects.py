@@ -33,7 +33,16 @@ from .arrays import (
     ptr,
     typed_ptr,
 )
-from .enums import CovarianceType, DataType, Distance, GMMInit, KMeansAlgorithm, KMeansInit
+from .enums import (
+    CovarianceType,
+    DataType,
+    Distance,
+    GMMInit,
+    KMeansAlgorithm,
+    KMeansInit,
+    KMeansStoppingRule,
+    KMeansStopReason,
+)
 from .errors import InvalidArgumentError, StateError
 from .handle import Handle
 from .lib import IterationCallback, lib
@@ -577,6 +586,22 @@ class KMeans(Handle):
         w = _weights(weights, n)
         return float(lib.vl_kmeans_cluster_weighted(self, ptr(x), x.shape[1], n, k, _dp(w)))
 
+    def cluster_with_assignments(self, data: Any, dimension: int, num_data: int | None,
+                                 num_centers: int, weights: Any = None,
+                                 assignments: np.ndarray | None = None,
+                                 ) -> tuple[float, np.ndarray]:
+        """:meth:`cluster` that also returns the final assignment of every point
+        of the kept repetition: ``(energy, assignments uint32 (N,))``.
+        ``assignments``, a C-contiguous uint32 (N,) array, receives them in place
+        (it holds the assignments also when a Ctrl-C stops training)."""
+        x, n = self._data(data, dimension, num_data)
+        k = count(num_centers, "num_centers")
+        w = None if weights is None else _weights(weights, n)
+        a = _assignments_out(assignments, n)
+        e = lib.vl_kmeans_cluster_with_assignments(self, ptr(x), x.shape[1], n, k, _dp(w),
+                                                   typed_ptr(a, ctypes.c_uint32))
+        return float(e), a
+
     def quantize(self, data: Any, num_data: int | None = None,
                  distances: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Nearest center of each point: ``(assignments uint32 (N,), distances (N,))``."""
@@ -649,6 +674,20 @@ class KMeans(Handle):
             return float(lib.vl_kmeans_refine_centers(self, ptr(x), n))
         w = _weights(weights, n)
         return float(lib.vl_kmeans_refine_centers_weighted(self, ptr(x), n, _dp(w)))
+
+    def refine_centers_with_assignments(self, data: Any, num_data: int | None = None,
+                                        weights: Any = None,
+                                        assignments: np.ndarray | None = None,
+                                        ) -> tuple[float, np.ndarray]:
+        """:meth:`refine_centers` that also returns the final assignment of every
+        point: ``(energy, assignments uint32 (N,))`` (``assignments`` as in
+        :meth:`cluster_with_assignments`)."""
+        x, n = as_data(data, self._fitted_dimension(), self.dtype, num_data)
+        w = None if weights is None else _weights(weights, n)
+        a = _assignments_out(assignments, n)
+        e = lib.vl_kmeans_refine_centers_with_assignments(self, ptr(x), n, _dp(w),
+                                                          typed_ptr(a, ctypes.c_uint32))
+        return float(e), a
 
     def set_iteration_callback(self, callback: Callable[[int, float], int] | None) -> None:
         """``callback(iteration, energy)`` after every iteration; a non-zero return
@@ -756,6 +795,48 @@ class KMeans(Handle):
         lib.vl_kmeans_set_min_energy_variation(self, float(value))
 
     @property
+    def stopping_rule(self) -> KMeansStoppingRule:
+        """VLFeat's (the default) or scikit-learn's stopping rule (``vl/libgmm/kmeans.h``)."""
+        return KMeansStoppingRule(int(lib.vl_kmeans_get_stopping_rule(self)))
+
+    @stopping_rule.setter
+    def stopping_rule(self, rule: int) -> None:
+        if rule not in set(KMeansStoppingRule):
+            raise InvalidArgumentError(f"unknown stopping rule {rule!r} (VLFeat=0, scikit-learn=1)")
+        lib.vl_kmeans_set_stopping_rule(self, int(rule))
+
+    @property
+    def center_shift_tolerance(self) -> float:
+        """scikit-learn's ``tol``: the center shift threshold relative to the data's
+        mean variance (scikit-learn's rule only)."""
+        return float(lib.vl_kmeans_get_center_shift_tolerance(self))
+
+    @center_shift_tolerance.setter
+    def center_shift_tolerance(self, value: float) -> None:
+        lib.vl_kmeans_set_center_shift_tolerance(self, float(value))
+
+    @property
+    def num_iterations(self) -> int:
+        """Center updates of the last cluster/refine (its kept repetition)."""
+        return int(lib.vl_kmeans_get_num_iterations(self))
+
+    @property
+    def stop_reason(self) -> KMeansStopReason:
+        """Why the last cluster/refine stopped."""
+        return KMeansStopReason(int(lib.vl_kmeans_get_stop_reason(self)))
+
+    @property
+    def center_shift(self) -> float:
+        """Total squared center shift of the last update (scikit-learn's rule; NaN
+        with VLFeat's)."""
+        return float(lib.vl_kmeans_get_center_shift(self))
+
+    @property
+    def center_shift_threshold(self) -> float:
+        """The absolute threshold of the last run (tolerance x mean variance)."""
+        return float(lib.vl_kmeans_get_center_shift_threshold(self))
+
+    @property
     def verbosity(self) -> int:
         return int(lib.vl_kmeans_get_verbosity(self))
 
@@ -785,8 +866,9 @@ class KMeans(Handle):
         """Everything the setters can restore (see :meth:`GMM.state`): ``data_type``,
         ``distance``, ``algorithm``, ``initialization``, ``num_repetitions``,
         ``verbosity``, ``max_num_iterations``, ``min_energy_variation``,
-        ``max_num_comparisons``, ``num_trees``, ``centers`` ((K*D,) or None),
-        ``dimension``, ``num_centers`` and ``energy``."""
+        ``max_num_comparisons``, ``num_trees``, ``stopping_rule``,
+        ``center_shift_tolerance``, ``centers`` ((K*D,) or None), ``dimension``,
+        ``num_centers`` and ``energy``."""
         e = self.energy
         return {
             "kind": "VlKMeans",
@@ -798,6 +880,8 @@ class KMeans(Handle):
             "verbosity": self.verbosity,
             "max_num_iterations": self.max_num_iterations,
             "min_energy_variation": self.min_energy_variation,
+            "stopping_rule": int(self.stopping_rule),
+            "center_shift_tolerance": self.center_shift_tolerance,
             "max_num_comparisons": self.max_num_comparisons,
             "num_trees": self.num_trees,
             "centers": self.centers,
@@ -817,6 +901,9 @@ class KMeans(Handle):
         k.min_energy_variation = state["min_energy_variation"]
         k.max_num_comparisons = state["max_num_comparisons"]
         k.num_trees = state["num_trees"]
+        # states written before the stopping rule existed have VLFeat's
+        k.stopping_rule = state.get("stopping_rule", KMeansStoppingRule.VLFEAT)
+        k.center_shift_tolerance = state.get("center_shift_tolerance", 1e-4)
         if state["centers"] is not None:
             k.set_centers(state["centers"], state["dimension"], state["num_centers"])
         k.pickled_energy = float(state["energy"])
@@ -858,6 +945,16 @@ def _labels(labels: Any, n: int, k: int) -> np.ndarray:
     if arr.size and (arr.min() < 0 or arr.max() >= k):
         raise InvalidArgumentError(f"labels must be in [0, {k}), got [{arr.min()}, {arr.max()}]")
     return c_array(arr.reshape(n), np.uint32)
+
+
+def _assignments_out(out: np.ndarray | None, n: int) -> np.ndarray:
+    """The uint32 (n,) array receiving the final assignments (a new one for None)."""
+    if out is None:
+        return np.zeros(n, dtype=np.uint32)
+    if not (isinstance(out, np.ndarray) and out.dtype == np.uint32 and out.shape == (n,)
+            and out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError(f"assignments must be a writeable C-contiguous uint32 array of shape ({n},)")
+    return out
 
 
 def _given(values: Any, n: int, name: str, dtype: Any = None) -> np.ndarray:

@@ -45,6 +45,16 @@ rows taken in one pass (default :func:`default_init_sample_size`):
 Either way, when the data has at most m rows the "sample" is all the data in
 row order, so the initialisation is exactly the in-memory one.
 
+Sample weights
+--------------
+k-means takes one weight per row (``sample_weight``, checked by
+``pyvl/_training/params.py``): with the array in memory, the weights are an
+array of the working dtype (:class:`InMemory`); for chunks, a 1-D array (a
+memmap too) in row order, of which every chunk passes its own slice
+(converted to the working dtype, as scikit-learn rounds weights to X's
+dtype); on Dask, a dask array chunked as X's rows (a numpy array is wrapped
+in one). The initialisation sample carries its rows' weights.
+
 Memory
 ------
 A local pass holds one chunk (converted to the working dtype if it is not
@@ -79,6 +89,7 @@ import numpy as np
 from .._core.arrays import c_array, numeric, work_dtype
 from .._core.objects import GMM, KMeans
 from .._core.runtime import num_threads
+from .params import check_chunked_weights, check_dask_weights
 
 #: Default chunk of an array/memmap source: rows of about this many bytes.
 DEFAULT_CHUNK_BYTES = 32 << 20
@@ -125,18 +136,24 @@ def is_chunked(X: Any, chunk_size: Any = None) -> bool:
 
 
 class InMemory:
-    """All the data as one C-contiguous (N, D) array of the working dtype."""
+    """All the data as one C-contiguous (N, D) array of the working dtype, and its
+    sample weights ((N,) of the working dtype, or None)."""
 
     in_memory = True
 
-    def __init__(self, X: np.ndarray) -> None:
+    def __init__(self, X: np.ndarray, weights: np.ndarray | None = None) -> None:
         self.X = X
         self.n, self.d = X.shape
         self.dtype = X.dtype
+        self.weights = weights
 
     def sample(self, m: int, seed: int) -> tuple[np.ndarray, int]:
         """All the data: the initialisation of an in-memory fit sees every row."""
         return self.X, self.n
+
+    def sample_weighted(self, m: int, seed: int) -> tuple[np.ndarray, int, np.ndarray | None]:
+        """:meth:`sample` and the sample's weights."""
+        return self.X, self.n, self.weights
 
 
 # ---- releasing the pages of a read-only file mapping -----------------------------------
@@ -318,15 +335,25 @@ def reservoir_sample(
     ``numpy.random.default_rng(seed)`` and replaces slot j if j < m; the
     draws are made in row order, so the sample does not depend on how the
     data is chunked. With N <= m the sample is the data, in order."""
+    sample, n, _ = reservoir_rows(source, m, seed, dtype)
+    return sample, n
+
+
+def reservoir_rows(
+    source: ChunkSource, m: int, seed: int, dtype: np.dtype
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """:func:`reservoir_sample` and the row number (int64) of every sampled row."""
     assert source.d is not None
     rng = np.random.default_rng(seed)
     res = np.empty((m, source.d), dtype=dtype)
+    where = np.empty(m, dtype=np.int64)
     n = 0
     for c in source.chunks(dtype):
         rows = c.shape[0]
         fill = min(max(m - n, 0), rows)
         if fill:
             res[n : n + fill] = c[:fill]
+            where[n : n + fill] = np.arange(n, n + fill)
         if rows > fill:
             idx = np.arange(n + fill, n + rows, dtype=np.int64)
             j = rng.integers(0, idx + 1)
@@ -337,8 +364,10 @@ def reservoir_sample(
                 _, last = np.unique(slots[::-1], return_index=True)
                 keep = hit.size - 1 - last
                 res[slots[keep]] = c[fill + hit[keep]]
+                where[slots[keep]] = idx[hit[keep]]
         n += rows
-    return res[: min(m, n)].copy(), n
+    k = min(m, n)
+    return res[:k].copy(), n, where[:k].copy()
 
 
 # ---- the tasks a Dask worker runs (module-level: pickled by reference) ---------------
@@ -373,13 +402,15 @@ def _gmm_block_stats(block: Any, p: dict[str, Any]) -> np.ndarray:
     return st
 
 
-def _kmeans_block_stats(block: Any, p: dict[str, Any]) -> np.ndarray:
+def _kmeans_block_stats(block: Any, p: dict[str, Any], weights: Any = None) -> np.ndarray:
+    """One block's k-means statistics (weighted with the block's ``weights``)."""
     centers = p["centers"]
     with KMeans.with_centers(centers) as km, num_threads(p.get("n_threads")):
         st = km.new_stats()
         data = c_array(block, dtype=centers.dtype)
         if data.shape[0]:
-            km.stats_accumulate(st, data)
+            w = None if weights is None else np.asarray(weights, dtype=centers.dtype)
+            km.stats_accumulate(st, data, w)
     return st
 
 
@@ -434,16 +465,35 @@ def _merge_samples(m: int, *parts: tuple) -> tuple:
 
 
 class LocalPasses:
-    """Passes over a :class:`ChunkSource` in this process."""
+    """Passes over a :class:`ChunkSource` in this process (with the rows' sample
+    weights, a 1-D array, or None)."""
 
     in_memory = False
     n: int | None = None
 
     def __init__(self, source: ChunkSource, dtype: np.dtype,
-                 stop: Callable[[], bool] | None = None) -> None:
+                 stop: Callable[[], bool] | None = None, weights: Any = None) -> None:
         self.source, self.dtype, self.stop = source, dtype, stop
         assert source.d is not None
         self.d = source.d
+        self.weights = weights
+
+    def weighted_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        """One pass: every chunk with its slice of the weights (of the working
+        dtype; None without weights). ``ValueError`` if the weights and the rows
+        do not match in number."""
+        off = 0
+        for c in self._chunks():
+            w = None
+            if self.weights is not None:
+                w = np.asarray(self.weights[off : off + c.shape[0]], dtype=self.dtype)
+                if w.shape[0] != c.shape[0]:
+                    raise ValueError(f"sample_weight has {self.weights.shape[0]} values, but the "
+                                     "data has more rows")
+            yield c, w
+            off += c.shape[0]
+        if self.weights is not None and off != self.weights.shape[0]:
+            raise ValueError(f"sample_weight.shape == {self.weights.shape}, expected ({off},)!")
 
     def _chunks(self) -> Iterator[np.ndarray]:
         for c in self.source.chunks(self.dtype):
@@ -460,12 +510,21 @@ class LocalPasses:
 
     def kmeans_stats(self, km: KMeans) -> np.ndarray:
         st = km.new_stats()
-        for c in self._chunks():
-            km.stats_accumulate(st, c)
+        for c, w in self.weighted_chunks():
+            km.stats_accumulate(st, c, w)
         return st
 
     def sample(self, m: int, seed: int) -> tuple[np.ndarray, int]:
         return reservoir_sample(self.source, m, seed, self.dtype)
+
+    def sample_weighted(self, m: int, seed: int) -> tuple[np.ndarray, int, np.ndarray | None]:
+        """:meth:`sample` and the sampled rows' weights (None without weights)."""
+        sample, n, rows = reservoir_rows(self.source, m, seed, self.dtype)
+        if self.weights is None:
+            return sample, n, None
+        if self.weights.shape[0] != n:
+            raise ValueError(f"sample_weight.shape == {self.weights.shape}, expected ({n},)!")
+        return sample, n, np.asarray(self.weights[rows], dtype=self.dtype)
 
 
 class DaskPasses:
@@ -475,7 +534,7 @@ class DaskPasses:
     stop: Callable[[], bool] | None = None  # passes on Dask run to the end
 
     def __init__(self, X: Any, dtype: np.dtype, n_threads: int | None,
-                 fan_in: int | None = None) -> None:
+                 fan_in: int | None = None, weights: Any = None) -> None:
         dask = sys.modules["dask"]  # imported by whoever made the dask array
 
         self.dask = dask
@@ -484,6 +543,9 @@ class DaskPasses:
         self.fan_in = max(2, int(fan_in or TREE_FAN_IN))
         self.blocks = list(X.to_delayed().ravel())
         self.offsets = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(np.int64)
+        #: the sample weights: a dask array chunked as X's rows, or None
+        self.weights = weights
+        self.wblocks = None if weights is None else list(weights.to_delayed().ravel())
 
     def _tree(self, parts: list, fn: Callable, *lead: Any) -> Any:
         """The fixed reduction tree: nodes of TREE_FAN_IN consecutive parts, in order."""
@@ -499,18 +561,22 @@ class DaskPasses:
         (out,) = self.dask.compute(self._tree(parts, fn, *lead))
         return out
 
-    def stats_graph(self, task: Callable, params: dict[str, Any]) -> Any:
-        """The Delayed of one pass: a task per block, then the reduction tree."""
+    def stats_graph(self, task: Callable, params: dict[str, Any], weighted: bool = False) -> Any:
+        """The Delayed of one pass: a task per block (with the block's weights when
+        ``weighted``), then the reduction tree."""
         delayed = self.dask.delayed
         params = dict(params, n_threads=self.n_threads)
         shared = delayed(params, pure=True)  # one key, fetched once per worker
-        parts = [delayed(task, pure=True)(b, shared) for b in self.blocks]
+        if weighted and self.wblocks is not None:
+            parts = [delayed(task, pure=True)(b, shared, w) for b, w in zip(self.blocks, self.wblocks)]
+        else:
+            parts = [delayed(task, pure=True)(b, shared) for b in self.blocks]
         if len(parts) == 1:
             parts = [delayed(_sum_in_order, pure=True)(parts[0])]
         return self._tree(parts, _sum_in_order)
 
-    def _stats(self, task: Callable, params: dict[str, Any]) -> np.ndarray:
-        (out,) = self.dask.compute(self.stats_graph(task, params))
+    def _stats(self, task: Callable, params: dict[str, Any], weighted: bool = False) -> np.ndarray:
+        (out,) = self.dask.compute(self.stats_graph(task, params, weighted))
         # arrays coming back from workers may sit at odd byte offsets
         return c_array(out, np.float64)
 
@@ -521,9 +587,14 @@ class DaskPasses:
         return self._stats(_gmm_block_stats, p)
 
     def kmeans_stats(self, km: KMeans) -> np.ndarray:
-        return self._stats(_kmeans_block_stats, {"centers": km.centers_2d()})
+        return self._stats(_kmeans_block_stats, {"centers": km.centers_2d()}, weighted=True)
 
     def sample(self, m: int, seed: int) -> tuple[np.ndarray, int]:
+        sample, n, _ = self.sample_weighted(m, seed)
+        return sample, n
+
+    def sample_weighted(self, m: int, seed: int) -> tuple[np.ndarray, int, np.ndarray | None]:
+        """:meth:`sample` and the sampled rows' weights (None without weights)."""
         delayed = self.dask.delayed
         parts = [
             delayed(_block_sample, pure=True)(b, seed, i, int(self.offsets[i]), m, self.dtype.str)
@@ -533,7 +604,11 @@ class DaskPasses:
             parts = [delayed(_merge_samples, pure=True)(m, parts[0])]
         _, rows, data = self._reduce(parts, _merge_samples, m)
         order = np.argsort(rows, kind="stable")
-        return c_array(data[order], dtype=self.dtype), int(self.offsets[-1])
+        w = None
+        if self.weights is not None:
+            (w,) = self.dask.compute(self.weights[rows[order]])
+            w = np.asarray(w, dtype=self.dtype)
+        return c_array(data[order], dtype=self.dtype), int(self.offsets[-1]), w
 
 
 def dask_source(X: Any, chunk_size: int | None) -> Any:
@@ -553,15 +628,26 @@ def dask_source(X: Any, chunk_size: int | None) -> Any:
 
 
 def open_source(X: Any, chunk_size: int | None, dtype_param: Any,
-                n_threads: int | None) -> LocalPasses | DaskPasses:
-    """Passes over chunked data X (see :func:`is_chunked`) in the working dtype; a
-    training loop sets ``stop`` (a callable: True abandons a local pass)."""
+                n_threads: int | None, sample_weight: Any = None) -> LocalPasses | DaskPasses:
+    """Passes over chunked data X (see :func:`is_chunked`) in the working dtype,
+    with its sample weights (one per row, in row order, checked; see the module
+    doc); a training loop sets ``stop`` (a callable: True abandons a local pass)."""
     if is_dask_array(X):
         X = dask_source(X, chunk_size)
-        return DaskPasses(X, work_dtype(X.dtype, dtype_param), n_threads)
+        weights = None
+        if sample_weight is not None:
+            weights = check_dask_weights(sample_weight, int(X.shape[0]), X.chunks[0])
+        return DaskPasses(X, work_dtype(X.dtype, dtype_param), n_threads, weights=weights)
     source = ChunkSource(X, chunk_size)
     assert source.native is not None
-    return LocalPasses(source, work_dtype(source.native, dtype_param))
+    n = None
+    if source.kind == "array":
+        n = int(X.shape[0])
+    elif source.kind == "list":
+        n = sum(int(np.shape(a)[0]) for a in X)
+    weights = check_chunked_weights(sample_weight, n)
+    return LocalPasses(source, work_dtype(source.native, dtype_param), weights=weights)
+
 
 
 def iter_chunks(X: Any, chunk_size: int | None, dtype: np.dtype) -> Iterator[np.ndarray]:

@@ -9,7 +9,9 @@ those. numpy only: the encoders train without scikit-learn.
 
 from __future__ import annotations
 
+import math
 import numbers
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +58,116 @@ def random_state(seed: Any) -> np.random.RandomState:
 def draw_seed(rng: np.random.RandomState) -> int:
     """A libgmm seed (int32 range) drawn from ``rng``."""
     return int(rng.randint(_INT32_MAX))
+
+
+# ---- sample weights ------------------------------------------------------------------------
+
+#: Values read at a time when checking weights that may be a large memmap.
+_WEIGHT_BLOCK = 1 << 20
+
+
+def _weight_values(sample_weight: Any) -> np.ndarray:
+    """``sample_weight`` as a real numeric ndarray (no copy), 1-D."""
+    try:
+        w = np.asarray(sample_weight)
+    except Exception as exc:  # an object that numpy cannot read
+        raise ValueError(f"sample_weight must be an array of numbers: {exc}") from None
+    if w.dtype.kind not in "biuf":
+        try:
+            w = w.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"sample_weight must be an array of real numbers, got dtype {w.dtype}"
+            ) from None
+    if w.ndim != 1:
+        raise ValueError(
+            f"Sample weights must be 1D array or scalar, got {w.ndim}D array. Expected either a "
+            "scalar value or a 1D array of length n_samples."
+        )
+    return w
+
+
+def check_weight_values(w: np.ndarray) -> None:
+    """scikit-learn's checks of the values (``ValueError``): finite, >= 0 (libgmm
+    needs that), not all 0. Reads a memmap block by block."""
+    positive = False
+    for i in range(0, w.shape[0], _WEIGHT_BLOCK):
+        b = np.asarray(w[i : i + _WEIGHT_BLOCK])
+        if b.dtype.kind == "f" and not np.all(np.isfinite(b)):
+            what = "NaN" if np.any(np.isnan(b)) else "infinity"
+            raise ValueError(f"Input sample_weight contains {what}.")
+        if b.size and b.min() < 0:
+            raise ValueError("Negative values in data passed to `sample_weight`.")
+        positive = positive or bool(np.any(b > 0))
+    if not positive:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+
+
+def check_sample_weight(sample_weight: Any, n: int, dtype: np.dtype) -> np.ndarray | None:
+    """scikit-learn's ``sample_weight`` validation for n samples: None stays None
+    (every sample weighs 1); a number is the weight of every sample; an array
+    must be 1-D with n finite values >= 0, not all 0. The weights come back as a
+    C-contiguous array of ``dtype`` (the data's working dtype: scikit-learn
+    rounds them to X's dtype), a copy only if the given array is not one
+    already; pyvl never writes to it."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
+        w = np.full(n, float(sample_weight), dtype=dtype)
+    else:
+        w = _weight_values(sample_weight)
+        if w.shape != (n,):
+            raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
+        w = np.ascontiguousarray(w, dtype=dtype)
+    check_weight_values(w)
+    return w
+
+
+def check_chunked_weights(sample_weight: Any, n: int | None) -> np.ndarray | None:
+    """``sample_weight`` of chunked data: a 1-D array (a memmap stays one) of one
+    weight per row, in row order, checked as :func:`check_sample_weight` without
+    a copy; ``n`` None (a chunk source of unknown length): the length is checked
+    by the passes."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
+        if n is None:
+            raise ValueError("a scalar sample_weight needs data of known length: pass an array "
+                             "of one weight per row")
+        sample_weight = np.full(n, float(sample_weight))
+    w = _weight_values(sample_weight)
+    if n is not None and w.shape != (n,):
+        raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
+    check_weight_values(w)
+    return w
+
+
+def check_dask_weights(sample_weight: Any, n: int, row_chunks: tuple[int, ...]) -> Any:
+    """The sample weights of a dask array of n rows chunked as ``row_chunks``: a
+    1-D dask array with those chunks, its values checked (one computation); a
+    numpy array or a number is checked here and wrapped in one."""
+    dask = sys.modules["dask"]  # imported by whoever made the dask array
+    da = sys.modules["dask.array"]
+    w = sample_weight
+    if isinstance(w, da.Array):
+        if w.ndim != 1:
+            raise ValueError(f"Sample weights must be 1D array or scalar, got {w.ndim}D array.")
+        if np.dtype(w.dtype).kind not in "biuf":
+            raise ValueError(f"sample_weight must be an array of real numbers, got dtype {w.dtype}")
+        if any(math.isnan(c) for c in w.chunks[0]):
+            w = w.compute_chunk_sizes()
+        if w.shape != (n,):
+            raise ValueError(f"sample_weight.shape == {w.shape}, expected {(n,)}!")
+        finite, low, positive = dask.compute(da.isfinite(w).all(), w.min(), (w > 0).any())
+        if not finite:
+            raise ValueError("Input sample_weight contains NaN or infinity.")
+        if low < 0:
+            raise ValueError("Negative values in data passed to `sample_weight`.")
+        if not positive:
+            raise ValueError("Sample weights must contain at least one non-zero number.")
+    else:
+        w = da.from_array(check_chunked_weights(w, n), chunks=(row_chunks,))
+    return w.rechunk((row_chunks,))
 
 
 # ---- the parameters --------------------------------------------------------------------

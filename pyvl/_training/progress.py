@@ -68,6 +68,9 @@ class Monitor:
         #: scikit-learn's verbose lines on stdout every ``print_every`` iterations
         #: (GaussianMixture: "  Iteration N", with time and change at verbose >= 2)
         self.print_every = 0
+        #: or, when set, ``line(iteration, value)`` printed at every iteration
+        #: (KMeans: "Iteration N, inertia X.")
+        self.line: Callable[[int, float], str] | None = None
         self._bar: Any = None
         self._t_iter = self._t_init = 0.0
 
@@ -78,6 +81,8 @@ class Monitor:
         return len(self.values) if self.finished else max(len(self.values) - 1, 0)
 
     def start(self, desc: str) -> None:
+        """A new run (one seeding): its values, and its own progress bar."""
+        self.close()  # the previous run's bar
         self.values = []
         self.converged = False
         self.finished = False
@@ -122,7 +127,9 @@ class Monitor:
             self.values.append(value)
             logger.debug("%s: iteration %d: %s = %.6f", self.what, iteration,
                          "loglikelihood" if self.what == "gmm" else "energy", value)
-            if self.print_every and (iteration + 1) % self.print_every == 0:
+            if self.line is not None:
+                print(self.line(iteration, value))
+            elif self.print_every and (iteration + 1) % self.print_every == 0:
                 self._print_iteration(iteration + 1)
             if self._bar is not None:
                 if iteration > 0 or self.finish_with_step:  # one tick per M-step

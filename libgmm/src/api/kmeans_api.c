@@ -39,7 +39,8 @@ VL_EXPORT double vl_kmeans_cluster(VlKMeans *self, void const *data, vl_size dim
                                    vl_size numData, vl_size numCenters)
 {
   gmm_clear_error();
-  return gmm_kmeans_cluster(self, data, dimension, numData, numCenters, NULL, "vl_kmeans_cluster");
+  return gmm_kmeans_cluster(self, data, dimension, numData, numCenters, NULL, NULL,
+                            "vl_kmeans_cluster");
 }
 
 VL_EXPORT double vl_kmeans_cluster_weighted(VlKMeans *self, void const *data, vl_size dimension,
@@ -47,8 +48,18 @@ VL_EXPORT double vl_kmeans_cluster_weighted(VlKMeans *self, void const *data, vl
                                             double const *weights)
 {
   gmm_clear_error();
-  return gmm_kmeans_cluster(self, data, dimension, numData, numCenters, weights,
+  return gmm_kmeans_cluster(self, data, dimension, numData, numCenters, weights, NULL,
                             "vl_kmeans_cluster_weighted");
+}
+
+VL_EXPORT double vl_kmeans_cluster_with_assignments(VlKMeans *self, void const *data,
+                                                    vl_size dimension, vl_size numData,
+                                                    vl_size numCenters, double const *weights,
+                                                    vl_uint32 *assignments)
+{
+  gmm_clear_error();
+  return gmm_kmeans_cluster(self, data, dimension, numData, numCenters, weights, assignments,
+                            "vl_kmeans_cluster_with_assignments");
 }
 
 VL_EXPORT void vl_kmeans_quantize(VlKMeans *self, vl_uint32 *assignments, void *distances,
@@ -122,14 +133,24 @@ VL_EXPORT int vl_kmeans_init_centers_plus_plus_weighted(VlKMeans *self, void con
 VL_EXPORT double vl_kmeans_refine_centers(VlKMeans *self, void const *data, vl_size numData)
 {
   gmm_clear_error();
-  return gmm_kmeans_refine(self, data, numData, NULL, "vl_kmeans_refine_centers");
+  return gmm_kmeans_refine(self, data, numData, NULL, NULL, "vl_kmeans_refine_centers");
 }
 
 VL_EXPORT double vl_kmeans_refine_centers_weighted(VlKMeans *self, void const *data,
                                                    vl_size numData, double const *weights)
 {
   gmm_clear_error();
-  return gmm_kmeans_refine(self, data, numData, weights, "vl_kmeans_refine_centers_weighted");
+  return gmm_kmeans_refine(self, data, numData, weights, NULL,
+                           "vl_kmeans_refine_centers_weighted");
+}
+
+VL_EXPORT double vl_kmeans_refine_centers_with_assignments(VlKMeans *self, void const *data,
+                                                           vl_size numData, double const *weights,
+                                                           vl_uint32 *assignments)
+{
+  gmm_clear_error();
+  return gmm_kmeans_refine(self, data, numData, weights, assignments,
+                           "vl_kmeans_refine_centers_with_assignments");
 }
 
 /* ---- getters ------------------------------------------------------------------------ */
@@ -156,6 +177,12 @@ KM_GETTER(vl_size, max_num_comparisons, self->maxNumComparisons, 0)
 KM_GETTER(vl_size, num_trees, self->numTrees, 0)
 KM_GETTER(double, energy, self->energy, NAN)
 KM_GETTER(void const *, centers, self->centers, NULL)
+KM_GETTER(VlKMeansStoppingRule, stopping_rule, self->stoppingRule, (VlKMeansStoppingRule)0)
+KM_GETTER(double, center_shift_tolerance, self->centerShiftTolerance, NAN)
+KM_GETTER(vl_size, num_iterations, self->numIterations, 0)
+KM_GETTER(VlKMeansStopReason, stop_reason, self->stopReason, (VlKMeansStopReason)0)
+KM_GETTER(double, center_shift, self->centerShift, NAN)
+KM_GETTER(double, center_shift_threshold, self->centerShiftThreshold, NAN)
 
 /* ---- setters: an invalid value sets VL_ERR_BAD_ARG and leaves the field unchanged ---- */
 
@@ -205,6 +232,26 @@ VL_EXPORT void vl_kmeans_set_min_energy_variation(VlKMeans *self, double minEner
               "vl_kmeans_set_min_energy_variation: minEnergyVariation must be finite and >= 0, "
               "got %g", minEnergyVariation);
   self->minEnergyVariation = minEnergyVariation;
+}
+
+VL_EXPORT void vl_kmeans_set_stopping_rule(VlKMeans *self, VlKMeansStoppingRule rule)
+{
+  gmm_clear_error();
+  KM_SELF("vl_kmeans_set_stopping_rule", );
+  GMM_REQUIRE(rule == VlKMeansStopVLFeat || rule == VlKMeansStopSklearn, , VL_ERR_BAD_ARG,
+              "vl_kmeans_set_stopping_rule: unknown rule %d (VLFeat = 0, scikit-learn = 1)",
+              (int)rule);
+  self->stoppingRule = rule;
+}
+
+VL_EXPORT void vl_kmeans_set_center_shift_tolerance(VlKMeans *self, double tolerance)
+{
+  gmm_clear_error();
+  KM_SELF("vl_kmeans_set_center_shift_tolerance", );
+  GMM_REQUIRE(tolerance >= 0 && isfinite(tolerance), , VL_ERR_BAD_ARG,
+              "vl_kmeans_set_center_shift_tolerance: the tolerance must be finite and >= 0, "
+              "got %g", tolerance);
+  self->centerShiftTolerance = tolerance;
 }
 
 VL_EXPORT void vl_kmeans_set_verbosity(VlKMeans *self, int verbosity)

@@ -155,7 +155,7 @@ int gmm_model_init_kmeans(VlGMM *self, void const *data, size_t N, VlKMeans *kme
     km = created;
   }
   /* Cluster and assign first: if that fails, the GMM is unchanged. */
-  energy = gmm_kmeans_cluster(km, data, D, N, K, NULL, "vl_kmeans_cluster");
+  energy = gmm_kmeans_cluster(km, data, D, N, K, NULL, NULL, "vl_kmeans_cluster");
   err = isnan(energy) ? gmm_last_error() : VL_ERR_OK;
   if (err == VL_ERR_OK && !(assign = gmm_alloc_array(N, 1, sizeof(vl_uint32), 0)))
     err = gmm_last_error();

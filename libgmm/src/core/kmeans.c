@@ -20,7 +20,13 @@
  * seeding (probabilities proportional to the weights), the center update
  * (weighted means, weighted medians for L1), the energy and the
  * statistics; without weights (or with all weights equal to 1) every
- * computation is the unweighted one, bit for bit (kmeans_weights.c). */
+ * computation is the unweighted one, bit for bit (kmeans_weights.c).
+ *
+ * The stopping rule (libgmm's extension) is VLFeat's by default
+ * (kmeans_refine.tc) or scikit-learn's (kmeans_sklearn.tc: its stopping
+ * tests, iteration count, relocation of empty clusters and final
+ * assignment). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/kmeans.h"
@@ -65,7 +71,16 @@ typedef struct {
   size_t npos;       /* points with a positive weight (N without weights) */
   size_t const *pos; /* their indices, increasing; NULL when every point has one */
   int wequal;        /* every positive weight is the same */
+  VlKMeansStoppingRule rule;
+  double shiftThreshold; /* scikit-learn's rule: the absolute center shift threshold */
 } km_ctx;
+
+/* What a refinement did (vl_kmeans_get_num_iterations and the other getters). */
+typedef struct {
+  size_t iterations;
+  VlKMeansStopReason reason;
+  double shift, threshold;
+} km_run;
 
 /* An energy of the internal weights in the scale of the given ones. */
 static double km_user(km_ctx const *c, double energy) { return energy * c->wscale; }
@@ -95,6 +110,8 @@ static size_t km_point(km_ctx const *c, size_t j) { return c->pos ? c->pos[j] : 
 #include "util/instantiate.h"
 #define GMM_TEMPLATE "core/kmeans_refine.tc"
 #include "util/instantiate.h"
+#define GMM_TEMPLATE "core/kmeans_sklearn.tc"
+#include "util/instantiate.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -122,6 +139,31 @@ static void ctx_init(km_ctx *c, VlKMeans const *self, size_t D, size_t K, gmm_km
   c->npos = kw ? kw->npos : 0;
   c->pos = kw ? kw->pos : NULL;
   c->wequal = kw ? kw->equal : 1;
+  c->rule = self->stoppingRule;
+  c->shiftThreshold = 0;
+}
+
+/* The stopping rule's checks and, for scikit-learn's, the center shift
+ * threshold of the N points (the tolerance times their mean variance). */
+static int ctx_rule(km_ctx *c, VlKMeans const *self, void const *data, size_t N, char const *fn)
+{
+  int err = VL_ERR_OK;
+  if (c->rule != VlKMeansStopSklearn) return VL_ERR_OK;
+  GMM_REQUIRE(self->distance == VlDistanceL2, VL_ERR_BAD_ARG, VL_ERR_BAD_ARG,
+              "%s: scikit-learn's stopping rule needs the L2 distance", fn);
+  if (self->centerShiftTolerance > 0)
+    c->shiftThreshold = self->centerShiftTolerance *
+                        GMM_DISPATCH(self->dataType, mean_variance, c, data, N, &err);
+  return err;
+}
+
+/* Records what the kept run did. */
+static void kmeans_adopt_run(VlKMeans *self, km_run const *run)
+{
+  self->numIterations = run->iterations;
+  self->stopReason = run->reason;
+  self->centerShift = run->shift;
+  self->centerShiftThreshold = run->threshold;
 }
 
 int gmm_kmeans_check_distance(VlVectorComparisonType distance, char const *fn)
@@ -182,6 +224,9 @@ void gmm_kmeans_reset(VlKMeans *self)
   self->numCenters = 0;
   self->dimension = 0;
   self->energy = 0;
+  self->numIterations = 0;
+  self->stopReason = VlKMeansNotRun;
+  self->centerShift = self->centerShiftThreshold = NAN;
 }
 
 /* Replaces the centers with `centers` (owned from now on). */
@@ -217,6 +262,11 @@ VlKMeans *gmm_kmeans_new(vl_type dataType, VlVectorComparisonType distance)
   self->centers = NULL;
   self->centerDistances = NULL;
   self->energy = 0;
+  self->stoppingRule = VlKMeansStopVLFeat;
+  self->centerShiftTolerance = 1e-4;
+  self->numIterations = 0;
+  self->stopReason = VlKMeansNotRun;
+  self->centerShift = self->centerShiftThreshold = NAN;
   return self;
 }
 
@@ -254,9 +304,11 @@ static void report_stopped(char const *fn)
 }
 
 double gmm_kmeans_cluster(VlKMeans *self, void const *data, size_t dimension, size_t numData,
-                          size_t numCenters, double const *weights, char const *fn)
+                          size_t numCenters, double const *weights, vl_uint32 *assignments,
+                          char const *fn)
 {
   km_ctx c;
+  km_run run = {0, VlKMeansNotRun, NAN, NAN};
   gmm_kmeans_weights kw;
   void *best = NULL;
   int err = VL_ERR_OK, stopped;
@@ -266,24 +318,30 @@ double gmm_kmeans_cluster(VlKMeans *self, void const *data, size_t dimension, si
       gmm_kmeans_weights_init(&kw, weights, numData, numCenters, fn))
     return NAN;
   ctx_init(&c, self, dimension, numCenters, &kw, &stopped);
+  if ((err = ctx_rule(&c, self, data, numData, fn))) {
+    gmm_kmeans_weights_free(&kw);
+    return NAN;
+  }
   E = GMM_DISPATCH(self->dataType, cluster, &c, self->initialization, self->numRepetitions, data,
-                   numData, &best, &err);
+                   numData, &best, assignments, &run, &err);
   gmm_kmeans_weights_free(&kw);
   if (err) return NAN;
   E = km_user(&c, E);
   kmeans_adopt(self, best, dimension, numCenters, E);
+  kmeans_adopt_run(self, &run);
   if (stopped) report_stopped(fn);
   return E;
 }
 
 double gmm_kmeans_refine(VlKMeans *self, void const *data, size_t numData,
-                         double const *weights, char const *fn)
+                         double const *weights, vl_uint32 *assignments, char const *fn)
 {
   km_ctx c;
+  km_run run = {0, VlKMeansNotRun, NAN, NAN};
   gmm_kmeans_weights kw;
   void *work;
   int err = VL_ERR_OK, stopped;
-  double E;
+  double E = NAN;
   if (check_object(self, fn)) return NAN;
   if (!self->centers) {
     gmm_error(VL_ERR_BAD_STATE, "%s: the object has no centers (set or initialise them first)",
@@ -301,7 +359,8 @@ double gmm_kmeans_refine(VlKMeans *self, void const *data, size_t numData,
     return NAN;
   }
   ctx_init(&c, self, self->dimension, self->numCenters, &kw, &stopped);
-  E = GMM_DISPATCH(self->dataType, refine, &c, work, data, numData, &err);
+  if (!(err = ctx_rule(&c, self, data, numData, fn)))
+    E = GMM_DISPATCH(self->dataType, refine, &c, work, data, numData, assignments, &run, &err);
   gmm_kmeans_weights_free(&kw);
   if (err) {
     gmm_free(work);
@@ -309,6 +368,7 @@ double gmm_kmeans_refine(VlKMeans *self, void const *data, size_t numData,
   }
   E = km_user(&c, E);
   kmeans_adopt(self, work, c.D, c.K, E);
+  kmeans_adopt_run(self, &run);
   if (stopped) report_stopped(fn);
   return E;
 }

@@ -26,6 +26,13 @@ struct VlKMeans_ {
   double energy;          /* energy of the last cluster/refine (0 before) */
   vl_iteration_callback callback; /* libgmm extension: called once per iteration */
   void *callbackUser;
+  /* libgmm extension: the stopping rule (vl/libgmm/kmeans.h) */
+  VlKMeansStoppingRule stoppingRule;
+  double centerShiftTolerance; /* relative to the data's mean variance */
+  /* what the last successful cluster/refine did (its kept repetition) */
+  size_t numIterations;
+  VlKMeansStopReason stopReason;
+  double centerShift, centerShiftThreshold;
 };
 
 /* NULL + last error on failure. */
@@ -38,13 +45,16 @@ GMM_HIDDEN void gmm_kmeans_reset(VlKMeans *self);
 GMM_HIDDEN int gmm_kmeans_check_distance(VlVectorComparisonType distance, char const *fn);
 /* `weights` (numData doubles, or NULL: every point weighs 1) are the sample
  * weights of vl/libgmm/kmeans.h; `fn` names the entry point in errors. */
+/* `assignments` (numData values, or NULL) receives the final assignments
+ * (of the kept repetition). */
 /* Energy, or NaN + last error on failure. */
 GMM_HIDDEN double gmm_kmeans_cluster(VlKMeans *self, void const *data, size_t dimension,
                                      size_t numData, size_t numCenters, double const *weights,
-                                     char const *fn);
+                                     vl_uint32 *assignments, char const *fn);
 /* Energy of the refined centers, or NaN + last error. */
 GMM_HIDDEN double gmm_kmeans_refine(VlKMeans *self, void const *data, size_t numData,
-                                    double const *weights, char const *fn);
+                                    double const *weights, vl_uint32 *assignments,
+                                    char const *fn);
 /* Exact nearest center; `distances` may be NULL. VL_ERR_OK or an error code. */
 GMM_HIDDEN int gmm_kmeans_quantize(VlKMeans *self, vl_uint32 *assignments, void *distances,
                                    void const *data, size_t numData);

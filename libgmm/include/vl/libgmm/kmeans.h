@@ -1,6 +1,6 @@
 /** @file libgmm/kmeans.h
  ** @brief libgmm extensions to k-means: iteration callback, Lloyd by sufficient statistics,
- ** sample weights.
+ ** sample weights, scikit-learn's stopping rule.
  **
  ** libgmm's own API (not in VLFeat); include it through <vl/libgmm.h>.
  **/
@@ -109,6 +109,101 @@ VL_EXPORT double vl_kmeans_quantize_energy(VlKMeans *self, vl_uint32 *assignment
 VL_EXPORT int vl_kmeans_stats_accumulate_weighted(VlKMeans const *self, double *stats,
                                                   void const *data, vl_size numData,
                                                   double const *weights);
+/** @} */
+
+/** @name Stopping rule: VLFeat's (default) or scikit-learn's
+ ** ::vl_kmeans_cluster, ::vl_kmeans_refine_centers and their weighted and
+ ** `_with_assignments` forms run Lloyd, Elkan or ANN iterations until a
+ ** stopping rule says so.
+ **
+ ** ::VlKMeansStopVLFeat (the default; VLFeat's results bit for bit):
+ ** Lloyd and ANN stop when the energy is unchanged or its relative decrease
+ ** (E_prev - E) / (E_0 - E) is below the minimum energy variation, Elkan
+ ** when no point changed cluster; an empty cluster restarts at a random
+ ** data point (of positive weight).
+ **
+ ** ::VlKMeansStopSklearn (scikit-learn's KMeans, the same for Lloyd, Elkan
+ ** and ANN; squared L2 distance only, BAD_ARG with L1): iteration t
+ ** (from 0) assigns every point to its nearest center, reports the
+ ** (weighted) energy of that assignment to the iteration callback, then
+ ** moves every center to the weighted mean of its points. Before the means
+ ** are taken, the empty clusters (no point of positive weight), in
+ ** increasing order, take the points farthest from their centers (the
+ ** largest distances of the assignment first, ties to the lower index):
+ ** each such point, with its weight, leaves its cluster's sums and becomes
+ ** the empty cluster's only point. Nothing moves when every point sits on
+ ** its center; a cluster that is still without weight is then put on the
+ ** center of the heaviest cluster (the first of the largest weights). The
+ ** loop ends
+ ** * by strict convergence: no point changed cluster in this iteration's
+ **   assignment (never at iteration 0); the centers are those just
+ **   computed, the assignments this iteration's;
+ ** * when the total squared center shift of the update, the sum over
+ **   centers of |new - old|^2, is at most the threshold: the center shift
+ **   tolerance times the mean over dimensions of the data's variance
+ **   (population variance of the unweighted data, computed once per call;
+ **   0 when the tolerance is 0);
+ ** * after maxNumIterations updates;
+ ** and, unless it ended by strict convergence or by the callback, a last
+ ** assignment to the final centers gives the returned assignments. The
+ ** returned energy is that of the returned assignments under the returned
+ ** centers. The number of iterations is the number of center updates
+ ** (maxNumIterations = 0: none, the initial centers are kept).
+ ** Repetitions (::vl_kmeans_cluster) keep the run of lowest energy, as
+ ** with VLFeat's rule.
+ ** @{ */
+/** Stopping rules (::vl_kmeans_set_stopping_rule). */
+typedef enum VlKMeansStoppingRule_ {
+  VlKMeansStopVLFeat = 0, /**< VLFeat's rule and empty-cluster restarts (default) */
+  VlKMeansStopSklearn = 1 /**< scikit-learn's rule and empty-cluster relocation */
+} VlKMeansStoppingRule;
+
+/** Why the last run (the kept repetition) stopped (::vl_kmeans_get_stop_reason). */
+typedef enum VlKMeansStopReason_ {
+  VlKMeansNotRun = 0,              /**< no cluster/refine yet (or the last one failed) */
+  VlKMeansStopMaxIterations = 1,   /**< maxNumIterations updates */
+  VlKMeansStopNoChange = 2,        /**< no point changed cluster (strict convergence) */
+  VlKMeansStopCenterShift = 3,     /**< total squared center shift within the threshold */
+  VlKMeansStopEnergyUnchanged = 4, /**< VLFeat's Lloyd/ANN: the energy did not change */
+  VlKMeansStopEnergyVariation = 5, /**< VLFeat's Lloyd/ANN: relative decrease below the minimum */
+  VlKMeansStopCallback = 6         /**< the iteration callback asked to stop */
+} VlKMeansStopReason;
+
+/** Sets the stopping rule (BAD_ARG for an unknown value: the rule is unchanged). */
+VL_EXPORT void vl_kmeans_set_stopping_rule(VlKMeans *self, VlKMeansStoppingRule rule);
+VL_EXPORT VlKMeansStoppingRule vl_kmeans_get_stopping_rule(VlKMeans const *self);
+/** scikit-learn's `tol`: the center shift threshold relative to the data's
+ ** mean variance (finite and >= 0, else BAD_ARG; default 1e-4). Used by
+ ** ::VlKMeansStopSklearn only. */
+VL_EXPORT void vl_kmeans_set_center_shift_tolerance(VlKMeans *self, double tolerance);
+VL_EXPORT double vl_kmeans_get_center_shift_tolerance(VlKMeans const *self);
+
+/** @brief ::vl_kmeans_refine_centers_weighted (@p weights may be NULL) that
+ ** also writes the final assignment of every point to @p assignments
+ ** (@p numData values, or NULL): the last assignment of the loop (see the
+ ** stopping rules). @return the energy, or NaN on error (@p assignments
+ ** then undefined). Stopped by the callback, the assignments and the
+ ** centers are those the reported energy was computed for. */
+VL_EXPORT double vl_kmeans_refine_centers_with_assignments(VlKMeans *self, void const *data,
+                                                           vl_size numData, double const *weights,
+                                                           vl_uint32 *assignments);
+/** @brief ::vl_kmeans_cluster_weighted (@p weights may be NULL) that also
+ ** writes the final assignments of the kept repetition (or NULL). */
+VL_EXPORT double vl_kmeans_cluster_with_assignments(VlKMeans *self, void const *data,
+                                                    vl_size dimension, vl_size numData,
+                                                    vl_size numCenters, double const *weights,
+                                                    vl_uint32 *assignments);
+
+/** What the last successful cluster/refine call did (its kept repetition;
+ ** with either rule). Iterations: center updates. */
+VL_EXPORT vl_size vl_kmeans_get_num_iterations(VlKMeans const *self);
+VL_EXPORT VlKMeansStopReason vl_kmeans_get_stop_reason(VlKMeans const *self);
+/** The total squared center shift of the last update (scikit-learn's rule;
+ ** 0 without an update; NaN with VLFeat's rule). */
+VL_EXPORT double vl_kmeans_get_center_shift(VlKMeans const *self);
+/** The absolute threshold the shift was compared with (scikit-learn's rule:
+ ** the tolerance times the data's mean variance; NaN with VLFeat's rule). */
+VL_EXPORT double vl_kmeans_get_center_shift_threshold(VlKMeans const *self);
 /** @} */
 
 #ifdef __cplusplus
