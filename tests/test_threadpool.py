@@ -20,9 +20,19 @@ def _pyvl_entries() -> list[dict]:
     return [i for i in threadpoolctl.threadpool_info() if i["internal_api"] == "libgmm"]
 
 
+def _why_not_seen() -> str:
+    """What threadpoolctl knows, for a failure message: every library it lists,
+    the controllers registered, and what it cached for libgmm's path."""
+    cache = getattr(getattr(threadpoolctl, "_CDLL_CACHE", None), "_controller_cache", {})
+    return (f"threadpool_info={threadpoolctl.threadpool_info()!r}; "
+            f"controllers={[c.__name__ for c in getattr(threadpoolctl, '_ALL_CONTROLLERS', [])]}; "
+            f"libgmm cache entries={[(k, v) for k, v in dict(cache).items() if 'libgmm' in k]!r}; "
+            f"library_path={library_path()!r}")
+
+
 def test_threadpool_info_lists_libgmm(threads):
     entries = _pyvl_entries()
-    assert len(entries) == 1, entries
+    assert len(entries) == 1, _why_not_seen()
     info = entries[0]
     assert info["user_api"] == "openmp"
     assert info["internal_api"] == "libgmm"
@@ -42,7 +52,7 @@ def test_registered_once():
 
     importlib.reload(_threadpool)  # registering again must not add a second controller
     assert _threadpool.register() is True
-    assert len(_pyvl_entries()) == 1
+    assert len(_pyvl_entries()) == 1, _why_not_seen()
 
 
 @pytest.mark.parametrize("user_api", [None, "openmp"])
