@@ -664,6 +664,107 @@ static void test_vexp_level(gmm_kernels const *kt, int assert_ulp)
 DEFINE_TEST_SELECT(float, f)
 DEFINE_TEST_SELECT(double, d)
 
+/* moments: the rows of a block that kept a component, in registers.
+ * (1) At this level, moments equals accum of every listed row into sums
+ *     that start at zero, then added to the outputs: bit for bit (the pass
+ *     relies on it: the M-step's numbers do not depend on the grouping).
+ * (2) Against scalar: float bit for bit (every product t z is exact in
+ *     double, so FMA changes nothing), double within accum's tolerance.
+ * Rows: every other row, all rows, one row, none; q NULL (weight 1) or a
+ * column of a posterior block with ldq = K + 3; x with ldx = D + 1. The
+ * outputs start at nonzero values and have a guard element after D. */
+#define DEFINE_TEST_MOMENTS(T, SFX, RTOL)                                                   \
+  static void test_moments_##SFX(gmm_kernels const *kt)                                     \
+  {                                                                                         \
+    static size_t const Ds[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64,  \
+                                65, 96, 128, 130};                                          \
+    size_t const n = 37, ldq = 12, K = 9;                                                   \
+    for (size_t c = 0; c < COUNT(Ds); ++c)                                                  \
+      for (int pat = 0; pat < 4; ++pat)                                                     \
+        for (int useq = 0; useq < 2; ++useq) {                                              \
+          size_t const D = Ds[c], ldx = D + 1, k = 4;                                       \
+          T *x = xmalloc(n * ldx * sizeof(T)), *mu = xmalloc(D * sizeof(T));                \
+          T *q = xmalloc(n * ldq * sizeof(T));                                              \
+          double *o[3][3], sc1 = 0, sc2 = 0; /* [scalar, level, accum][s0, s1, s2] */       \
+          T *a1 = xmalloc((D + 1) * sizeof(T));                                             \
+          double *a2 = xmalloc((D + 1) * sizeof(double));                                   \
+          unsigned char rows[64];                                                           \
+          size_t nr = 0;                                                                    \
+          snprintf(g_case, sizeof g_case, "[%s %s moments D=%zu pattern=%d q=%d]",          \
+                   kt->name, #T, D, pat, useq);                                             \
+          for (size_t j = 0; j < n * ldx; ++j) x[j] = (T)(3 + test_normal());               \
+          for (size_t j = 0; j < n * ldq; ++j) q[j] = (T)test_uniform();                    \
+          for (size_t d = 0; d < D; ++d) mu[d] = (T)(3 + test_normal());                    \
+          for (size_t i = 0; i < n; ++i)                                                    \
+            if ((pat == 0 && i % 2 == 1) || pat == 1 || (pat == 2 && i == n - 1))           \
+              rows[nr++] = (unsigned char)i;                                                \
+          for (int a = 0; a < 3; ++a)                                                       \
+            for (int b = 0; b < 3; ++b) {                                                   \
+              size_t const len = b == 0 ? 2 : D + 1;                                        \
+              o[a][b] = xmalloc(len * sizeof(double));                                      \
+              for (size_t j = 0; j < len; ++j) o[a][b][j] = j + 1 < len ? 0.5 + j : g_guard; \
+            }                                                                               \
+          gmm_kernels_scalar.moments_##SFX(D, nr, rows, useq ? q + k : NULL, ldq, x, ldx, mu, \
+                                           o[0][0], o[0][1], o[0][2]);                      \
+          kt->moments_##SFX(D, nr, rows, useq ? q + k : NULL, ldq, x, ldx, mu, o[1][0],     \
+                            o[1][1], o[1][2]);                                              \
+          {                                                                                 \
+            T a0 = 0;                                                                       \
+            for (size_t d = 0; d <= D; ++d) {                                               \
+              a1[d] = 0;                                                                    \
+              a2[d] = 0;                                                                    \
+            }                                                                               \
+            for (size_t r = 0; r < nr; ++r) {                                               \
+              T const v = useq ? q[rows[r] * ldq + k] : (T)1;                                \
+              a0 += v;                                                                      \
+              kt->accum_##SFX(D, v, x + rows[r] * ldx, mu, a1, a2);                         \
+            }                                                                               \
+            o[2][0][0] += (double)a0;                                                       \
+            for (size_t d = 0; d < D; ++d) {                                                \
+              o[2][1][d] += (double)a1[d];                                                  \
+              o[2][2][d] += a2[d];                                                          \
+            }                                                                               \
+          }                                                                                 \
+          CHECK_MSG(memcmp(o[1][0], o[2][0], sizeof(double)) == 0 &&                        \
+                        memcmp(o[1][1], o[2][1], D * sizeof(double)) == 0 &&                \
+                        memcmp(o[1][2], o[2][2], D * sizeof(double)) == 0,                  \
+                    "%s differs from accum at the same level", g_case);                     \
+          CHECK_MSG(o[0][0][0] == o[1][0][0], "%s s0 %.17g vs scalar %.17g", g_case,        \
+                    o[1][0][0], o[0][0][0]);                                                \
+          for (size_t d = 0; d < D; ++d) {                                                  \
+            sc1 = 0.5 + d;                                                                  \
+            sc2 = 0.5 + d;                                                                  \
+            for (size_t r = 0; r < nr; ++r) {                                               \
+              double const z = (double)x[rows[r] * ldx + d] - (double)mu[d];                 \
+              sc1 += fabs(z);                                                               \
+              sc2 += z * z;                                                                 \
+            }                                                                               \
+            if (sizeof(T) == sizeof(float))                                                 \
+              CHECK_MSG(o[0][1][d] == o[1][1][d] && o[0][2][d] == o[1][2][d],               \
+                        "%s d=%zu: %.17g %.17g vs scalar %.17g %.17g", g_case, d,           \
+                        o[1][1][d], o[1][2][d], o[0][1][d], o[0][2][d]);                    \
+            else                                                                            \
+              CHECK_MSG(fabs(o[0][1][d] - o[1][1][d]) <= (RTOL) * sc1 &&                    \
+                            fabs(o[0][2][d] - o[1][2][d]) <= (RTOL) * sc2,                  \
+                        "%s d=%zu: %.17g %.17g vs scalar %.17g %.17g", g_case, d,           \
+                        o[1][1][d], o[1][2][d], o[0][1][d], o[0][2][d]);                    \
+          }                                                                                 \
+          for (int a = 0; a < 2; ++a)                                                       \
+            CHECK_MSG(o[a][0][1] == g_guard && o[a][1][D] == g_guard &&                     \
+                          o[a][2][D] == g_guard, "%s wrote past D", g_case);                \
+          for (int a = 0; a < 3; ++a)                                                       \
+            for (int b = 0; b < 3; ++b) free(o[a][b]);                                      \
+          free(x);                                                                          \
+          free(mu);                                                                         \
+          free(q);                                                                          \
+          free(a1);                                                                         \
+          free(a2);                                                                         \
+        }                                                                                   \
+    (void)K;                                                                                \
+  }
+DEFINE_TEST_MOMENTS(float, f, 1e-5)
+DEFINE_TEST_MOMENTS(double, d, 1e-13)
+
 static void test_level(gmm_kernels const *kt)
 {
   static size_t const vecDs[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33,
@@ -695,6 +796,8 @@ static void test_level(gmm_kernels const *kt)
   test_vexp_level(kt, 1);
   test_select_f(kt);
   test_select_d(kt);
+  test_moments_f(kt);
+  test_moments_d(kt);
 }
 
 /*   test_kernels LEVEL     (scalar, sse2, avx2 or avx512; one ctest case each)
@@ -720,6 +823,8 @@ int main(int argc, char **argv)
     CHECK(strcmp(gmm_kernels_scalar.name, "scalar") == 0);
     printf("level 0 (scalar): libm exp, for comparison\n");
     test_vexp_level(&gmm_kernels_scalar, 0);
+    test_moments_f(&gmm_kernels_scalar);
+    test_moments_d(&gmm_kernels_scalar);
     TEST_EXIT();
   }
   {
@@ -731,6 +836,9 @@ int main(int argc, char **argv)
     }
     CHECK(kt->level == level);
     CHECK(strcmp(kt->name, name) == 0);
+    /* a level's table may borrow scalar kernels, but has no empty entry */
+    CHECK(kt->lse_f && kt->lse_d && kt->select_f && kt->select_d && kt->moments_f &&
+          kt->moments_d);
     test_level(kt);
     printf("level %d (%s): %s\n", level, name, g_failures ? "FAILED" : "ok");
   }

@@ -62,6 +62,23 @@ typedef struct gmm_kernels {
   void (*accum_d)(size_t D, double q, double const *x, double const *mu, double *s1,
                   double *s2);
 
+  /* The moments of one component over the rows of a block that kept it
+   * (the M-step's and Fisher's accumulation, one component at a time so
+   * its sums stay in registers). For r < nr, with i = rows[r] (increasing),
+   * v = q[i*ldq] (v = 1 if q is NULL), z_d = x[i*ldx + d] - mu[d] and
+   * t_d = v z_d rounded to T:
+   *   a = sum_r v and a1_d = sum_r t_d, in T, from 0, in list order;
+   *   a2_d = sum_r t_d z_d in double, from 0, in list order;
+   * then *s0 += a, s1[d] += a1_d, s2[d] += a2_d (d < D), in double.
+   * The arithmetic of one term is accum's at the same level (accum from
+   * zero over the same rows, then added, gives the same bits). */
+  void (*moments_f)(size_t D, size_t nr, unsigned char const *rows, float const *q, size_t ldq,
+                    float const *x, size_t ldx, float const *mu, double *s0, double *s1,
+                    double *s2);
+  void (*moments_d)(size_t D, size_t nr, unsigned char const *rows, double const *q,
+                    size_t ldq, double const *x, size_t ldx, double const *mu, double *s0,
+                    double *s1, double *s2);
+
   /* Test hook, not used by the library: y[i] = exp(x[i]) for i < n with the
    * exp the level's lse uses (libm for scalar), so tests can measure its
    * accuracy directly. */
@@ -99,6 +116,14 @@ GMM_HIDDEN void gmm_lse_scalar_f(size_t n, size_t K, size_t kp, float const *c, 
                                  float *q, size_t ldq, double *ll);
 GMM_HIDDEN void gmm_lse_scalar_d(size_t n, size_t K, size_t kp, double const *c, double *tile,
                                  double *q, size_t ldq, double *ll);
+
+/* The scalar moments, for tables of levels without their own. */
+GMM_HIDDEN void gmm_moments_scalar_f(size_t D, size_t nr, unsigned char const *rows,
+                                     float const *q, size_t ldq, float const *x, size_t ldx,
+                                     float const *mu, double *s0, double *s1, double *s2);
+GMM_HIDDEN void gmm_moments_scalar_d(size_t D, size_t nr, unsigned char const *rows,
+                                     double const *q, size_t ldq, double const *x, size_t ldx,
+                                     double const *mu, double *s0, double *s1, double *s2);
 
 /* Round K up to the padding multiple. */
 static inline size_t gmm_kpad(size_t K) { return (K + GMM_KPAD - 1) / GMM_KPAD * GMM_KPAD; }

@@ -191,6 +191,73 @@ static void accum_f(size_t D, float q, float const *x, float const *mu, float *s
   }
 }
 
+/* moments (see kernels.h): `nv` (1..2, a constant after inlining) vectors of
+ * 8 dimensions from d, the sums in registers over the rows; the terms are
+ * accum_f's. */
+GMM_KINLINE void moments_chunk_f(size_t nv, size_t nr, unsigned char const *rows,
+                                 float const *q, size_t ldq, float const *x, size_t ldx,
+                                 float const *mu, double *s1, double *s2)
+{
+  __m256 a1[2], m[2];
+  __m256d a2[2][2];
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    a1[v] = _mm256_setzero_ps();
+    a2[v][0] = a2[v][1] = _mm256_setzero_pd();
+    m[v] = _mm256_loadu_ps(mu + 8 * v);
+  }
+  for (size_t r = 0; r < nr; ++r) {
+    size_t const i = rows[r];
+    __m256 const qv = _mm256_set1_ps(q ? q[i * ldq] : 1.0f);
+    float const *xi = x + i * ldx;
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) {
+      __m256 z = _mm256_sub_ps(_mm256_loadu_ps(xi + 8 * v), m[v]);
+      __m256 t = _mm256_mul_ps(qv, z);
+      a1[v] = _mm256_add_ps(a1[v], t);
+      a2[v][0] = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(t)), _mm256_cvtps_pd(_mm256_castps256_ps128(z)), a2[v][0]);
+      a2[v][1] = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(t, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(z, 1)), a2[v][1]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    double *o1 = s1 + 8 * v, *o2 = s2 + 8 * v;
+    _mm256_storeu_pd(o1, _mm256_add_pd(_mm256_loadu_pd(o1), _mm256_cvtps_pd(_mm256_castps256_ps128(a1[v]))));
+    _mm256_storeu_pd(o1 + 4, _mm256_add_pd(_mm256_loadu_pd(o1 + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(a1[v], 1))));
+    _mm256_storeu_pd(o2, _mm256_add_pd(_mm256_loadu_pd(o2), a2[v][0]));
+    _mm256_storeu_pd(o2 + 4, _mm256_add_pd(_mm256_loadu_pd(o2 + 4), a2[v][1]));
+  }
+}
+
+static void moments_f(size_t D, size_t nr, unsigned char const *rows, float const *q, size_t ldq,
+                      float const *x, size_t ldx, float const *mu, double *s0, double *s1,
+                      double *s2)
+{
+  size_t d = 0;
+  float a = 0;
+  for (size_t r = 0; r < nr; ++r) a += q ? q[rows[r] * ldq] : 1.0f;
+  *s0 += (double)a;
+  for (; d + 16 <= D; d += 16)
+    moments_chunk_f(2, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+  if (d + 8 <= D) {
+    moments_chunk_f(1, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+    d += 8;
+  }
+  for (; d < D; ++d) { /* accum_f's scalar tail */
+    float a1 = 0;
+    double a2 = 0;
+    for (size_t r = 0; r < nr; ++r) {
+      size_t const i = rows[r];
+      float const z = x[i * ldx + d] - mu[d];
+      float const t = (q ? q[i * ldq] : 1.0f) * z;
+      a1 += t;
+      a2 += (double)t * (double)z;
+    }
+    s1[d] += (double)a1;
+    s2[d] += a2;
+  }
+}
+
 /* ---- double ------------------------------------------------------------- */
 
 /* One tile: `mr` points, 8 components (2 vectors of 4 doubles). */
@@ -336,6 +403,62 @@ static void accum_d(size_t D, double q, double const *x, double const *mu, doubl
     double t = q * z;
     s1[d] += t;
     s2[d] += t * z;
+  }
+}
+
+/* moments, double: `nv` (1..4) vectors of 4 dimensions; accum_d's terms. */
+GMM_KINLINE void moments_chunk_d(size_t nv, size_t nr, unsigned char const *rows,
+                                 double const *q, size_t ldq, double const *x, size_t ldx,
+                                 double const *mu, double *s1, double *s2)
+{
+  __m256d a1[4], a2[4], m[4];
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    a1[v] = a2[v] = _mm256_setzero_pd();
+    m[v] = _mm256_loadu_pd(mu + 4 * v);
+  }
+  for (size_t r = 0; r < nr; ++r) {
+    size_t const i = rows[r];
+    __m256d const qv = _mm256_set1_pd(q ? q[i * ldq] : 1.0);
+    double const *xi = x + i * ldx;
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) {
+      __m256d z = _mm256_sub_pd(_mm256_loadu_pd(xi + 4 * v), m[v]);
+      __m256d t = _mm256_mul_pd(qv, z);
+      a1[v] = _mm256_add_pd(a1[v], t);
+      a2[v] = _mm256_fmadd_pd(t, z, a2[v]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    _mm256_storeu_pd(s1 + 4 * v, _mm256_add_pd(_mm256_loadu_pd(s1 + 4 * v), a1[v]));
+    _mm256_storeu_pd(s2 + 4 * v, _mm256_add_pd(_mm256_loadu_pd(s2 + 4 * v), a2[v]));
+  }
+}
+
+static void moments_d(size_t D, size_t nr, unsigned char const *rows, double const *q,
+                      size_t ldq, double const *x, size_t ldx, double const *mu, double *s0,
+                      double *s1, double *s2)
+{
+  size_t d = 0;
+  double a = 0;
+  for (size_t r = 0; r < nr; ++r) a += q ? q[rows[r] * ldq] : 1.0;
+  *s0 += a;
+  for (; d + 16 <= D; d += 16)
+    moments_chunk_d(4, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+  for (; d + 4 <= D; d += 4)
+    moments_chunk_d(1, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+  for (; d < D; ++d) { /* accum_d's scalar tail */
+    double a1 = 0, a2 = 0;
+    for (size_t r = 0; r < nr; ++r) {
+      size_t const i = rows[r];
+      double const z = x[i * ldx + d] - mu[d];
+      double const t = (q ? q[i * ldq] : 1.0) * z;
+      a1 += t;
+      a2 += t * z;
+    }
+    s1[d] += a1;
+    s2[d] += a2;
   }
 }
 
@@ -536,6 +659,8 @@ gmm_kernels const gmm_kernels_avx2 = {
   .lse_d = lse_d,
   .accum_f = accum_f,
   .accum_d = accum_d,
+  .moments_f = moments_f,
+  .moments_d = moments_d,
   .select_f = select_f,
   .select_d = select_d,
   .vexp_f = vexp_f,

@@ -215,6 +215,81 @@ static void accum_f(size_t D, float q, float const *x, float const *mu, float *s
   }
 }
 
+/* moments (see kernels.h): `nv` (1..4, a constant after inlining) vectors
+ * of 16 dimensions from d, the sums in registers over the rows; the terms
+ * are accum_f's. */
+GMM_KINLINE void moments_chunk_f(size_t nv, size_t nr, unsigned char const *rows,
+                                 float const *q, size_t ldq, float const *x, size_t ldx,
+                                 float const *mu, double *s1, double *s2)
+{
+  __m512 a1[4], m[4];
+  __m512d a2[4][2];
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    a1[v] = _mm512_setzero_ps();
+    a2[v][0] = a2[v][1] = _mm512_setzero_pd();
+    m[v] = _mm512_loadu_ps(mu + 16 * v);
+  }
+  for (size_t r = 0; r < nr; ++r) {
+    size_t const i = rows[r];
+    __m512 const qv = _mm512_set1_ps(q ? q[i * ldq] : 1.0f);
+    float const *xi = x + i * ldx;
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) {
+      __m512 z = _mm512_sub_ps(_mm512_loadu_ps(xi + 16 * v), m[v]);
+      __m512 t = _mm512_mul_ps(qv, z);
+      __m512d zl = _mm512_cvtps_pd(_mm512_castps512_ps256(z));
+      __m512d zh = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1)));
+      __m512d tl = _mm512_cvtps_pd(_mm512_castps512_ps256(t));
+      __m512d th = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t), 1)));
+      a1[v] = _mm512_add_ps(a1[v], t);
+      a2[v][0] = _mm512_fmadd_pd(tl, zl, a2[v][0]);
+      a2[v][1] = _mm512_fmadd_pd(th, zh, a2[v][1]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    __m512d a1l = _mm512_cvtps_pd(_mm512_castps512_ps256(a1[v]));
+    __m512d a1h = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a1[v]), 1)));
+    double *o1 = s1 + 16 * v, *o2 = s2 + 16 * v;
+    _mm512_storeu_pd(o1, _mm512_add_pd(_mm512_loadu_pd(o1), a1l));
+    _mm512_storeu_pd(o1 + 8, _mm512_add_pd(_mm512_loadu_pd(o1 + 8), a1h));
+    _mm512_storeu_pd(o2, _mm512_add_pd(_mm512_loadu_pd(o2), a2[v][0]));
+    _mm512_storeu_pd(o2 + 8, _mm512_add_pd(_mm512_loadu_pd(o2 + 8), a2[v][1]));
+  }
+}
+
+static void moments_f(size_t D, size_t nr, unsigned char const *rows, float const *q, size_t ldq,
+                      float const *x, size_t ldx, float const *mu, double *s0, double *s1,
+                      double *s2)
+{
+  size_t d = 0;
+  float a = 0;
+  for (size_t r = 0; r < nr; ++r) a += q ? q[rows[r] * ldq] : 1.0f;
+  *s0 += (double)a;
+  for (; d + 64 <= D; d += 64)
+    moments_chunk_f(4, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+  switch ((D - d) / 16) {
+    case 3: moments_chunk_f(3, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d); d += 48; break;
+    case 2: moments_chunk_f(2, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d); d += 32; break;
+    case 1: moments_chunk_f(1, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d); d += 16; break;
+    default: break;
+  }
+  for (; d < D; ++d) { /* accum_f's scalar tail */
+    float a1 = 0;
+    double a2 = 0;
+    for (size_t r = 0; r < nr; ++r) {
+      size_t const i = rows[r];
+      float const z = x[i * ldx + d] - mu[d];
+      float const t = (q ? q[i * ldq] : 1.0f) * z;
+      a1 += t;
+      a2 += (double)t * (double)z;
+    }
+    s1[d] += (double)a1;
+    s2[d] += a2;
+  }
+}
+
 /* ---- double ------------------------------------------------------------- */
 
 /* One tile: `mr` points x 2 vectors of 8 components (16 divides kp). */
@@ -375,6 +450,66 @@ static void accum_d(size_t D, double q, double const *x, double const *mu, doubl
     double t = q * z;
     s1[d] += t;
     s2[d] += t * z;
+  }
+}
+
+/* moments, double: `nv` (1..4) vectors of 8 dimensions; accum_d's terms. */
+GMM_KINLINE void moments_chunk_d(size_t nv, size_t nr, unsigned char const *rows,
+                                 double const *q, size_t ldq, double const *x, size_t ldx,
+                                 double const *mu, double *s1, double *s2)
+{
+  __m512d a1[4], a2[4], m[4];
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    a1[v] = a2[v] = _mm512_setzero_pd();
+    m[v] = _mm512_loadu_pd(mu + 8 * v);
+  }
+  for (size_t r = 0; r < nr; ++r) {
+    size_t const i = rows[r];
+    __m512d const qv = _mm512_set1_pd(q ? q[i * ldq] : 1.0);
+    double const *xi = x + i * ldx;
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) {
+      __m512d z = _mm512_sub_pd(_mm512_loadu_pd(xi + 8 * v), m[v]);
+      __m512d t = _mm512_mul_pd(qv, z);
+      a1[v] = _mm512_add_pd(a1[v], t);
+      a2[v] = _mm512_fmadd_pd(t, z, a2[v]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    _mm512_storeu_pd(s1 + 8 * v, _mm512_add_pd(_mm512_loadu_pd(s1 + 8 * v), a1[v]));
+    _mm512_storeu_pd(s2 + 8 * v, _mm512_add_pd(_mm512_loadu_pd(s2 + 8 * v), a2[v]));
+  }
+}
+
+static void moments_d(size_t D, size_t nr, unsigned char const *rows, double const *q,
+                      size_t ldq, double const *x, size_t ldx, double const *mu, double *s0,
+                      double *s1, double *s2)
+{
+  size_t d = 0;
+  double a = 0;
+  for (size_t r = 0; r < nr; ++r) a += q ? q[rows[r] * ldq] : 1.0;
+  *s0 += a;
+  for (; d + 32 <= D; d += 32)
+    moments_chunk_d(4, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+  switch ((D - d) / 8) {
+    case 3: moments_chunk_d(3, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d); d += 24; break;
+    case 2: moments_chunk_d(2, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d); d += 16; break;
+    case 1: moments_chunk_d(1, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d); d += 8; break;
+    default: break;
+  }
+  for (; d < D; ++d) { /* accum_d's scalar tail */
+    double a1 = 0, a2 = 0;
+    for (size_t r = 0; r < nr; ++r) {
+      size_t const i = rows[r];
+      double const z = x[i * ldx + d] - mu[d];
+      double const t = (q ? q[i * ldq] : 1.0) * z;
+      a1 += t;
+      a2 += t * z;
+    }
+    s1[d] += a1;
+    s2[d] += a2;
   }
 }
 
@@ -576,6 +711,8 @@ gmm_kernels const gmm_kernels_avx512 = {
   .lse_d = lse_d,
   .accum_f = accum_f,
   .accum_d = accum_d,
+  .moments_f = moments_f,
+  .moments_d = moments_d,
   .select_f = select_f,
   .select_d = select_d,
   .vexp_f = vexp_f,
