@@ -46,6 +46,7 @@
 #include "test_util.h"
 #include "util/internal.h"
 #include "simd/kernels.h"
+#include "simd/vexp.h"
 #include "vl/libgmm.h"
 
 static size_t const g_ns[] = {1, 3, 4, 5, 7, 13, 64, 67};
@@ -566,6 +567,47 @@ static double sweep_exp_d(gmm_kernels const *kt, double lo, double hi, double *w
  * [-745, 0] (double), the range the lse needs (its arguments l - m are
  * <= 0), asserted <= 2 ulp; the subnormal ranges and [-1e-3, 0] get sweeps of
  * their own, and the positive range is checked too. Special values exactly. */
+/* The log-sum-exp skips vectors whose arguments are all below
+ * GMM_EXPF_ZERO / GMM_EXP_ZERO, assuming the level's exp returns +0 there:
+ * checked for every float in [GMM_EXPF_LO - 1, GMM_EXPF_ZERO] (every 61st in
+ * quick mode), and for doubles on a sweep of [GMM_EXP_LO - 1, GMM_EXP_ZERO]
+ * plus the bound itself. */
+static void test_exp_zero_bound(gmm_kernels const *kt)
+{
+  enum { CHUNK = 4096 };
+  float xf[CHUNK], yf[CHUNK];
+  double xd[CHUNK], yd[CHUNK];
+  unsigned const stepf = g_quick ? 61u : 1u;
+  size_t const nd = g_quick ? 20000 : 1000000, bad_max = 5;
+  size_t bad = 0, count = 0;
+  float x = GMM_EXPF_LO - 1.0f;
+  while (x <= GMM_EXPF_ZERO) {
+    size_t m = 0;
+    for (; m < CHUNK && x <= GMM_EXPF_ZERO; ++m) {
+      xf[m] = x;
+      for (unsigned s = 0; s < stepf && x <= GMM_EXPF_ZERO; ++s) x = nextafterf(x, 0.0f);
+    }
+    if (m && xf[m - 1] != GMM_EXPF_ZERO && x > GMM_EXPF_ZERO) xf[m - 1] = GMM_EXPF_ZERO;
+    kt->vexp_f(m, xf, yf);
+    for (size_t i = 0; i < m; ++i, ++count)
+      if (!(yf[i] == 0.0f && !signbit(yf[i])) && bad++ < bad_max)
+        fprintf(stderr, "%s vexp_f(%.9g) = %g, not +0\n", kt->name, xf[i], yf[i]);
+  }
+  for (size_t j = 0; j < nd; j += CHUNK) {
+    size_t const m = nd - j < CHUNK ? nd - j : CHUNK;
+    for (size_t i = 0; i < m; ++i)
+      xd[i] = GMM_EXP_ZERO - (GMM_EXP_ZERO - GMM_EXP_LO + 1.0) * (double)(j + i) / (double)nd;
+    if (j == 0) xd[0] = GMM_EXP_ZERO;
+    kt->vexp_d(m, xd, yd);
+    for (size_t i = 0; i < m; ++i)
+      if (!(yd[i] == 0.0 && !signbit(yd[i])) && bad++ < bad_max)
+        fprintf(stderr, "%s vexp_d(%.17g) = %g, not +0\n", kt->name, xd[i], yd[i]);
+  }
+  CHECK_MSG(bad == 0, "%s: exp below the zero bound is not +0 (%zu cases)", kt->name, bad);
+  CHECK_MSG(count > (g_quick ? 5000u : 300000u), "%s: only %zu floats below the zero bound",
+            kt->name, count);
+}
+
 static void test_vexp_level(gmm_kernels const *kt, int assert_ulp)
 {
   static struct { double lo, hi; } const rf[] = {{-104, 0}, {-104, -87.3}, {-1e-3, 0}, {0, 88.7}};
@@ -794,6 +836,7 @@ static void test_level(gmm_kernels const *kt)
       }
   test_lse_level(kt);
   test_vexp_level(kt, 1);
+  test_exp_zero_bound(kt);
   test_select_f(kt);
   test_select_d(kt);
   test_moments_f(kt);

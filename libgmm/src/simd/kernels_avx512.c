@@ -515,7 +515,9 @@ static void moments_d(size_t D, size_t nr, unsigned char const *rows, double con
 
 /* ---- log-sum-exp (E-step posteriors) -------------------------------------
  *
- * Per row, three passes over the kp columns of the tile (L1 resident):
+ * Per row, three passes over the kp columns of the tile; the rows go in
+ * groups of LSE_GROUP, each pass over the whole group before the next (see
+ * LSE_GROUP):
  *  1. l = c - d/2 (one FMA; d/2 is exact, so l is the scalar value), stored
  *     in place, running max in 2 vectors;
  *  2. e = exp(l - m) with the vector exp of vexp.h, stored in place, summed
@@ -549,51 +551,76 @@ static double hmax512_d(__m512d v)
   return _mm_cvtsd_f64(a);
 }
 
+/* Rows per group: each pass runs over the group's rows before the next
+ * pass starts, so the rows' serial steps (horizontal max and sum, 1/S, log)
+ * overlap with the other rows' vector work (a group's 8 rows of 256 floats
+ * stay in L1). Unlike the SSE2 and AVX2 kernels, pass 2 evaluates the exp of
+ * every vector: skipping the vectors below the exp's zero bound (a branch
+ * per vector) measured no faster at this width in the E-step pass. */
+#define LSE_GROUP 8
+
+GMM_KINLINE float lse_pass1_f(size_t kp, float const *c, float *row)
+{
+  __m512 const half = _mm512_set1_ps(0.5f);
+  __m512 mx0 = _mm512_set1_ps(-INFINITY), mx1 = mx0;
+  size_t k = 0;
+  for (; k + 32 <= kp; k += 32) {
+    __m512 l0 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k), _mm512_load_ps(c + k));
+    __m512 l1 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k + 16), _mm512_load_ps(c + k + 16));
+    _mm512_store_ps(row + k, l0);
+    _mm512_store_ps(row + k + 16, l1);
+    mx0 = _mm512_max_ps(l0, mx0);
+    mx1 = _mm512_max_ps(l1, mx1);
+  }
+  if (k < kp) {
+    __m512 l0 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k), _mm512_load_ps(c + k));
+    _mm512_store_ps(row + k, l0);
+    mx0 = _mm512_max_ps(l0, mx0);
+  }
+  return hmax512_f(_mm512_max_ps(mx0, mx1));
+}
+
+GMM_KINLINE float lse_pass2_f(size_t kp, float *row, float m)
+{
+  __m512 const mv = _mm512_set1_ps(m);
+  __m512 sm0 = _mm512_setzero_ps(), sm1 = sm0;
+  size_t k = 0;
+  for (; k + 32 <= kp; k += 32) {
+    __m512 e0 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k), mv));
+    __m512 e1 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k + 16), mv));
+    _mm512_store_ps(row + k, e0);
+    _mm512_store_ps(row + k + 16, e1);
+    sm0 = _mm512_add_ps(sm0, e0);
+    sm1 = _mm512_add_ps(sm1, e1);
+  }
+  if (k < kp) {
+    __m512 e0 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k), mv));
+    _mm512_store_ps(row + k, e0);
+    sm0 = _mm512_add_ps(sm0, e0);
+  }
+  return hsum512_f(_mm512_add_ps(sm0, sm1));
+}
+
 static void lse_f(size_t n, size_t K, size_t kp, float const *c, float *tile, float *q,
                   size_t ldq, double *ll)
 {
-  __m512 const half = _mm512_set1_ps(0.5f);
-  for (size_t i = 0; i < n; ++i) {
-    float *row = tile + i * kp, *qi = q + i * ldq;
-    __m512 mx0 = _mm512_set1_ps(-INFINITY), mx1 = mx0;
-    __m512 sm0 = _mm512_setzero_ps(), sm1 = sm0;
-    size_t k = 0;
-    for (; k + 32 <= kp; k += 32) {
-      __m512 l0 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k), _mm512_load_ps(c + k));
-      __m512 l1 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k + 16), _mm512_load_ps(c + k + 16));
-      _mm512_store_ps(row + k, l0);
-      _mm512_store_ps(row + k + 16, l1);
-      mx0 = _mm512_max_ps(l0, mx0);
-      mx1 = _mm512_max_ps(l1, mx1);
+  for (size_t i0 = 0; i0 < n; i0 += LSE_GROUP) {
+    size_t const g = n - i0 < LSE_GROUP ? n - i0 : LSE_GROUP;
+    float m[LSE_GROUP], S[LSE_GROUP];
+    for (size_t r = 0; r < g; ++r) m[r] = lse_pass1_f(kp, c, tile + (i0 + r) * kp);
+    for (size_t r = 0; r < g; ++r) S[r] = lse_pass2_f(kp, tile + (i0 + r) * kp, m[r]);
+    for (size_t r = 0; r < g; ++r) {
+      float const *row = tile + (i0 + r) * kp;
+      float *qi = q + (i0 + r) * ldq;
+      __m512 const iv = _mm512_set1_ps(1.0f / S[r]);
+      size_t k = 0;
+      for (; k + 16 <= K; k += 16)
+        _mm512_storeu_ps(qi + k, _mm512_mul_ps(_mm512_load_ps(row + k), iv));
+      if (k < K)
+        _mm512_mask_storeu_ps(qi + k, (__mmask16)((1u << (K - k)) - 1u),
+                              _mm512_mul_ps(_mm512_load_ps(row + k), iv));
     }
-    if (k < kp) {
-      __m512 l0 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k), _mm512_load_ps(c + k));
-      _mm512_store_ps(row + k, l0);
-      mx0 = _mm512_max_ps(l0, mx0);
-    }
-    float const m = hmax512_f(_mm512_max_ps(mx0, mx1));
-    __m512 const mv = _mm512_set1_ps(m);
-    for (k = 0; k + 32 <= kp; k += 32) {
-      __m512 e0 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k), mv));
-      __m512 e1 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k + 16), mv));
-      _mm512_store_ps(row + k, e0);
-      _mm512_store_ps(row + k + 16, e1);
-      sm0 = _mm512_add_ps(sm0, e0);
-      sm1 = _mm512_add_ps(sm1, e1);
-    }
-    if (k < kp) {
-      __m512 e0 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k), mv));
-      _mm512_store_ps(row + k, e0);
-      sm0 = _mm512_add_ps(sm0, e0);
-    }
-    float const S = hsum512_f(_mm512_add_ps(sm0, sm1));
-    __m512 const iv = _mm512_set1_ps(1.0f / S);
-    for (k = 0; k + 16 <= K; k += 16)
-      _mm512_storeu_ps(qi + k, _mm512_mul_ps(_mm512_load_ps(row + k), iv));
-    if (k < K)
-      _mm512_mask_storeu_ps(qi + k, (__mmask16)((1u << (K - k)) - 1u),
-                            _mm512_mul_ps(_mm512_load_ps(row + k), iv));
-    ll[i] = log((double)S) + (double)m;
+    for (size_t r = 0; r < g; ++r) ll[i0 + r] = log((double)S[r]) + (double)m[r];
   }
 }
 
@@ -601,37 +628,48 @@ static void lse_d(size_t n, size_t K, size_t kp, double const *c, double *tile, 
                   size_t ldq, double *ll)
 {
   __m512d const half = _mm512_set1_pd(0.5);
-  for (size_t i = 0; i < n; ++i) {
-    double *row = tile + i * kp, *qi = q + i * ldq;
-    __m512d mx0 = _mm512_set1_pd(-INFINITY), mx1 = mx0;
-    __m512d sm0 = _mm512_setzero_pd(), sm1 = sm0;
-    size_t k;
-    for (k = 0; k < kp; k += 16) {
-      __m512d l0 = _mm512_fnmadd_pd(half, _mm512_load_pd(row + k), _mm512_load_pd(c + k));
-      __m512d l1 = _mm512_fnmadd_pd(half, _mm512_load_pd(row + k + 8), _mm512_load_pd(c + k + 8));
-      _mm512_store_pd(row + k, l0);
-      _mm512_store_pd(row + k + 8, l1);
-      mx0 = _mm512_max_pd(l0, mx0);
-      mx1 = _mm512_max_pd(l1, mx1);
+  for (size_t i0 = 0; i0 < n; i0 += LSE_GROUP) {
+    size_t const g = n - i0 < LSE_GROUP ? n - i0 : LSE_GROUP;
+    double m[LSE_GROUP], S[LSE_GROUP];
+    for (size_t r = 0; r < g; ++r) {
+      double *row = tile + (i0 + r) * kp;
+      __m512d mx0 = _mm512_set1_pd(-INFINITY), mx1 = mx0;
+      for (size_t k = 0; k < kp; k += 16) {
+        __m512d l0 = _mm512_fnmadd_pd(half, _mm512_load_pd(row + k), _mm512_load_pd(c + k));
+        __m512d l1 = _mm512_fnmadd_pd(half, _mm512_load_pd(row + k + 8), _mm512_load_pd(c + k + 8));
+        _mm512_store_pd(row + k, l0);
+        _mm512_store_pd(row + k + 8, l1);
+        mx0 = _mm512_max_pd(l0, mx0);
+        mx1 = _mm512_max_pd(l1, mx1);
+      }
+      m[r] = hmax512_d(_mm512_max_pd(mx0, mx1));
     }
-    double const m = hmax512_d(_mm512_max_pd(mx0, mx1));
-    __m512d const mv = _mm512_set1_pd(m);
-    for (k = 0; k < kp; k += 16) {
-      __m512d e0 = gmm_vexp_avx512(_mm512_sub_pd(_mm512_load_pd(row + k), mv));
-      __m512d e1 = gmm_vexp_avx512(_mm512_sub_pd(_mm512_load_pd(row + k + 8), mv));
-      _mm512_store_pd(row + k, e0);
-      _mm512_store_pd(row + k + 8, e1);
-      sm0 = _mm512_add_pd(sm0, e0);
-      sm1 = _mm512_add_pd(sm1, e1);
+    for (size_t r = 0; r < g; ++r) {
+      double *row = tile + (i0 + r) * kp;
+      __m512d const mv = _mm512_set1_pd(m[r]);
+      __m512d sm0 = _mm512_setzero_pd(), sm1 = sm0;
+      for (size_t k = 0; k < kp; k += 16) {
+        __m512d e0 = gmm_vexp_avx512(_mm512_sub_pd(_mm512_load_pd(row + k), mv));
+        __m512d e1 = gmm_vexp_avx512(_mm512_sub_pd(_mm512_load_pd(row + k + 8), mv));
+        _mm512_store_pd(row + k, e0);
+        _mm512_store_pd(row + k + 8, e1);
+        sm0 = _mm512_add_pd(sm0, e0);
+        sm1 = _mm512_add_pd(sm1, e1);
+      }
+      S[r] = hsum512_d(_mm512_add_pd(sm0, sm1));
     }
-    double const S = hsum512_d(_mm512_add_pd(sm0, sm1));
-    __m512d const iv = _mm512_set1_pd(1.0 / S);
-    for (k = 0; k + 8 <= K; k += 8)
-      _mm512_storeu_pd(qi + k, _mm512_mul_pd(_mm512_load_pd(row + k), iv));
-    if (k < K)
-      _mm512_mask_storeu_pd(qi + k, (__mmask8)((1u << (K - k)) - 1u),
-                            _mm512_mul_pd(_mm512_load_pd(row + k), iv));
-    ll[i] = log(S) + m;
+    for (size_t r = 0; r < g; ++r) {
+      double const *row = tile + (i0 + r) * kp;
+      double *qi = q + (i0 + r) * ldq;
+      __m512d const iv = _mm512_set1_pd(1.0 / S[r]);
+      size_t k = 0;
+      for (; k + 8 <= K; k += 8)
+        _mm512_storeu_pd(qi + k, _mm512_mul_pd(_mm512_load_pd(row + k), iv));
+      if (k < K)
+        _mm512_mask_storeu_pd(qi + k, (__mmask8)((1u << (K - k)) - 1u),
+                              _mm512_mul_pd(_mm512_load_pd(row + k), iv));
+    }
+    for (size_t r = 0; r < g; ++r) ll[i0 + r] = log(S[r]) + m[r];
   }
 }
 

@@ -452,7 +452,8 @@ static void moments_d(size_t D, size_t nr, unsigned char const *rows, double con
 
 /* ---- log-sum-exp (E-step posteriors) -------------------------------------
  *
- * Per row, three passes over the kp columns of the tile (L1 resident):
+ * Per row, three passes over the kp columns of the tile; the rows go in
+ * groups of LSE_GROUP, each pass over the whole group before the next:
  *  1. l = c - d/2 (product and difference rounded separately, exactly as in
  *     the scalar reference), stored in place, running max in 4 vectors;
  *  2. e = exp(l - m) with the vector exp of vexp.h, stored in place, summed
@@ -473,45 +474,90 @@ static float hmax128_f(__m128 v)
   return _mm_cvtss_f32(v);
 }
 
+/* One vector of pass 2: t = exp(t - m), added to the running sum. When every
+ * lane is below the exp's zero bound (GMM_EXPF_ZERO / GMM_EXP_ZERO: vexp.h
+ * returns exactly +0 there, and +0 adds nothing to the sum), the exp is not
+ * evaluated: the same bits, and most vectors of an E-step row are far from
+ * the point's best component. NaN lanes are evaluated (cmpnlt is true for
+ * unordered operands). */
+GMM_KINLINE __m128 exp_or_zero_f(float *t, __m128 mv, __m128 sum)
+{
+  __m128 const z = _mm_sub_ps(_mm_load_ps(t), mv);
+  if (!_mm_movemask_ps(_mm_cmpnlt_ps(z, _mm_set1_ps(GMM_EXPF_ZERO)))) {
+    _mm_store_ps(t, _mm_setzero_ps());
+    return sum;
+  }
+  {
+    __m128 const e = gmm_vexpf_sse2(z);
+    _mm_store_ps(t, e);
+    return _mm_add_ps(sum, e);
+  }
+}
+
+GMM_KINLINE __m128d exp_or_zero_d(double *t, __m128d mv, __m128d sum)
+{
+  __m128d const z = _mm_sub_pd(_mm_load_pd(t), mv);
+  if (!_mm_movemask_pd(_mm_cmpnlt_pd(z, _mm_set1_pd(GMM_EXP_ZERO)))) {
+    _mm_store_pd(t, _mm_setzero_pd());
+    return sum;
+  }
+  {
+    __m128d const e = gmm_vexp_sse2(z);
+    _mm_store_pd(t, e);
+    return _mm_add_pd(sum, e);
+  }
+}
+
+/* Rows per group: each pass runs over the group's rows before the next
+ * pass starts, so the rows' serial steps (horizontal max and sum, 1/S, log)
+ * overlap with the other rows' vector work. */
+#define LSE_GROUP 8
+
 static void lse_f(size_t n, size_t K, size_t kp, float const *c, float *tile, float *q,
                   size_t ldq, double *ll)
 {
   __m128 const half = _mm_set1_ps(0.5f);
-  for (size_t i = 0; i < n; ++i) {
-    float *row = tile + i * kp, *qi = q + i * ldq;
-    __m128 mx[4], sm[4];
-    GMM_UNROLL
-    for (int j = 0; j < 4; ++j) {
-      mx[j] = _mm_set1_ps(-INFINITY);
-      sm[j] = _mm_setzero_ps();
-    }
-    for (size_t k = 0; k < kp; k += 16) {
+  for (size_t i0 = 0; i0 < n; i0 += LSE_GROUP) {
+    size_t const g = n - i0 < LSE_GROUP ? n - i0 : LSE_GROUP;
+    float m[LSE_GROUP], S[LSE_GROUP];
+    for (size_t r = 0; r < g; ++r) {
+      float *row = tile + (i0 + r) * kp;
+      __m128 mx[4];
       GMM_UNROLL
-      for (int j = 0; j < 4; ++j) {
-        float *t = row + k + 4 * j;
-        __m128 l = _mm_sub_ps(_mm_load_ps(c + k + 4 * j), _mm_mul_ps(half, _mm_load_ps(t)));
-        _mm_store_ps(t, l);
-        mx[j] = _mm_max_ps(l, mx[j]);
+      for (int j = 0; j < 4; ++j) mx[j] = _mm_set1_ps(-INFINITY);
+      for (size_t k = 0; k < kp; k += 16) {
+        GMM_UNROLL
+        for (int j = 0; j < 4; ++j) {
+          float *t = row + k + 4 * j;
+          __m128 l = _mm_sub_ps(_mm_load_ps(c + k + 4 * j), _mm_mul_ps(half, _mm_load_ps(t)));
+          _mm_store_ps(t, l);
+          mx[j] = _mm_max_ps(l, mx[j]);
+        }
       }
+      m[r] = hmax128_f(_mm_max_ps(_mm_max_ps(mx[0], mx[1]), _mm_max_ps(mx[2], mx[3])));
     }
-    float const m = hmax128_f(_mm_max_ps(_mm_max_ps(mx[0], mx[1]), _mm_max_ps(mx[2], mx[3])));
-    __m128 const mv = _mm_set1_ps(m);
-    for (size_t k = 0; k < kp; k += 16) {
+    for (size_t r = 0; r < g; ++r) {
+      float *row = tile + (i0 + r) * kp;
+      __m128 const mv = _mm_set1_ps(m[r]);
+      __m128 sm[4];
       GMM_UNROLL
-      for (int j = 0; j < 4; ++j) {
-        float *t = row + k + 4 * j;
-        __m128 e = gmm_vexpf_sse2(_mm_sub_ps(_mm_load_ps(t), mv));
-        _mm_store_ps(t, e);
-        sm[j] = _mm_add_ps(sm[j], e);
+      for (int j = 0; j < 4; ++j) sm[j] = _mm_setzero_ps();
+      for (size_t k = 0; k < kp; k += 16) {
+        GMM_UNROLL
+        for (int j = 0; j < 4; ++j) sm[j] = exp_or_zero_f(row + k + 4 * j, mv, sm[j]);
       }
+      S[r] = hsum128_f(_mm_add_ps(_mm_add_ps(sm[0], sm[1]), _mm_add_ps(sm[2], sm[3])));
     }
-    float const S = hsum128_f(_mm_add_ps(_mm_add_ps(sm[0], sm[1]), _mm_add_ps(sm[2], sm[3])));
-    float const inv = 1.0f / S;
-    __m128 const iv = _mm_set1_ps(inv);
-    size_t k = 0;
-    for (; k + 4 <= K; k += 4) _mm_storeu_ps(qi + k, _mm_mul_ps(_mm_load_ps(row + k), iv));
-    for (; k < K; ++k) qi[k] = row[k] * inv;
-    ll[i] = log((double)S) + (double)m;
+    for (size_t r = 0; r < g; ++r) {
+      float const *row = tile + (i0 + r) * kp;
+      float *qi = q + (i0 + r) * ldq;
+      float const inv = 1.0f / S[r];
+      __m128 const iv = _mm_set1_ps(inv);
+      size_t k = 0;
+      for (; k + 4 <= K; k += 4) _mm_storeu_ps(qi + k, _mm_mul_ps(_mm_load_ps(row + k), iv));
+      for (; k < K; ++k) qi[k] = row[k] * inv;
+    }
+    for (size_t r = 0; r < g; ++r) ll[i0 + r] = log((double)S[r]) + (double)m[r];
   }
 }
 
@@ -519,43 +565,53 @@ static void lse_d(size_t n, size_t K, size_t kp, double const *c, double *tile, 
                   size_t ldq, double *ll)
 {
   __m128d const half = _mm_set1_pd(0.5);
-  for (size_t i = 0; i < n; ++i) {
-    double *row = tile + i * kp, *qi = q + i * ldq;
-    __m128d mx[4], sm[4];
-    GMM_UNROLL
-    for (int j = 0; j < 4; ++j) {
-      mx[j] = _mm_set1_pd(-INFINITY);
-      sm[j] = _mm_setzero_pd();
-    }
-    for (size_t k = 0; k < kp; k += 8) {
+  for (size_t i0 = 0; i0 < n; i0 += LSE_GROUP) {
+    size_t const g = n - i0 < LSE_GROUP ? n - i0 : LSE_GROUP;
+    double m[LSE_GROUP], S[LSE_GROUP];
+    for (size_t r = 0; r < g; ++r) {
+      double *row = tile + (i0 + r) * kp;
+      __m128d mx[4];
       GMM_UNROLL
-      for (int j = 0; j < 4; ++j) {
-        double *t = row + k + 2 * j;
-        __m128d l = _mm_sub_pd(_mm_load_pd(c + k + 2 * j), _mm_mul_pd(half, _mm_load_pd(t)));
-        _mm_store_pd(t, l);
-        mx[j] = _mm_max_pd(l, mx[j]);
+      for (int j = 0; j < 4; ++j) mx[j] = _mm_set1_pd(-INFINITY);
+      for (size_t k = 0; k < kp; k += 8) {
+        GMM_UNROLL
+        for (int j = 0; j < 4; ++j) {
+          double *t = row + k + 2 * j;
+          __m128d l = _mm_sub_pd(_mm_load_pd(c + k + 2 * j), _mm_mul_pd(half, _mm_load_pd(t)));
+          _mm_store_pd(t, l);
+          mx[j] = _mm_max_pd(l, mx[j]);
+        }
+      }
+      {
+        __m128d mm = _mm_max_pd(_mm_max_pd(mx[0], mx[1]), _mm_max_pd(mx[2], mx[3]));
+        m[r] = _mm_cvtsd_f64(_mm_max_sd(mm, _mm_unpackhi_pd(mm, mm)));
       }
     }
-    __m128d mm = _mm_max_pd(_mm_max_pd(mx[0], mx[1]), _mm_max_pd(mx[2], mx[3]));
-    double const m = _mm_cvtsd_f64(_mm_max_sd(mm, _mm_unpackhi_pd(mm, mm)));
-    __m128d const mv = _mm_set1_pd(m);
-    for (size_t k = 0; k < kp; k += 8) {
+    for (size_t r = 0; r < g; ++r) {
+      double *row = tile + (i0 + r) * kp;
+      __m128d const mv = _mm_set1_pd(m[r]);
+      __m128d sm[4];
       GMM_UNROLL
-      for (int j = 0; j < 4; ++j) {
-        double *t = row + k + 2 * j;
-        __m128d e = gmm_vexp_sse2(_mm_sub_pd(_mm_load_pd(t), mv));
-        _mm_store_pd(t, e);
-        sm[j] = _mm_add_pd(sm[j], e);
+      for (int j = 0; j < 4; ++j) sm[j] = _mm_setzero_pd();
+      for (size_t k = 0; k < kp; k += 8) {
+        GMM_UNROLL
+        for (int j = 0; j < 4; ++j) sm[j] = exp_or_zero_d(row + k + 2 * j, mv, sm[j]);
+      }
+      {
+        __m128d ss = _mm_add_pd(_mm_add_pd(sm[0], sm[1]), _mm_add_pd(sm[2], sm[3]));
+        S[r] = _mm_cvtsd_f64(_mm_add_sd(ss, _mm_unpackhi_pd(ss, ss)));
       }
     }
-    __m128d ss = _mm_add_pd(_mm_add_pd(sm[0], sm[1]), _mm_add_pd(sm[2], sm[3]));
-    double const S = _mm_cvtsd_f64(_mm_add_sd(ss, _mm_unpackhi_pd(ss, ss)));
-    double const inv = 1.0 / S;
-    __m128d const iv = _mm_set1_pd(inv);
-    size_t k = 0;
-    for (; k + 2 <= K; k += 2) _mm_storeu_pd(qi + k, _mm_mul_pd(_mm_load_pd(row + k), iv));
-    for (; k < K; ++k) qi[k] = row[k] * inv;
-    ll[i] = log(S) + m;
+    for (size_t r = 0; r < g; ++r) {
+      double const *row = tile + (i0 + r) * kp;
+      double *qi = q + (i0 + r) * ldq;
+      double const inv = 1.0 / S[r];
+      __m128d const iv = _mm_set1_pd(inv);
+      size_t k = 0;
+      for (; k + 2 <= K; k += 2) _mm_storeu_pd(qi + k, _mm_mul_pd(_mm_load_pd(row + k), iv));
+      for (; k < K; ++k) qi[k] = row[k] * inv;
+    }
+    for (size_t r = 0; r < g; ++r) ll[i0 + r] = log(S[r]) + m[r];
   }
 }
 
