@@ -35,20 +35,27 @@ static int ensure_posteriors(VlGMM *self, size_t N)
   if (gmm_mul_size(N, self->numClusters, &need)) return gmm_last_error();
   if (self->posteriors && self->posteriorsCapacity >= need) return VL_ERR_OK;
   {
-    void *p = gmm_alloc_array(need, 1, esize(self), 1);
+    /* mapped for huge pages where available: the E-step's threads touch
+     * (and the kernel zeroes) the pages of their own rows first */
+    void *p = gmm_alloc_large(need, 1, esize(self));
     if (!p) return gmm_last_error();
-    gmm_free(self->posteriors);
+    gmm_free_large(self->posteriors);
     self->posteriors = p;
     self->posteriorsCapacity = need;
   }
   return VL_ERR_OK;
 }
 
-void gmm_model_reset(VlGMM *self)
+void gmm_model_drop_posteriors(VlGMM *self)
 {
-  gmm_free(self->posteriors);
+  gmm_free_large(self->posteriors);
   self->posteriors = NULL;
   self->posteriorsCapacity = 0;
+}
+
+void gmm_model_reset(VlGMM *self)
+{
+  gmm_model_drop_posteriors(self);
   self->numData = 0;
   if (self->kmeansInit && self->kmeansInitIsOwner) {
     gmm_kmeans_delete(self->kmeansInit);
@@ -268,7 +275,7 @@ static void free_buffers(gmm_buffers *b)
   gmm_free(b->means);
   gmm_free(b->covariances);
   gmm_free(b->priors);
-  gmm_free(b->posteriors);
+  gmm_free_large(b->posteriors);
   memset(b, 0, sizeof *b);
 }
 
@@ -280,7 +287,7 @@ static int alloc_buffers(VlGMM const *self, size_t N, gmm_buffers *b)
   b->covariances = gmm_alloc_array(K, D, es, 1);
   b->priors = gmm_alloc_array(K, 1, es, 1);
   /* no posterior buffer when the object keeps none (N = 0) */
-  b->posteriors = N ? gmm_alloc_array(N, K, es, 1) : NULL;
+  b->posteriors = N ? gmm_alloc_large(N, K, es) : NULL;
   b->posteriorsCapacity = N * K;
   if (!b->means || !b->covariances || !b->priors || (N && !b->posteriors)) {
     free_buffers(b);
