@@ -807,6 +807,102 @@ DEFINE_TEST_SELECT(double, d)
 DEFINE_TEST_MOMENTS(float, f, 1e-5)
 DEFINE_TEST_MOMENTS(double, d, 1e-13)
 
+/* l2argmin: at every level, the same as that level's l2dist followed by a
+ * scan for the first minimum (bit for bit: the same distances); against
+ * scalar, the chosen center's exact distance equals the exact minimum up to
+ * the rounding tolerance. Cases: ties (duplicated centers: the first wins),
+ * padding columns that would win if not excluded (points near the origin,
+ * centers away from it: a padding column is a center at 0), ties in one
+ * SIMD lane across vectors and tiles (centers 17 and 65 duplicate 1), rows whose
+ * distances are all +inf (center 0, +inf) or NaN (the same), ldx = D and
+ * D + 3, dist NULL. */
+#define DEFINE_TEST_L2ARGMIN(T, SFX, RTOL)                                                  \
+  static void test_l2argmin_##SFX(gmm_kernels const *kt)                                    \
+  {                                                                                         \
+    static size_t const ns[] = {1, 3, 5, 6, 7, 12, 13, 67};                                 \
+    static size_t const Ds[] = {1, 3, 16, 17, 64, 67};                                      \
+    static size_t const Ks[] = {1, 5, 16, 17, 40, 64, 65, 100, 256};                        \
+    for (size_t a = 0; a < COUNT(ns); ++a)                                                  \
+      for (size_t b = 0; b < COUNT(Ds); ++b)                                                \
+        for (size_t e = 0; e < COUNT(Ks); ++e)                                              \
+          for (int pad = 0; pad < 2; ++pad) {                                               \
+            size_t const n = ns[a], D = Ds[b], K = Ks[e], kp = gmm_kpad(K);                 \
+            size_t const ldx = pad ? D + 3 : D;                                             \
+            T *x = xmalloc(n * ldx * sizeof(T)), *c = xalloc_aligned(D, kp, sizeof(T));     \
+            T *tile = xalloc_aligned(n, kp, sizeof(T)), *d1 = xmalloc(n * sizeof(T));       \
+            T *d2 = xmalloc(n * sizeof(T));                                                 \
+            vl_uint32 *a1 = xmalloc(n * sizeof(vl_uint32)), *a2 = xmalloc(n * sizeof(vl_uint32)); \
+            vl_uint32 *a3 = xmalloc(n * sizeof(vl_uint32));                                 \
+            snprintf(g_case, sizeof g_case, "[%s %s l2argmin n=%zu D=%zu K=%zu ldx=%zu]",   \
+                     kt->name, #T, n, D, K, ldx);                                           \
+            for (size_t j = 0; j < n * ldx; ++j) x[j] = (T)(0.1 * test_normal());           \
+            for (size_t d = 0; d < D; ++d)                                                  \
+              for (size_t k = 0; k < kp; ++k)                                               \
+                c[d * kp + k] = k < K ? (T)(0.5 + 0.3 * test_normal()) : (T)0;              \
+            if (K > 3) /* a tie: center 3 duplicates center 1 */                            \
+              for (size_t d = 0; d < D; ++d) c[d * kp + 3] = c[d * kp + 1];                 \
+            /* ties in center 1's SIMD lane: the next vector and the next 64-wide tile */   \
+            if (K > 17)                                                                     \
+              for (size_t d = 0; d < D; ++d) c[d * kp + 17] = c[d * kp + 1];                \
+            if (K > 65)                                                                     \
+              for (size_t d = 0; d < D; ++d) c[d * kp + 65] = c[d * kp + 1];                \
+            if (n > 2) { /* a point on center 1 (tie with 3), rows of +inf and of NaN */    \
+              for (size_t d = 0; d < D; ++d) x[1 * ldx + d] = c[d * kp + (K > 1 ? 1 : 0)];  \
+              for (size_t d = 0; d < D; ++d) x[2 * ldx + d] = (T)(d == 0 ? 1e30 : 0);      \
+              if (sizeof(T) == sizeof(double)) x[2 * ldx] = (T)1e300;                       \
+              if (n > 4) x[4 * ldx + D / 2] = (T)NAN;                                       \
+            }                                                                               \
+            gmm_l2argmin_tile_##SFX(kt->l2dist_##SFX, n, D, kp, K, x, ldx, c, tile, a1, d1); \
+            kt->l2argmin_##SFX(n, D, kp, K, x, ldx, c, tile, a2, d2);                       \
+            kt->l2argmin_##SFX(n, D, kp, K, x, ldx, c, tile, a3, NULL);                     \
+            CHECK_MSG(memcmp(a1, a2, n * sizeof *a1) == 0 && memcmp(a1, a3, n * sizeof *a1) == 0, \
+                      "%s assignments differ from l2dist + scan", g_case);                  \
+            for (size_t i = 0; i < n; ++i)                                                  \
+              CHECK_MSG(d1[i] == d2[i] || (isnan(d1[i]) && isnan(d2[i])),                   \
+                        "%s dist[%zu] = %g, l2dist + scan %g", g_case, i, (double)d2[i],     \
+                        (double)d1[i]);                                                     \
+            if (n > 2) {                                                                    \
+              CHECK_MSG(a2[2] == 0 && isinf(d2[2]), "%s +inf row: %u %g", g_case,            \
+                        (unsigned)a2[2], (double)d2[2]);                                    \
+              if (K > 3) CHECK_MSG(a2[1] == 1, "%s tie: center %u", g_case, (unsigned)a2[1]); \
+              if (n > 4) CHECK_MSG(a2[4] == 0 && isinf(d2[4]), "%s NaN row: %u %g", g_case,  \
+                                   (unsigned)a2[4], (double)d2[4]);                         \
+            }                                                                               \
+            for (size_t i = 0; i < n; ++i)                                                  \
+              CHECK_MSG(a2[i] < K, "%s padding column chosen", g_case);                     \
+            /* against scalar: exact distances of both choices */                           \
+            gmm_kernels_scalar.l2argmin_##SFX(n, D, kp, K, x, ldx, c, tile, a1, d1);        \
+            for (size_t i = 0; i < n; ++i) {                                                \
+              double e1 = 0, e2 = 0, sc = 0;                                                \
+              if (!isfinite(d1[i])) {                                                       \
+                CHECK_MSG(!isfinite(d2[i]), "%s row %zu: %g vs scalar %g", g_case, i,        \
+                          (double)d2[i], (double)d1[i]);                                    \
+                continue;                                                                   \
+              }                                                                             \
+              for (size_t d = 0; d < D; ++d) {                                              \
+                double z1 = (double)x[i * ldx + d] - (double)c[d * kp + a1[i]];             \
+                double z2 = (double)x[i * ldx + d] - (double)c[d * kp + a2[i]];             \
+                e1 += z1 * z1;                                                              \
+                e2 += z2 * z2;                                                              \
+                sc += z1 * z1 + z2 * z2;                                                    \
+              }                                                                             \
+              CHECK_MSG(fabs(e1 - e2) <= (RTOL) * sc,                                       \
+                        "%s row %zu: center %u (%.17g) vs scalar %u (%.17g)",               \
+                        g_case, i, (unsigned)a2[i], e2, (unsigned)a1[i], e1);               \
+            }                                                                               \
+            free(x);                                                                        \
+            gmm_free_aligned(c);                                                            \
+            gmm_free_aligned(tile);                                                         \
+            free(d1);                                                                       \
+            free(d2);                                                                       \
+            free(a1);                                                                       \
+            free(a2);                                                                       \
+            free(a3);                                                                       \
+          }                                                                                 \
+  }
+DEFINE_TEST_L2ARGMIN(float, f, 1e-5)
+DEFINE_TEST_L2ARGMIN(double, d, 1e-13)
+
 static void test_level(gmm_kernels const *kt)
 {
   static size_t const vecDs[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33,
@@ -841,6 +937,8 @@ static void test_level(gmm_kernels const *kt)
   test_select_d(kt);
   test_moments_f(kt);
   test_moments_d(kt);
+  test_l2argmin_f(kt);
+  test_l2argmin_d(kt);
 }
 
 /*   test_kernels LEVEL     (scalar, sse2, avx2 or avx512; one ctest case each)
@@ -868,6 +966,8 @@ int main(int argc, char **argv)
     test_vexp_level(&gmm_kernels_scalar, 0);
     test_moments_f(&gmm_kernels_scalar);
     test_moments_d(&gmm_kernels_scalar);
+    test_l2argmin_f(&gmm_kernels_scalar);
+    test_l2argmin_d(&gmm_kernels_scalar);
     TEST_EXIT();
   }
   {
@@ -881,7 +981,7 @@ int main(int argc, char **argv)
     CHECK(strcmp(kt->name, name) == 0);
     /* a level's table may borrow scalar kernels, but has no empty entry */
     CHECK(kt->lse_f && kt->lse_d && kt->select_f && kt->select_d && kt->moments_f &&
-          kt->moments_d);
+          kt->moments_d && kt->l2argmin_f && kt->l2argmin_d);
     test_level(kt);
     printf("level %d (%s): %s\n", level, name, g_failures ? "FAILED" : "ok");
   }

@@ -691,6 +691,19 @@ static size_t select_d(size_t K, double const *q, double thr, double *colsum, vl
   return n;
 }
 
+/* Nearest center: this level's distances, then a scan (kernels_scalar.tc). */
+static void l2argmin_f(size_t n, size_t D, size_t kp, size_t K, float const *x, size_t ldx,
+                       float const *c, float *tile, vl_uint32 *assign, float *dist)
+{
+  gmm_l2argmin_tile_f(l2dist_f, n, D, kp, K, x, ldx, c, tile, assign, dist);
+}
+
+static void l2argmin_d(size_t n, size_t D, size_t kp, size_t K, double const *x, size_t ldx,
+                       double const *c, double *tile, vl_uint32 *assign, double *dist)
+{
+  gmm_l2argmin_tile_d(l2dist_d, n, D, kp, K, x, ldx, c, tile, assign, dist);
+}
+
 gmm_kernels const gmm_kernels_avx2 = {
   .name = "avx2",
   .level = VL_SIMD_AVX2,
@@ -698,6 +711,8 @@ gmm_kernels const gmm_kernels_avx2 = {
   .wdist_d = wdist_d,
   .l2dist_f = l2dist_f,
   .l2dist_d = l2dist_d,
+  .l2argmin_f = l2argmin_f,
+  .l2argmin_d = l2argmin_d,
   .dist_l2_f = dist_l2_f,
   .dist_l2_d = dist_l2_d,
   .lse_f = lse_f,

@@ -102,62 +102,6 @@ static void wdist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
   if (i < n) wdist_rows_f(1, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
 }
 
-GMM_KINLINE void l2dist_tile_f(size_t mr, size_t nv, size_t D, size_t kp, float const *x,
-                               size_t ldx, float const *c, float *out)
-{
-  __m512 acc[MR][2];
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r)
-    GMM_UNROLL
-    for (size_t v = 0; v < nv; ++v) acc[r][v] = _mm512_setzero_ps();
-  for (size_t d = 0; d < D; ++d) {
-    __m512 cv[2];
-    GMM_UNROLL
-    for (size_t v = 0; v < nv; ++v) cv[v] = _mm512_load_ps(c + d * kp + 16 * v);
-    GMM_UNROLL
-    for (size_t r = 0; r < mr; ++r) {
-      __m512 xr = _mm512_set1_ps(x[r * ldx + d]);
-      GMM_UNROLL
-      for (size_t v = 0; v < nv; ++v) {
-        __m512 z = _mm512_sub_ps(xr, cv[v]);
-        acc[r][v] = _mm512_fmadd_ps(z, z, acc[r][v]);
-      }
-    }
-  }
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r)
-    GMM_UNROLL
-    for (size_t v = 0; v < nv; ++v) _mm512_store_ps(out + r * kp + 16 * v, acc[r][v]);
-}
-
-GMM_KINLINE void l2dist_rows_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
-                               float const *c, float *out)
-{
-  size_t k = 0;
-  for (; k + 32 <= kp; k += 32) l2dist_tile_f(mr, 2, D, kp, x, ldx, c + k, out + k);
-  if (k < kp) l2dist_tile_f(mr, 1, D, kp, x, ldx, c + k, out + k);
-}
-
-static void l2dist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
-                     float const *c, float *out)
-{
-  size_t i = 0;
-  for (; i + MR <= n; i += MR) l2dist_rows_f(MR, D, kp, x + i * ldx, ldx, c, out + i * kp);
-  if (i + 8 <= n) {
-    l2dist_rows_f(8, D, kp, x + i * ldx, ldx, c, out + i * kp);
-    i += 8;
-  }
-  if (i + 4 <= n) {
-    l2dist_rows_f(4, D, kp, x + i * ldx, ldx, c, out + i * kp);
-    i += 4;
-  }
-  if (i + 2 <= n) {
-    l2dist_rows_f(2, D, kp, x + i * ldx, ldx, c, out + i * kp);
-    i += 2;
-  }
-  if (i < n) l2dist_rows_f(1, D, kp, x + i * ldx, ldx, c, out + i * kp);
-}
-
 static float hsum512_f(__m512 v)
 {
   /* 512 -> 256 -> 128 bits with AVX-512F/AVX extracts, then within the xmm. */
@@ -347,60 +291,6 @@ static void wdist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
     i += 2;
   }
   if (i < n) wdist_rows_d(1, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
-}
-
-GMM_KINLINE void l2dist_tile_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
-                               double const *c, double *out)
-{
-  __m512d acc[MR][2];
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r) {
-    acc[r][0] = _mm512_setzero_pd();
-    acc[r][1] = _mm512_setzero_pd();
-  }
-  for (size_t d = 0; d < D; ++d) {
-    __m512d c0 = _mm512_load_pd(c + d * kp);
-    __m512d c1 = _mm512_load_pd(c + d * kp + 8);
-    GMM_UNROLL
-    for (size_t r = 0; r < mr; ++r) {
-      __m512d xr = _mm512_set1_pd(x[r * ldx + d]);
-      __m512d z0 = _mm512_sub_pd(xr, c0);
-      __m512d z1 = _mm512_sub_pd(xr, c1);
-      acc[r][0] = _mm512_fmadd_pd(z0, z0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_pd(z1, z1, acc[r][1]);
-    }
-  }
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r) {
-    _mm512_store_pd(out + r * kp, acc[r][0]);
-    _mm512_store_pd(out + r * kp + 8, acc[r][1]);
-  }
-}
-
-GMM_KINLINE void l2dist_rows_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
-                               double const *c, double *out)
-{
-  for (size_t k = 0; k < kp; k += 16) l2dist_tile_d(mr, D, kp, x, ldx, c + k, out + k);
-}
-
-static void l2dist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
-                     double const *c, double *out)
-{
-  size_t i = 0;
-  for (; i + MR <= n; i += MR) l2dist_rows_d(MR, D, kp, x + i * ldx, ldx, c, out + i * kp);
-  if (i + 8 <= n) {
-    l2dist_rows_d(8, D, kp, x + i * ldx, ldx, c, out + i * kp);
-    i += 8;
-  }
-  if (i + 4 <= n) {
-    l2dist_rows_d(4, D, kp, x + i * ldx, ldx, c, out + i * kp);
-    i += 4;
-  }
-  if (i + 2 <= n) {
-    l2dist_rows_d(2, D, kp, x + i * ldx, ldx, c, out + i * kp);
-    i += 2;
-  }
-  if (i < n) l2dist_rows_d(1, D, kp, x + i * ldx, ldx, c, out + i * kp);
 }
 
 static double hsum512_d(__m512d v)
@@ -673,6 +563,320 @@ static void lse_d(size_t n, size_t K, size_t kp, double const *c, double *tile, 
   }
 }
 
+/* ---- squared Euclidean distances (l2dist) and the nearest center (l2argmin)
+ *
+ * Tiles of L2_MR = 6 points x up to 4 vectors of components (64 floats, 32
+ * doubles): 24 accumulators and 4 vectors of centers per d. Each term is
+ * z = c - x (x broadcast from memory as the subtraction's operand: AVX-512's
+ * embedded broadcast, where a separate broadcast per point and d made the
+ * loop issue-bound on Zen 4) and acc += z z with one FMA; c - x = -(x - c)
+ * exactly, so the distances are those of x - c. Column tails (kp not a
+ * multiple of the tile) take tiles of fewer vectors, row tails of fewer
+ * rows.
+ *
+ * l2argmin uses the same tiles, but instead of writing them each row keeps
+ * its running minimum per lane: a value and a column, in arrays that stay in
+ * L1 across the row's column tiles. A lane takes a new column only if its
+ * distance is strictly smaller, so it holds its first minimum (a tile's
+ * vectors are merged in column order first, by the same rule); the row's
+ * first minimum is then the smallest column among the lanes that hold the
+ * smallest value. Padding columns (k >= K) count as +inf; NaN never
+ * compares smaller; a row with nothing below +inf keeps column 0. */
+#define L2_MR 6
+#define L2_NV 4
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SUB_BCAST_PS(z, cv, p) __asm__("vsubps %1%{1to16%}, %2, %0" : "=v"(z) : "m"(*(p)), "v"(cv))
+#define SUB_BCAST_PD(z, cv, p) __asm__("vsubpd %1%{1to8%}, %2, %0" : "=v"(z) : "m"(*(p)), "v"(cv))
+#else
+#define SUB_BCAST_PS(z, cv, p) ((z) = _mm512_sub_ps((cv), _mm512_set1_ps(*(p))))
+#define SUB_BCAST_PD(z, cv, p) ((z) = _mm512_sub_pd((cv), _mm512_set1_pd(*(p))))
+#endif
+
+GMM_KINLINE void l2_acc_f(size_t mr, size_t nv, size_t D, size_t kp, float const *x, size_t ldx,
+                          float const *c, __m512 acc[L2_MR][L2_NV])
+{
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r)
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) acc[r][v] = _mm512_setzero_ps();
+  for (size_t d = 0; d < D; ++d) {
+    __m512 cv[L2_NV];
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) cv[v] = _mm512_load_ps(c + d * kp + 16 * v);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r)
+      GMM_UNROLL
+      for (size_t v = 0; v < nv; ++v) {
+        __m512 z;
+        SUB_BCAST_PS(z, cv[v], x + r * ldx + d);
+        acc[r][v] = _mm512_fmadd_ps(z, z, acc[r][v]);
+      }
+  }
+}
+
+GMM_KINLINE void l2dist_tile_f(size_t mr, size_t nv, size_t D, size_t kp, float const *x,
+                               size_t ldx, float const *c, float *out)
+{
+  __m512 acc[L2_MR][L2_NV];
+  l2_acc_f(mr, nv, D, kp, x, ldx, c, acc);
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r)
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) _mm512_store_ps(out + r * kp + 16 * v, acc[r][v]);
+}
+
+GMM_KINLINE void l2dist_rows_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
+                               float const *c, float *out)
+{
+  size_t k = 0;
+  for (; k + 64 <= kp; k += 64) l2dist_tile_f(mr, 4, D, kp, x, ldx, c + k, out + k);
+  switch ((kp - k) / 16) {
+    case 3: l2dist_tile_f(mr, 3, D, kp, x, ldx, c + k, out + k); break;
+    case 2: l2dist_tile_f(mr, 2, D, kp, x, ldx, c + k, out + k); break;
+    case 1: l2dist_tile_f(mr, 1, D, kp, x, ldx, c + k, out + k); break;
+    default: break;
+  }
+}
+
+static void l2dist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
+                     float const *c, float *out)
+{
+  size_t i = 0;
+  for (; i + L2_MR <= n; i += L2_MR) l2dist_rows_f(L2_MR, D, kp, x + i * ldx, ldx, c, out + i * kp);
+  switch (n - i) {
+    case 5: l2dist_rows_f(5, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 4: l2dist_rows_f(4, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 3: l2dist_rows_f(3, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 2: l2dist_rows_f(2, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 1: l2dist_rows_f(1, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    default: break;
+  }
+}
+
+static __mmask16 cols_mask16(size_t K, size_t k0)
+{
+  return K >= k0 + 16 ? (__mmask16)0xFFFFu : K > k0 ? (__mmask16)((1u << (K - k0)) - 1u) : 0;
+}
+
+GMM_KINLINE void l2am_tile_f(size_t mr, size_t nv, size_t D, size_t kp, float const *x,
+                             size_t ldx, float const *c, size_t k0, size_t K, __m512 *bv,
+                             __m512i *bi)
+{
+  __m512 acc[L2_MR][L2_NV];
+  __m512 const inf = _mm512_set1_ps(INFINITY);
+  __m512i const lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  __m512i col[L2_NV];
+  __mmask16 ok[L2_NV];
+  l2_acc_f(mr, nv, D, kp, x, ldx, c, acc);
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    col[v] = _mm512_add_epi32(lane, _mm512_set1_epi32((int)(k0 + 16 * v)));
+    ok[v] = cols_mask16(K, k0 + 16 * v);
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    __m512 dv = _mm512_mask_mov_ps(inf, ok[0], acc[r][0]);
+    __m512i iv = col[0];
+    __mmask16 m;
+    GMM_UNROLL
+    for (size_t v = 1; v < nv; ++v) {
+      __m512 const dn = _mm512_mask_mov_ps(inf, ok[v], acc[r][v]);
+      m = _mm512_cmp_ps_mask(dn, dv, _CMP_LT_OQ);
+      dv = _mm512_mask_mov_ps(dv, m, dn);
+      iv = _mm512_mask_mov_epi32(iv, m, col[v]);
+    }
+    m = _mm512_cmp_ps_mask(dv, bv[r], _CMP_LT_OQ);
+    bv[r] = _mm512_mask_mov_ps(bv[r], m, dv);
+    bi[r] = _mm512_mask_mov_epi32(bi[r], m, iv);
+  }
+}
+
+GMM_KINLINE void l2am_rows_f(size_t mr, size_t D, size_t kp, size_t K, float const *x,
+                             size_t ldx, float const *c, vl_uint32 *assign, float *dist)
+{
+  __m512 bv[L2_MR];
+  __m512i bi[L2_MR];
+  size_t k = 0;
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    bv[r] = _mm512_set1_ps(INFINITY);
+    bi[r] = _mm512_setzero_si512();
+  }
+  for (; k + 64 <= kp; k += 64) l2am_tile_f(mr, 4, D, kp, x, ldx, c + k, k, K, bv, bi);
+  switch ((kp - k) / 16) {
+    case 3: l2am_tile_f(mr, 3, D, kp, x, ldx, c + k, k, K, bv, bi); break;
+    case 2: l2am_tile_f(mr, 2, D, kp, x, ldx, c + k, k, K, bv, bi); break;
+    case 1: l2am_tile_f(mr, 1, D, kp, x, ldx, c + k, k, K, bv, bi); break;
+    default: break;
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    float const v = _mm512_reduce_min_ps(bv[r]);
+    __mmask16 const m = _mm512_cmp_ps_mask(bv[r], _mm512_set1_ps(v), _CMP_EQ_OQ);
+    assign[r] = (vl_uint32)_mm512_mask_reduce_min_epu32(m, bi[r]);
+    if (dist) dist[r] = v;
+  }
+}
+
+static void l2argmin_f(size_t n, size_t D, size_t kp, size_t K, float const *x, size_t ldx,
+                       float const *c, float *tile, vl_uint32 *assign, float *dist)
+{
+  size_t i = 0;
+  (void)tile;
+  for (; i + L2_MR <= n; i += L2_MR)
+    l2am_rows_f(L2_MR, D, kp, K, x + i * ldx, ldx, c, assign + i, dist ? dist + i : NULL);
+  x += i * ldx;
+  assign += i;
+  if (dist) dist += i;
+  switch (n - i) {
+    case 5: l2am_rows_f(5, D, kp, K, x, ldx, c, assign, dist); break;
+    case 4: l2am_rows_f(4, D, kp, K, x, ldx, c, assign, dist); break;
+    case 3: l2am_rows_f(3, D, kp, K, x, ldx, c, assign, dist); break;
+    case 2: l2am_rows_f(2, D, kp, K, x, ldx, c, assign, dist); break;
+    case 1: l2am_rows_f(1, D, kp, K, x, ldx, c, assign, dist); break;
+    default: break;
+  }
+}
+
+/* double: vectors of 8 components; kp is a multiple of 16, so tails are 2
+ * vectors. */
+GMM_KINLINE void l2_acc_d(size_t mr, size_t nv, size_t D, size_t kp, double const *x,
+                          size_t ldx, double const *c, __m512d acc[L2_MR][L2_NV])
+{
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r)
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) acc[r][v] = _mm512_setzero_pd();
+  for (size_t d = 0; d < D; ++d) {
+    __m512d cv[L2_NV];
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) cv[v] = _mm512_load_pd(c + d * kp + 8 * v);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r)
+      GMM_UNROLL
+      for (size_t v = 0; v < nv; ++v) {
+        __m512d z;
+        SUB_BCAST_PD(z, cv[v], x + r * ldx + d);
+        acc[r][v] = _mm512_fmadd_pd(z, z, acc[r][v]);
+      }
+  }
+}
+
+GMM_KINLINE void l2dist_tile_d(size_t mr, size_t nv, size_t D, size_t kp, double const *x,
+                               size_t ldx, double const *c, double *out)
+{
+  __m512d acc[L2_MR][L2_NV];
+  l2_acc_d(mr, nv, D, kp, x, ldx, c, acc);
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r)
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) _mm512_store_pd(out + r * kp + 8 * v, acc[r][v]);
+}
+
+GMM_KINLINE void l2dist_rows_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                               double const *c, double *out)
+{
+  size_t k = 0;
+  for (; k + 32 <= kp; k += 32) l2dist_tile_d(mr, 4, D, kp, x, ldx, c + k, out + k);
+  if (k < kp) l2dist_tile_d(mr, 2, D, kp, x, ldx, c + k, out + k);
+}
+
+static void l2dist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
+                     double const *c, double *out)
+{
+  size_t i = 0;
+  for (; i + L2_MR <= n; i += L2_MR) l2dist_rows_d(L2_MR, D, kp, x + i * ldx, ldx, c, out + i * kp);
+  switch (n - i) {
+    case 5: l2dist_rows_d(5, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 4: l2dist_rows_d(4, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 3: l2dist_rows_d(3, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 2: l2dist_rows_d(2, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 1: l2dist_rows_d(1, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    default: break;
+  }
+}
+
+static __mmask8 cols_mask8(size_t K, size_t k0)
+{
+  return K >= k0 + 8 ? (__mmask8)0xFFu : K > k0 ? (__mmask8)((1u << (K - k0)) - 1u) : 0;
+}
+
+GMM_KINLINE void l2am_tile_d(size_t mr, size_t nv, size_t D, size_t kp, double const *x,
+                             size_t ldx, double const *c, size_t k0, size_t K, __m512d *bv,
+                             __m512i *bi)
+{
+  __m512d acc[L2_MR][L2_NV];
+  __m512d const inf = _mm512_set1_pd(INFINITY);
+  __m512i const lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+  __m512i col[L2_NV];
+  __mmask8 ok[L2_NV];
+  l2_acc_d(mr, nv, D, kp, x, ldx, c, acc);
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    col[v] = _mm512_add_epi64(lane, _mm512_set1_epi64((long long)(k0 + 8 * v)));
+    ok[v] = cols_mask8(K, k0 + 8 * v);
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    __m512d dv = _mm512_mask_mov_pd(inf, ok[0], acc[r][0]);
+    __m512i iv = col[0];
+    __mmask8 m;
+    GMM_UNROLL
+    for (size_t v = 1; v < nv; ++v) {
+      __m512d const dn = _mm512_mask_mov_pd(inf, ok[v], acc[r][v]);
+      m = _mm512_cmp_pd_mask(dn, dv, _CMP_LT_OQ);
+      dv = _mm512_mask_mov_pd(dv, m, dn);
+      iv = _mm512_mask_mov_epi64(iv, m, col[v]);
+    }
+    m = _mm512_cmp_pd_mask(dv, bv[r], _CMP_LT_OQ);
+    bv[r] = _mm512_mask_mov_pd(bv[r], m, dv);
+    bi[r] = _mm512_mask_mov_epi64(bi[r], m, iv);
+  }
+}
+
+GMM_KINLINE void l2am_rows_d(size_t mr, size_t D, size_t kp, size_t K, double const *x,
+                             size_t ldx, double const *c, vl_uint32 *assign, double *dist)
+{
+  __m512d bv[L2_MR];
+  __m512i bi[L2_MR];
+  size_t k = 0;
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    bv[r] = _mm512_set1_pd(INFINITY);
+    bi[r] = _mm512_setzero_si512();
+  }
+  for (; k + 32 <= kp; k += 32) l2am_tile_d(mr, 4, D, kp, x, ldx, c + k, k, K, bv, bi);
+  if (k < kp) l2am_tile_d(mr, 2, D, kp, x, ldx, c + k, k, K, bv, bi);
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    double const v = _mm512_reduce_min_pd(bv[r]);
+    __mmask8 const m = _mm512_cmp_pd_mask(bv[r], _mm512_set1_pd(v), _CMP_EQ_OQ);
+    assign[r] = (vl_uint32)_mm512_mask_reduce_min_epu64(m, bi[r]);
+    if (dist) dist[r] = v;
+  }
+}
+
+static void l2argmin_d(size_t n, size_t D, size_t kp, size_t K, double const *x, size_t ldx,
+                       double const *c, double *tile, vl_uint32 *assign, double *dist)
+{
+  size_t i = 0;
+  (void)tile;
+  for (; i + L2_MR <= n; i += L2_MR)
+    l2am_rows_d(L2_MR, D, kp, K, x + i * ldx, ldx, c, assign + i, dist ? dist + i : NULL);
+  x += i * ldx;
+  assign += i;
+  if (dist) dist += i;
+  switch (n - i) {
+    case 5: l2am_rows_d(5, D, kp, K, x, ldx, c, assign, dist); break;
+    case 4: l2am_rows_d(4, D, kp, K, x, ldx, c, assign, dist); break;
+    case 3: l2am_rows_d(3, D, kp, K, x, ldx, c, assign, dist); break;
+    case 2: l2am_rows_d(2, D, kp, K, x, ldx, c, assign, dist); break;
+    case 1: l2am_rows_d(1, D, kp, K, x, ldx, c, assign, dist); break;
+    default: break;
+  }
+}
+
 /* Test hook: y = exp(x) with this level's vector exp. */
 static void vexp_f(size_t n, float const *x, float *y)
 {
@@ -743,6 +947,8 @@ gmm_kernels const gmm_kernels_avx512 = {
   .wdist_d = wdist_d,
   .l2dist_f = l2dist_f,
   .l2dist_d = l2dist_d,
+  .l2argmin_f = l2argmin_f,
+  .l2argmin_d = l2argmin_d,
   .dist_l2_f = dist_l2_f,
   .dist_l2_d = dist_l2_d,
   .lse_f = lse_f,
