@@ -1,8 +1,11 @@
 /* test_gmm_em.c: EM invariants on random mixtures, float and double:
  * priors sum to one, the log-likelihood never decreases (no mode restarts
  * on this data), covariances respect their lower bounds, and the result
- * does not depend on the number of threads. */
+ * does not depend on the number of threads. Also the restart's two-column
+ * statistics (gmm_pass_pair) against a full pass over the edited
+ * posteriors. */
 #include "test_util.h"
+#include "core/pass.h"
 #include "vl/libgmm.h"
 #include "vl/gmm.h"
 
@@ -241,6 +244,93 @@ static void check_stats_path(double const *x)
   vl_gmm_delete(ref);
 }
 
+/* gmm_pass_pair (a restart's statistics of its two columns) against an
+ * independent truth: a full statistics pass (gmm_pass_run) over the stored
+ * posteriors after the same edit. The replay path (E-step + splits) must
+ * give the stored path's numbers bit for bit, on 1 and 2 threads; the
+ * entries of the other components are left alone. */
+#define DEFINE_PAIR_TEST(T, SFX, VLT, TOL)                                                  \
+  static void check_pass_pair_##SFX(double const *x64)                                     \
+  {                                                                                         \
+    size_t const KK = 7, a = 2, b = 5;                                                      \
+    T *x = malloc(sizeof(T) * N * D), *post = malloc(sizeof(T) * N * KK);                   \
+    T pri[7], mu[7 * D], cov[7 * D], ref[7 * D];                                            \
+    gmm_eparams ep;                                                                         \
+    gmm_pass pass;                                                                          \
+    gmm_stats full, got[2][2];                                                              \
+    gmm_split sp[2];                                                                        \
+    gmm_pass_opts opts = {1e-2 / 7, 0, 0, sp, 0};                                           \
+    for (int i = 0; i < N * D; ++i) x[i] = (T)x64[i];                                       \
+    for (size_t k = 0; k < KK; ++k) {                                                       \
+      pri[k] = (T)(1.0 / KK);                                                               \
+      for (int d = 0; d < D; ++d) {                                                         \
+        mu[k * D + d] = x[(k * 401) * D + d];                                               \
+        ref[k * D + d] = (T)(mu[k * D + d] + 0.25 * test_normal());                         \
+        cov[k * D + d] = (T)(2 + test_uniform());                                           \
+      }                                                                                     \
+    }                                                                                       \
+    sp[0].empty = 4; sp[0].split = 1; sp[0].dim = 3; sp[0].tau = (double)mu[1 * D + 3];      \
+    sp[1].empty = a; sp[1].split = b; sp[1].dim = 0; sp[1].tau = (double)mu[b * D + 0];      \
+    CHECK(gmm_eparams_alloc(&ep, VLT, KK, D) == VL_ERR_OK);                                 \
+    gmm_eparams_set_##SFX(&ep, pri, mu, cov);                                               \
+    CHECK(gmm_stats_alloc(&full, KK, D) == VL_ERR_OK);                                      \
+    for (int th = 0; th < 2; ++th) {                                                        \
+      vl_set_num_threads(th + 1);                                                           \
+      CHECK(gmm_pass_init(&pass, VLT, KK, D, N, &ep, 0) == VL_ERR_OK);                      \
+      for (int path = 0; path < 2; ++path) { /* 0: stored posteriors, 1: replay */          \
+        gmm_stats *g = &got[th][path];                                                      \
+        CHECK(gmm_stats_alloc(g, KK, D) == VL_ERR_OK);                                      \
+        for (size_t j = 0; j < KK * D; ++j) g->s1[j] = g->s2[j] = -1.0;                     \
+        for (size_t k = 0; k < KK; ++k) g->s0[k] = g->s0all[k] = -1.0;                      \
+        gmm_estep_##SFX(&ep, x, N, post, NULL, NULL);                                       \
+        for (int i = 0; i < N; ++i) { /* the first split, already made */                  \
+          T *qi = post + i * KK, s = qi[1] + qi[4];                                         \
+          int low = (double)x[i * D + 3] < sp[0].tau;                                       \
+          qi[4] = low ? s : 0;                                                              \
+          qi[1] = low ? 0 : s;                                                              \
+        }                                                                                   \
+        opts.nsplits = 2;                                                                   \
+        gmm_pass_pair_##SFX(&pass, path ? &ep : NULL, x, path ? NULL : post, ref, &opts, a, b, g); \
+        if (th == 0 && path == 0) { /* post holds both edits: the full pass over them */    \
+          opts.nsplits = 0;                                                                 \
+          gmm_pass_run_##SFX(&pass, NULL, x, post, ref, &opts, &full);                      \
+        }                                                                                   \
+      }                                                                                     \
+      gmm_pass_free(&pass);                                                                 \
+    }                                                                                       \
+    for (int th = 0; th < 2; ++th)                                                          \
+      for (int path = 0; path < 2; ++path) {                                                \
+        gmm_stats const *g = &got[th][path];                                                \
+        CHECK(memcmp(g->s1, got[0][0].s1, KK * D * sizeof(double)) == 0);                   \
+        CHECK(memcmp(g->s2, got[0][0].s2, KK * D * sizeof(double)) == 0);                   \
+        CHECK(memcmp(g->s0, got[0][0].s0, KK * sizeof(double)) == 0);                       \
+        CHECK(memcmp(g->s0all, got[0][0].s0all, KK * sizeof(double)) == 0);                 \
+        for (size_t k = 0; k < KK; ++k) {                                                   \
+          int const mine = k == a || k == b;                                                \
+          CHECK(mine ? fabs(g->s0[k] - full.s0[k]) <= (TOL) * full.s0all[k] : g->s0[k] == -1.0); \
+          CHECK(mine ? fabs(g->s0all[k] - full.s0all[k]) <= (TOL) * full.s0all[k]           \
+                     : g->s0all[k] == -1.0);                                                \
+          for (int d = 0; d < D; ++d) {                                                     \
+            double const sc = full.s2[k * D + d] + full.s0[k] + 1;                          \
+            CHECK(mine ? fabs(g->s1[k * D + d] - full.s1[k * D + d]) <= (TOL) * sc          \
+                       : g->s1[k * D + d] == -1.0);                                         \
+            CHECK(mine ? fabs(g->s2[k * D + d] - full.s2[k * D + d]) <= (TOL) * sc          \
+                       : g->s2[k * D + d] == -1.0);                                         \
+          }                                                                                 \
+        }                                                                                   \
+      }                                                                                     \
+    CHECK(full.s0[a] > 10 && full.s0[b] > 10); /* both columns hold points */               \
+    for (int th = 0; th < 2; ++th)                                                          \
+      for (int path = 0; path < 2; ++path) gmm_stats_free(&got[th][path]);                  \
+    gmm_stats_free(&full);                                                                  \
+    gmm_eparams_free(&ep);                                                                  \
+    vl_set_num_threads(0);                                                                  \
+    free(x);                                                                                \
+    free(post);                                                                             \
+  }
+DEFINE_PAIR_TEST(float, f, VL_TYPE_FLOAT, 1e-5)
+DEFINE_PAIR_TEST(double, d, VL_TYPE_DOUBLE, 1e-12)
+
 int main(void)
 {
   double *x = malloc(sizeof(double) * N * D);
@@ -262,6 +352,8 @@ int main(void)
   }
   check_store_and_callback(x);
   check_stats_path(x);
+  check_pass_pair_f(x);
+  check_pass_pair_d(x);
   free(x);
   TEST_EXIT();
 }

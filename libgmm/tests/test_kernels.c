@@ -48,6 +48,7 @@
 #include "test_util.h"
 #include "util/internal.h"
 #include "simd/kernels.h"
+#include "simd/vexp.h"
 #include "vl/libgmm.h"
 
 static size_t const g_ns[] = {1, 3, 4, 5, 7, 13, 64, 67};
@@ -568,6 +569,47 @@ static double sweep_exp_d(gmm_kernels const *kt, double lo, double hi, double *w
  * [-745, 0] (double), the range the lse needs (its arguments l - m are
  * <= 0), asserted <= 2 ulp; the subnormal ranges and [-1e-3, 0] get sweeps of
  * their own, and the positive range is checked too. Special values exactly. */
+/* The log-sum-exp skips vectors whose arguments are all below
+ * GMM_EXPF_ZERO / GMM_EXP_ZERO, assuming the level's exp returns +0 there:
+ * checked for every float in [GMM_EXPF_LO - 1, GMM_EXPF_ZERO] (every 61st in
+ * quick mode), and for doubles on a sweep of [GMM_EXP_LO - 1, GMM_EXP_ZERO]
+ * plus the bound itself. */
+static void test_exp_zero_bound(gmm_kernels const *kt)
+{
+  enum { CHUNK = 4096 };
+  float xf[CHUNK], yf[CHUNK];
+  double xd[CHUNK], yd[CHUNK];
+  unsigned const stepf = g_quick ? 61u : 1u;
+  size_t const nd = g_quick ? 20000 : 1000000, bad_max = 5;
+  size_t bad = 0, count = 0;
+  float x = GMM_EXPF_LO - 1.0f;
+  while (x <= GMM_EXPF_ZERO) {
+    size_t m = 0;
+    for (; m < CHUNK && x <= GMM_EXPF_ZERO; ++m) {
+      xf[m] = x;
+      for (unsigned s = 0; s < stepf && x <= GMM_EXPF_ZERO; ++s) x = nextafterf(x, 0.0f);
+    }
+    if (m && xf[m - 1] != GMM_EXPF_ZERO && x > GMM_EXPF_ZERO) xf[m - 1] = GMM_EXPF_ZERO;
+    kt->vexp_f(m, xf, yf);
+    for (size_t i = 0; i < m; ++i, ++count)
+      if (!(yf[i] == 0.0f && !signbit(yf[i])) && bad++ < bad_max)
+        fprintf(stderr, "%s vexp_f(%.9g) = %g, not +0\n", kt->name, xf[i], yf[i]);
+  }
+  for (size_t j = 0; j < nd; j += CHUNK) {
+    size_t const m = nd - j < CHUNK ? nd - j : CHUNK;
+    for (size_t i = 0; i < m; ++i)
+      xd[i] = GMM_EXP_ZERO - (GMM_EXP_ZERO - GMM_EXP_LO + 1.0) * (double)(j + i) / (double)nd;
+    if (j == 0) xd[0] = GMM_EXP_ZERO;
+    kt->vexp_d(m, xd, yd);
+    for (size_t i = 0; i < m; ++i)
+      if (!(yd[i] == 0.0 && !signbit(yd[i])) && bad++ < bad_max)
+        fprintf(stderr, "%s vexp_d(%.17g) = %g, not +0\n", kt->name, xd[i], yd[i]);
+  }
+  CHECK_MSG(bad == 0, "%s: exp below the zero bound is not +0 (%zu cases)", kt->name, bad);
+  CHECK_MSG(count > (g_quick ? 5000u : 300000u), "%s: only %zu floats below the zero bound",
+            kt->name, count);
+}
+
 static void test_vexp_level(gmm_kernels const *kt, int assert_ulp)
 {
   static struct { double lo, hi; } const rf[] = {{-104, 0}, {-104, -87.3}, {-1e-3, 0}, {0, 88.7}};
@@ -666,6 +708,203 @@ static void test_vexp_level(gmm_kernels const *kt, int assert_ulp)
 DEFINE_TEST_SELECT(float, f)
 DEFINE_TEST_SELECT(double, d)
 
+/* moments: the rows of a block that kept a component, in registers.
+ * (1) At this level, moments equals accum of every listed row into sums
+ *     that start at zero, then added to the outputs: bit for bit (the pass
+ *     relies on it: the M-step's numbers do not depend on the grouping).
+ * (2) Against scalar: float bit for bit (every product t z is exact in
+ *     double, so FMA changes nothing), double within accum's tolerance.
+ * Rows: every other row, all rows, one row, none; q NULL (weight 1) or a
+ * column of a posterior block with ldq = K + 3; x with ldx = D + 1. The
+ * outputs start at nonzero values and have a guard element after D. */
+#define DEFINE_TEST_MOMENTS(T, SFX, RTOL)                                                   \
+  static void test_moments_##SFX(gmm_kernels const *kt)                                     \
+  {                                                                                         \
+    static size_t const Ds[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64,  \
+                                65, 96, 128, 130};                                          \
+    size_t const n = 37, ldq = 12, K = 9;                                                   \
+    for (size_t c = 0; c < COUNT(Ds); ++c)                                                  \
+      for (int pat = 0; pat < 4; ++pat)                                                     \
+        for (int useq = 0; useq < 2; ++useq) {                                              \
+          size_t const D = Ds[c], ldx = D + 1, k = 4;                                       \
+          T *x = xmalloc(n * ldx * sizeof(T)), *mu = xmalloc(D * sizeof(T));                \
+          T *q = xmalloc(n * ldq * sizeof(T));                                              \
+          double *o[3][3], sc1 = 0, sc2 = 0; /* [scalar, level, accum][s0, s1, s2] */       \
+          T *a1 = xmalloc((D + 1) * sizeof(T));                                             \
+          double *a2 = xmalloc((D + 1) * sizeof(double));                                   \
+          unsigned char rows[64];                                                           \
+          size_t nr = 0;                                                                    \
+          snprintf(g_case, sizeof g_case, "[%s %s moments D=%zu pattern=%d q=%d]",          \
+                   kt->name, #T, D, pat, useq);                                             \
+          for (size_t j = 0; j < n * ldx; ++j) x[j] = (T)(3 + test_normal());               \
+          for (size_t j = 0; j < n * ldq; ++j) q[j] = (T)test_uniform();                    \
+          for (size_t d = 0; d < D; ++d) mu[d] = (T)(3 + test_normal());                    \
+          for (size_t i = 0; i < n; ++i)                                                    \
+            if ((pat == 0 && i % 2 == 1) || pat == 1 || (pat == 2 && i == n - 1))           \
+              rows[nr++] = (unsigned char)i;                                                \
+          for (int a = 0; a < 3; ++a)                                                       \
+            for (int b = 0; b < 3; ++b) {                                                   \
+              size_t const len = b == 0 ? 2 : D + 1;                                        \
+              o[a][b] = xmalloc(len * sizeof(double));                                      \
+              for (size_t j = 0; j < len; ++j) o[a][b][j] = j + 1 < len ? 0.5 + j : g_guard; \
+            }                                                                               \
+          gmm_kernels_scalar.moments_##SFX(D, nr, rows, useq ? q + k : NULL, ldq, x, ldx, mu, \
+                                           o[0][0], o[0][1], o[0][2]);                      \
+          kt->moments_##SFX(D, nr, rows, useq ? q + k : NULL, ldq, x, ldx, mu, o[1][0],     \
+                            o[1][1], o[1][2]);                                              \
+          {                                                                                 \
+            T a0 = 0;                                                                       \
+            for (size_t d = 0; d <= D; ++d) {                                               \
+              a1[d] = 0;                                                                    \
+              a2[d] = 0;                                                                    \
+            }                                                                               \
+            for (size_t r = 0; r < nr; ++r) {                                               \
+              T const v = useq ? q[rows[r] * ldq + k] : (T)1;                                \
+              a0 += v;                                                                      \
+              kt->accum_##SFX(D, v, x + rows[r] * ldx, mu, a1, a2);                         \
+            }                                                                               \
+            o[2][0][0] += (double)a0;                                                       \
+            for (size_t d = 0; d < D; ++d) {                                                \
+              o[2][1][d] += (double)a1[d];                                                  \
+              o[2][2][d] += a2[d];                                                          \
+            }                                                                               \
+          }                                                                                 \
+          CHECK_MSG(memcmp(o[1][0], o[2][0], sizeof(double)) == 0 &&                        \
+                        memcmp(o[1][1], o[2][1], D * sizeof(double)) == 0 &&                \
+                        memcmp(o[1][2], o[2][2], D * sizeof(double)) == 0,                  \
+                    "%s differs from accum at the same level", g_case);                     \
+          CHECK_MSG(o[0][0][0] == o[1][0][0], "%s s0 %.17g vs scalar %.17g", g_case,        \
+                    o[1][0][0], o[0][0][0]);                                                \
+          for (size_t d = 0; d < D; ++d) {                                                  \
+            sc1 = 0.5 + d;                                                                  \
+            sc2 = 0.5 + d;                                                                  \
+            for (size_t r = 0; r < nr; ++r) {                                               \
+              double const z = (double)x[rows[r] * ldx + d] - (double)mu[d];                 \
+              sc1 += fabs(z);                                                               \
+              sc2 += z * z;                                                                 \
+            }                                                                               \
+            if (sizeof(T) == sizeof(float))                                                 \
+              CHECK_MSG(o[0][1][d] == o[1][1][d] && o[0][2][d] == o[1][2][d],               \
+                        "%s d=%zu: %.17g %.17g vs scalar %.17g %.17g", g_case, d,           \
+                        o[1][1][d], o[1][2][d], o[0][1][d], o[0][2][d]);                    \
+            else                                                                            \
+              CHECK_MSG(fabs(o[0][1][d] - o[1][1][d]) <= (RTOL) * sc1 &&                    \
+                            fabs(o[0][2][d] - o[1][2][d]) <= (RTOL) * sc2,                  \
+                        "%s d=%zu: %.17g %.17g vs scalar %.17g %.17g", g_case, d,           \
+                        o[1][1][d], o[1][2][d], o[0][1][d], o[0][2][d]);                    \
+          }                                                                                 \
+          for (int a = 0; a < 2; ++a)                                                       \
+            CHECK_MSG(o[a][0][1] == g_guard && o[a][1][D] == g_guard &&                     \
+                          o[a][2][D] == g_guard, "%s wrote past D", g_case);                \
+          for (int a = 0; a < 3; ++a)                                                       \
+            for (int b = 0; b < 3; ++b) free(o[a][b]);                                      \
+          free(x);                                                                          \
+          free(mu);                                                                         \
+          free(q);                                                                          \
+          free(a1);                                                                         \
+          free(a2);                                                                         \
+        }                                                                                   \
+    (void)K;                                                                                \
+  }
+DEFINE_TEST_MOMENTS(float, f, 1e-5)
+DEFINE_TEST_MOMENTS(double, d, 1e-13)
+
+/* l2argmin: at every level, the same as that level's l2dist followed by a
+ * scan for the first minimum (bit for bit: the same distances); against
+ * scalar, the chosen center's exact distance equals the exact minimum up to
+ * the rounding tolerance. Cases: ties (duplicated centers: the first wins),
+ * padding columns that would win if not excluded (points near the origin,
+ * centers away from it: a padding column is a center at 0), ties in one
+ * SIMD lane across vectors and tiles (centers 17 and 65 duplicate 1), rows whose
+ * distances are all +inf (center 0, +inf) or NaN (the same), ldx = D and
+ * D + 3, dist NULL. */
+#define DEFINE_TEST_L2ARGMIN(T, SFX, RTOL)                                                  \
+  static void test_l2argmin_##SFX(gmm_kernels const *kt)                                    \
+  {                                                                                         \
+    static size_t const ns[] = {1, 3, 5, 6, 7, 12, 13, 67};                                 \
+    static size_t const Ds[] = {1, 3, 16, 17, 64, 67};                                      \
+    static size_t const Ks[] = {1, 5, 16, 17, 40, 64, 65, 100, 256};                        \
+    for (size_t a = 0; a < COUNT(ns); ++a)                                                  \
+      for (size_t b = 0; b < COUNT(Ds); ++b)                                                \
+        for (size_t e = 0; e < COUNT(Ks); ++e)                                              \
+          for (int pad = 0; pad < 2; ++pad) {                                               \
+            size_t const n = ns[a], D = Ds[b], K = Ks[e], kp = gmm_kpad(K);                 \
+            size_t const ldx = pad ? D + 3 : D;                                             \
+            T *x = xmalloc(n * ldx * sizeof(T)), *c = xalloc_aligned(D, kp, sizeof(T));     \
+            T *tile = xalloc_aligned(n, kp, sizeof(T)), *d1 = xmalloc(n * sizeof(T));       \
+            T *d2 = xmalloc(n * sizeof(T));                                                 \
+            vl_uint32 *a1 = xmalloc(n * sizeof(vl_uint32)), *a2 = xmalloc(n * sizeof(vl_uint32)); \
+            vl_uint32 *a3 = xmalloc(n * sizeof(vl_uint32));                                 \
+            snprintf(g_case, sizeof g_case, "[%s %s l2argmin n=%zu D=%zu K=%zu ldx=%zu]",   \
+                     kt->name, #T, n, D, K, ldx);                                           \
+            for (size_t j = 0; j < n * ldx; ++j) x[j] = (T)(0.1 * test_normal());           \
+            for (size_t d = 0; d < D; ++d)                                                  \
+              for (size_t k = 0; k < kp; ++k)                                               \
+                c[d * kp + k] = k < K ? (T)(0.5 + 0.3 * test_normal()) : (T)0;              \
+            if (K > 3) /* a tie: center 3 duplicates center 1 */                            \
+              for (size_t d = 0; d < D; ++d) c[d * kp + 3] = c[d * kp + 1];                 \
+            /* ties in center 1's SIMD lane: the next vector and the next 64-wide tile */   \
+            if (K > 17)                                                                     \
+              for (size_t d = 0; d < D; ++d) c[d * kp + 17] = c[d * kp + 1];                \
+            if (K > 65)                                                                     \
+              for (size_t d = 0; d < D; ++d) c[d * kp + 65] = c[d * kp + 1];                \
+            if (n > 2) { /* a point on center 1 (tie with 3), rows of +inf and of NaN */    \
+              for (size_t d = 0; d < D; ++d) x[1 * ldx + d] = c[d * kp + (K > 1 ? 1 : 0)];  \
+              for (size_t d = 0; d < D; ++d) x[2 * ldx + d] = (T)(d == 0 ? 1e30 : 0);      \
+              if (sizeof(T) == sizeof(double)) x[2 * ldx] = (T)1e300;                       \
+              if (n > 4) x[4 * ldx + D / 2] = (T)NAN;                                       \
+            }                                                                               \
+            gmm_l2argmin_tile_##SFX(kt->l2dist_##SFX, n, D, kp, K, x, ldx, c, tile, a1, d1); \
+            kt->l2argmin_##SFX(n, D, kp, K, x, ldx, c, tile, a2, d2);                       \
+            kt->l2argmin_##SFX(n, D, kp, K, x, ldx, c, tile, a3, NULL);                     \
+            CHECK_MSG(memcmp(a1, a2, n * sizeof *a1) == 0 && memcmp(a1, a3, n * sizeof *a1) == 0, \
+                      "%s assignments differ from l2dist + scan", g_case);                  \
+            for (size_t i = 0; i < n; ++i)                                                  \
+              CHECK_MSG(d1[i] == d2[i] || (isnan(d1[i]) && isnan(d2[i])),                   \
+                        "%s dist[%zu] = %g, l2dist + scan %g", g_case, i, (double)d2[i],     \
+                        (double)d1[i]);                                                     \
+            if (n > 2) {                                                                    \
+              CHECK_MSG(a2[2] == 0 && isinf(d2[2]), "%s +inf row: %u %g", g_case,            \
+                        (unsigned)a2[2], (double)d2[2]);                                    \
+              if (K > 3) CHECK_MSG(a2[1] == 1, "%s tie: center %u", g_case, (unsigned)a2[1]); \
+              if (n > 4) CHECK_MSG(a2[4] == 0 && isinf(d2[4]), "%s NaN row: %u %g", g_case,  \
+                                   (unsigned)a2[4], (double)d2[4]);                         \
+            }                                                                               \
+            for (size_t i = 0; i < n; ++i)                                                  \
+              CHECK_MSG(a2[i] < K, "%s padding column chosen", g_case);                     \
+            /* against scalar: exact distances of both choices */                           \
+            gmm_kernels_scalar.l2argmin_##SFX(n, D, kp, K, x, ldx, c, tile, a1, d1);        \
+            for (size_t i = 0; i < n; ++i) {                                                \
+              double e1 = 0, e2 = 0, sc = 0;                                                \
+              if (!isfinite(d1[i])) {                                                       \
+                CHECK_MSG(!isfinite(d2[i]), "%s row %zu: %g vs scalar %g", g_case, i,        \
+                          (double)d2[i], (double)d1[i]);                                    \
+                continue;                                                                   \
+              }                                                                             \
+              for (size_t d = 0; d < D; ++d) {                                              \
+                double z1 = (double)x[i * ldx + d] - (double)c[d * kp + a1[i]];             \
+                double z2 = (double)x[i * ldx + d] - (double)c[d * kp + a2[i]];             \
+                e1 += z1 * z1;                                                              \
+                e2 += z2 * z2;                                                              \
+                sc += z1 * z1 + z2 * z2;                                                    \
+              }                                                                             \
+              CHECK_MSG(fabs(e1 - e2) <= (RTOL) * sc,                                       \
+                        "%s row %zu: center %u (%.17g) vs scalar %u (%.17g)",               \
+                        g_case, i, (unsigned)a2[i], e2, (unsigned)a1[i], e1);               \
+            }                                                                               \
+            free(x);                                                                        \
+            gmm_free_aligned(c);                                                            \
+            gmm_free_aligned(tile);                                                         \
+            free(d1);                                                                       \
+            free(d2);                                                                       \
+            free(a1);                                                                       \
+            free(a2);                                                                       \
+            free(a3);                                                                       \
+          }                                                                                 \
+  }
+DEFINE_TEST_L2ARGMIN(float, f, 1e-5)
+DEFINE_TEST_L2ARGMIN(double, d, 1e-13)
+
 static void test_level(gmm_kernels const *kt)
 {
   static size_t const vecDs[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33,
@@ -695,8 +934,13 @@ static void test_level(gmm_kernels const *kt)
       }
   test_lse_level(kt);
   test_vexp_level(kt, 1);
+  test_exp_zero_bound(kt);
   test_select_f(kt);
   test_select_d(kt);
+  test_moments_f(kt);
+  test_moments_d(kt);
+  test_l2argmin_f(kt);
+  test_l2argmin_d(kt);
 }
 
 /*   test_kernels LEVEL     (scalar, sse2, avx2, avx512 or neon; one ctest case each)
@@ -723,6 +967,10 @@ int main(int argc, char **argv)
     CHECK(strcmp(gmm_kernels_scalar.name, "scalar") == 0);
     printf("level 0 (scalar): libm exp, for comparison\n");
     test_vexp_level(&gmm_kernels_scalar, 0);
+    test_moments_f(&gmm_kernels_scalar);
+    test_moments_d(&gmm_kernels_scalar);
+    test_l2argmin_f(&gmm_kernels_scalar);
+    test_l2argmin_d(&gmm_kernels_scalar);
     TEST_EXIT();
   }
   {
@@ -740,6 +988,9 @@ int main(int argc, char **argv)
     }
     CHECK(kt->level == level);
     CHECK(strcmp(kt->name, name) == 0);
+    /* a level's table may borrow scalar kernels, but has no empty entry */
+    CHECK(kt->lse_f && kt->lse_d && kt->select_f && kt->select_d && kt->moments_f &&
+          kt->moments_d && kt->l2argmin_f && kt->l2argmin_d);
     test_level(kt);
     printf("level %d (%s): %s\n", level, name, g_failures ? "FAILED" : "ok");
   }

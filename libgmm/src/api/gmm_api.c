@@ -250,11 +250,7 @@ VL_EXPORT void vl_gmm_set_store_posteriors(VlGMM *self, vl_bool store)
   gmm_clear_error();
   GMM_SELF("vl_gmm_set_store_posteriors", );
   self->storePosteriors = store != 0;
-  if (!store) {
-    gmm_free(self->posteriors);
-    self->posteriors = NULL;
-    self->posteriorsCapacity = 0;
-  }
+  if (!store) gmm_model_drop_posteriors(self);
 }
 
 VL_EXPORT void vl_gmm_set_convergence_threshold(VlGMM *self, double threshold)

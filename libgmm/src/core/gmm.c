@@ -39,20 +39,27 @@ int gmm_model_ensure_posteriors(VlGMM *self, size_t N)
   if (gmm_mul_size(N, self->numClusters, &need)) return gmm_last_error();
   if (self->posteriors && self->posteriorsCapacity >= need) return VL_ERR_OK;
   {
-    void *p = gmm_alloc_array(need, 1, esize(self), 1);
+    /* mapped for huge pages where available: the E-step's threads touch
+     * (and the kernel zeroes) the pages of their own rows first */
+    void *p = gmm_alloc_large(need, 1, esize(self));
     if (!p) return gmm_last_error();
-    gmm_free(self->posteriors);
+    gmm_free_large(self->posteriors);
     self->posteriors = p;
     self->posteriorsCapacity = need;
   }
   return VL_ERR_OK;
 }
 
-void gmm_model_reset(VlGMM *self)
+void gmm_model_drop_posteriors(VlGMM *self)
 {
-  gmm_free(self->posteriors);
+  gmm_free_large(self->posteriors);
   self->posteriors = NULL;
   self->posteriorsCapacity = 0;
+}
+
+void gmm_model_reset(VlGMM *self)
+{
+  gmm_model_drop_posteriors(self);
   self->numData = 0;
   if (self->kmeansInit && self->kmeansInitIsOwner) {
     gmm_kmeans_delete(self->kmeansInit);

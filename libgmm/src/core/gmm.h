@@ -54,6 +54,8 @@ static inline int gmm_model_exact(VlGMM const *self)
 GMM_HIDDEN VlGMM *gmm_model_new(vl_type dataType, size_t D, size_t K);
 GMM_HIDDEN VlGMM *gmm_model_copy(VlGMM const *self);
 GMM_HIDDEN void gmm_model_delete(VlGMM *self); /* NULL is a no-op */
+/* Frees the posterior buffer (the object keeps its parameters). */
+GMM_HIDDEN void gmm_model_drop_posteriors(VlGMM *self);
 /* Frees the posteriors and an owned k-means object; keeps the parameters. */
 GMM_HIDDEN void gmm_model_reset(VlGMM *self);
 /* Grow the posterior buffer to hold N x K (it never shrinks, as in VLFeat);

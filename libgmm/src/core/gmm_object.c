@@ -115,7 +115,7 @@ static void free_buffers(gmm_buffers *b)
   gmm_free(b->means);
   gmm_free(b->covariances);
   gmm_free(b->priors);
-  gmm_free(b->posteriors);
+  gmm_free_large(b->posteriors);
   memset(b, 0, sizeof *b);
 }
 
@@ -127,7 +127,7 @@ static int alloc_buffers(VlGMM const *self, size_t N, gmm_buffers *b)
   b->covariances = gmm_alloc_array(self->covSize, 1, es, 1);
   b->priors = gmm_alloc_array(K, 1, es, 1);
   /* no posterior buffer when the object keeps none (N = 0) */
-  b->posteriors = N ? gmm_alloc_array(N, K, es, 1) : NULL;
+  b->posteriors = N ? gmm_alloc_large(N, K, es) : NULL;
   b->posteriorsCapacity = N * K;
   if (!b->means || !b->covariances || !b->priors || (N && !b->posteriors)) {
     free_buffers(b);

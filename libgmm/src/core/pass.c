@@ -3,6 +3,9 @@
 
 #include "core/pass.h"
 
+/* pass_rows keeps the rows of a block as bytes */
+_Static_assert(GMM_BLOCK <= 256, "GMM_BLOCK rows must fit in unsigned char");
+
 #define GMM_TEMPLATE "core/pass.tc"
 #include "util/instantiate.h"
 
@@ -90,7 +93,7 @@ int gmm_pass_init(gmm_pass *p, vl_type type, size_t K, size_t D, size_t N, gmm_e
                   int span_workers)
 {
   size_t const es = gmm_type_size(type);
-  size_t kd, accn, accbytes;
+  size_t accbytes;
 
   memset(p, 0, sizeof *p);
   p->type = type;
@@ -99,12 +102,10 @@ int gmm_pass_init(gmm_pass *p, vl_type type, size_t K, size_t D, size_t N, gmm_e
   p->N = N;
   p->nslabs = gmm_slab_count(N, gmm_stats_bytes(K, D));
   p->nw = span_workers ? span_workers : gmm_workers(p->nslabs, gmm_num_threads());
-  /* s2 (K x D doubles), s0, s0all, s1 (K + K + K x D of T), flags, indices */
-  if (gmm_mul_size(K, D, &kd) || gmm_mul_size(kd, sizeof(double) + es, &accbytes))
+  /* pass_rows's scratch: s0all (K + 1 of T), counts and indices (2 K of
+   * vl_uint32), row lists (K x GMM_BLOCK bytes) */
+  if (gmm_mul_size(K + 1, es + 2 * sizeof(vl_uint32) + GMM_BLOCK, &accbytes))
     return gmm_last_error();
-  accn = 2 * K * es + K + 8 + K * sizeof(vl_uint32);
-  if (accbytes > SIZE_MAX - accn) return gmm_error(VL_ERR_OVERFLOW, "statistics buffers too large");
-  accbytes += accn;
 
   if (!(p->slab = gmm_alloc_array(p->nslabs, 1, sizeof(gmm_stats), 1))) goto done;
   for (size_t s = 0; s < p->nslabs; ++s)

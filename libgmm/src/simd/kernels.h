@@ -39,6 +39,18 @@ typedef struct gmm_kernels {
   void (*l2dist_d)(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
                    double const *c, double *out);
 
+  /* Nearest center (k-means assignment): for i < n, the first k < K with
+   * the smallest l2dist distance out[i*kp + k] (the same values, compared
+   * with a strict "<" from +inf, so ties go to the lowest k and NaN never
+   * wins): assign[i] = k and, if dist != NULL, dist[i] = the distance; a row
+   * with no distance below +inf gets k = 0 and +inf. `tile` (n x kp) is
+   * scratch for levels that compute the distances first (l2dist, then a
+   * scan); levels that keep the running minimum in registers do not use it. */
+  void (*l2argmin_f)(size_t n, size_t D, size_t kp, size_t K, float const *x, size_t ldx,
+                     float const *c, float *tile, vl_uint32 *assign, float *dist);
+  void (*l2argmin_d)(size_t n, size_t D, size_t kp, size_t K, double const *x, size_t ldx,
+                     double const *c, double *tile, vl_uint32 *assign, double *dist);
+
   /* Squared Euclidean distance of two D-vectors: sum_d (x[d] - y[d])^2. */
   float (*dist_l2_f)(size_t D, float const *x, float const *y);
   double (*dist_l2_d)(size_t D, double const *x, double const *y);
@@ -61,6 +73,23 @@ typedef struct gmm_kernels {
   void (*accum_f)(size_t D, float q, float const *x, float const *mu, float *s1, double *s2);
   void (*accum_d)(size_t D, double q, double const *x, double const *mu, double *s1,
                   double *s2);
+
+  /* The moments of one component over the rows of a block that kept it
+   * (the M-step's and Fisher's accumulation, one component at a time so
+   * its sums stay in registers). For r < nr, with i = rows[r] (increasing),
+   * v = q[i*ldq] (v = 1 if q is NULL), z_d = x[i*ldx + d] - mu[d] and
+   * t_d = v z_d rounded to T:
+   *   a = sum_r v and a1_d = sum_r t_d, in T, from 0, in list order;
+   *   a2_d = sum_r t_d z_d in double, from 0, in list order;
+   * then *s0 += a, s1[d] += a1_d, s2[d] += a2_d (d < D), in double.
+   * The arithmetic of one term is accum's at the same level (accum from
+   * zero over the same rows, then added, gives the same bits). */
+  void (*moments_f)(size_t D, size_t nr, unsigned char const *rows, float const *q, size_t ldq,
+                    float const *x, size_t ldx, float const *mu, double *s0, double *s1,
+                    double *s2);
+  void (*moments_d)(size_t D, size_t nr, unsigned char const *rows, double const *q,
+                    size_t ldq, double const *x, size_t ldx, double const *mu, double *s0,
+                    double *s1, double *s2);
 
   /* Posterior selection for the M-step: colsum[k] += q[k] for k < K, and
    * the indices k (increasing) with q[k] >= thr are written to idx; returns
@@ -168,6 +197,27 @@ GMM_HIDDEN void gmm_scatter_scalar_d(size_t n, size_t D, double const *w, size_t
                                         double *acc, size_t lda);
 GMM_DECLARE_COV_KERNELS(avx2)
 GMM_DECLARE_COV_KERNELS(avx512)
+
+/* The scalar moments, for tables of levels without their own. */
+GMM_HIDDEN void gmm_moments_scalar_f(size_t D, size_t nr, unsigned char const *rows,
+                                     float const *q, size_t ldq, float const *x, size_t ldx,
+                                     float const *mu, double *s0, double *s1, double *s2);
+GMM_HIDDEN void gmm_moments_scalar_d(size_t D, size_t nr, unsigned char const *rows,
+                                     double const *q, size_t ldq, double const *x, size_t ldx,
+                                     double const *mu, double *s0, double *s1, double *s2);
+
+/* The l2argmin of levels without their own: the level's l2dist into the
+ * tile, then a scan of each row (called with that level's l2dist). */
+GMM_HIDDEN void gmm_l2argmin_tile_f(void (*l2dist)(size_t, size_t, size_t, float const *, size_t,
+                                                   float const *, float *),
+                                    size_t n, size_t D, size_t kp, size_t K, float const *x,
+                                    size_t ldx, float const *c, float *tile, vl_uint32 *assign,
+                                    float *dist);
+GMM_HIDDEN void gmm_l2argmin_tile_d(void (*l2dist)(size_t, size_t, size_t, double const *,
+                                                   size_t, double const *, double *),
+                                    size_t n, size_t D, size_t kp, size_t K, double const *x,
+                                    size_t ldx, double const *c, double *tile, vl_uint32 *assign,
+                                    double *dist);
 
 /* Round K up to the padding multiple. */
 static inline size_t gmm_kpad(size_t K) { return (K + GMM_KPAD - 1) / GMM_KPAD * GMM_KPAD; }

@@ -191,6 +191,73 @@ static void accum_f(size_t D, float q, float const *x, float const *mu, float *s
   }
 }
 
+/* moments (see kernels.h): `nv` (1..2, a constant after inlining) vectors of
+ * 8 dimensions from d, the sums in registers over the rows; the terms are
+ * accum_f's. */
+GMM_KINLINE void moments_chunk_f(size_t nv, size_t nr, unsigned char const *rows,
+                                 float const *q, size_t ldq, float const *x, size_t ldx,
+                                 float const *mu, double *s1, double *s2)
+{
+  __m256 a1[2], m[2];
+  __m256d a2[2][2];
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    a1[v] = _mm256_setzero_ps();
+    a2[v][0] = a2[v][1] = _mm256_setzero_pd();
+    m[v] = _mm256_loadu_ps(mu + 8 * v);
+  }
+  for (size_t r = 0; r < nr; ++r) {
+    size_t const i = rows[r];
+    __m256 const qv = _mm256_set1_ps(q ? q[i * ldq] : 1.0f);
+    float const *xi = x + i * ldx;
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) {
+      __m256 z = _mm256_sub_ps(_mm256_loadu_ps(xi + 8 * v), m[v]);
+      __m256 t = _mm256_mul_ps(qv, z);
+      a1[v] = _mm256_add_ps(a1[v], t);
+      a2[v][0] = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(t)), _mm256_cvtps_pd(_mm256_castps256_ps128(z)), a2[v][0]);
+      a2[v][1] = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(t, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(z, 1)), a2[v][1]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    double *o1 = s1 + 8 * v, *o2 = s2 + 8 * v;
+    _mm256_storeu_pd(o1, _mm256_add_pd(_mm256_loadu_pd(o1), _mm256_cvtps_pd(_mm256_castps256_ps128(a1[v]))));
+    _mm256_storeu_pd(o1 + 4, _mm256_add_pd(_mm256_loadu_pd(o1 + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(a1[v], 1))));
+    _mm256_storeu_pd(o2, _mm256_add_pd(_mm256_loadu_pd(o2), a2[v][0]));
+    _mm256_storeu_pd(o2 + 4, _mm256_add_pd(_mm256_loadu_pd(o2 + 4), a2[v][1]));
+  }
+}
+
+static void moments_f(size_t D, size_t nr, unsigned char const *rows, float const *q, size_t ldq,
+                      float const *x, size_t ldx, float const *mu, double *s0, double *s1,
+                      double *s2)
+{
+  size_t d = 0;
+  float a = 0;
+  for (size_t r = 0; r < nr; ++r) a += q ? q[rows[r] * ldq] : 1.0f;
+  *s0 += (double)a;
+  for (; d + 16 <= D; d += 16)
+    moments_chunk_f(2, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+  if (d + 8 <= D) {
+    moments_chunk_f(1, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+    d += 8;
+  }
+  for (; d < D; ++d) { /* accum_f's scalar tail */
+    float a1 = 0;
+    double a2 = 0;
+    for (size_t r = 0; r < nr; ++r) {
+      size_t const i = rows[r];
+      float const z = x[i * ldx + d] - mu[d];
+      float const t = (q ? q[i * ldq] : 1.0f) * z;
+      a1 += t;
+      a2 += (double)t * (double)z;
+    }
+    s1[d] += (double)a1;
+    s2[d] += a2;
+  }
+}
+
 /* ---- double ------------------------------------------------------------- */
 
 /* One tile: `mr` points, 8 components (2 vectors of 4 doubles). */
@@ -339,9 +406,66 @@ static void accum_d(size_t D, double q, double const *x, double const *mu, doubl
   }
 }
 
+/* moments, double: `nv` (1..4) vectors of 4 dimensions; accum_d's terms. */
+GMM_KINLINE void moments_chunk_d(size_t nv, size_t nr, unsigned char const *rows,
+                                 double const *q, size_t ldq, double const *x, size_t ldx,
+                                 double const *mu, double *s1, double *s2)
+{
+  __m256d a1[4], a2[4], m[4];
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    a1[v] = a2[v] = _mm256_setzero_pd();
+    m[v] = _mm256_loadu_pd(mu + 4 * v);
+  }
+  for (size_t r = 0; r < nr; ++r) {
+    size_t const i = rows[r];
+    __m256d const qv = _mm256_set1_pd(q ? q[i * ldq] : 1.0);
+    double const *xi = x + i * ldx;
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) {
+      __m256d z = _mm256_sub_pd(_mm256_loadu_pd(xi + 4 * v), m[v]);
+      __m256d t = _mm256_mul_pd(qv, z);
+      a1[v] = _mm256_add_pd(a1[v], t);
+      a2[v] = _mm256_fmadd_pd(t, z, a2[v]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    _mm256_storeu_pd(s1 + 4 * v, _mm256_add_pd(_mm256_loadu_pd(s1 + 4 * v), a1[v]));
+    _mm256_storeu_pd(s2 + 4 * v, _mm256_add_pd(_mm256_loadu_pd(s2 + 4 * v), a2[v]));
+  }
+}
+
+static void moments_d(size_t D, size_t nr, unsigned char const *rows, double const *q,
+                      size_t ldq, double const *x, size_t ldx, double const *mu, double *s0,
+                      double *s1, double *s2)
+{
+  size_t d = 0;
+  double a = 0;
+  for (size_t r = 0; r < nr; ++r) a += q ? q[rows[r] * ldq] : 1.0;
+  *s0 += a;
+  for (; d + 16 <= D; d += 16)
+    moments_chunk_d(4, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+  for (; d + 4 <= D; d += 4)
+    moments_chunk_d(1, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+  for (; d < D; ++d) { /* accum_d's scalar tail */
+    double a1 = 0, a2 = 0;
+    for (size_t r = 0; r < nr; ++r) {
+      size_t const i = rows[r];
+      double const z = x[i * ldx + d] - mu[d];
+      double const t = (q ? q[i * ldq] : 1.0) * z;
+      a1 += t;
+      a2 += t * z;
+    }
+    s1[d] += a1;
+    s2[d] += a2;
+  }
+}
+
 /* ---- log-sum-exp (E-step posteriors) -------------------------------------
  *
- * Per row, three passes over the kp columns of the tile (L1 resident):
+ * Per row, three passes over the kp columns of the tile; the rows go in
+ * groups of LSE_GROUP, each pass over the whole group before the next:
  *  1. l = c - d/2 (one FMA; d/2 is exact, so l is the scalar value), stored
  *     in place, running max in 2 vectors;
  *  2. e = exp(l - m) with the vector exp of vexp.h, stored in place, summed
@@ -370,45 +494,85 @@ static double hmax256_d(__m256d v)
   return _mm_cvtsd_f64(a);
 }
 
+/* One vector of pass 2: t = exp(t - m), added to the running sum. When every
+ * lane is below the exp's zero bound (GMM_EXPF_ZERO / GMM_EXP_ZERO: vexp.h
+ * returns exactly +0 there, and +0 adds nothing to the sum), the exp is not
+ * evaluated: the same bits, and most vectors of an E-step row are far from
+ * the point's best component. NaN lanes are evaluated (NLT is unordered). */
+GMM_KINLINE __m256 exp_or_zero_f(float *t, __m256 mv, __m256 sum)
+{
+  __m256 const z = _mm256_sub_ps(_mm256_load_ps(t), mv);
+  if (!_mm256_movemask_ps(_mm256_cmp_ps(z, _mm256_set1_ps(GMM_EXPF_ZERO), _CMP_NLT_UQ))) {
+    _mm256_store_ps(t, _mm256_setzero_ps());
+    return sum;
+  }
+  {
+    __m256 const e = gmm_vexpf_avx2(z);
+    _mm256_store_ps(t, e);
+    return _mm256_add_ps(sum, e);
+  }
+}
+
+GMM_KINLINE __m256d exp_or_zero_d(double *t, __m256d mv, __m256d sum)
+{
+  __m256d const z = _mm256_sub_pd(_mm256_load_pd(t), mv);
+  if (!_mm256_movemask_pd(_mm256_cmp_pd(z, _mm256_set1_pd(GMM_EXP_ZERO), _CMP_NLT_UQ))) {
+    _mm256_store_pd(t, _mm256_setzero_pd());
+    return sum;
+  }
+  {
+    __m256d const e = gmm_vexp_avx2(z);
+    _mm256_store_pd(t, e);
+    return _mm256_add_pd(sum, e);
+  }
+}
+
+/* Rows per group: each pass runs over the group's rows before the next
+ * pass starts, so the rows' serial steps (horizontal max and sum, 1/S, log)
+ * overlap with the other rows' vector work. */
+#define LSE_GROUP 8
+
 static void lse_f(size_t n, size_t K, size_t kp, float const *c, float *tile, float *q,
                   size_t ldq, double *ll)
 {
   __m256 const half = _mm256_set1_ps(0.5f);
-  for (size_t i = 0; i < n; ++i) {
-    float *row = tile + i * kp, *qi = q + i * ldq;
-    __m256 mx[2], sm[2];
-    GMM_UNROLL
-    for (int j = 0; j < 2; ++j) {
-      mx[j] = _mm256_set1_ps(-INFINITY);
-      sm[j] = _mm256_setzero_ps();
-    }
-    for (size_t k = 0; k < kp; k += 16) {
-      GMM_UNROLL
-      for (int j = 0; j < 2; ++j) {
-        float *t = row + k + 8 * j;
-        __m256 l = _mm256_fnmadd_ps(half, _mm256_load_ps(t), _mm256_load_ps(c + k + 8 * j));
-        _mm256_store_ps(t, l);
-        mx[j] = _mm256_max_ps(l, mx[j]);
+  for (size_t i0 = 0; i0 < n; i0 += LSE_GROUP) {
+    size_t const g = n - i0 < LSE_GROUP ? n - i0 : LSE_GROUP;
+    float m[LSE_GROUP], S[LSE_GROUP];
+    for (size_t r = 0; r < g; ++r) {
+      float *row = tile + (i0 + r) * kp;
+      __m256 mx[2] = {_mm256_set1_ps(-INFINITY), _mm256_set1_ps(-INFINITY)};
+      for (size_t k = 0; k < kp; k += 16) {
+        GMM_UNROLL
+        for (int j = 0; j < 2; ++j) {
+          float *t = row + k + 8 * j;
+          __m256 l = _mm256_fnmadd_ps(half, _mm256_load_ps(t), _mm256_load_ps(c + k + 8 * j));
+          _mm256_store_ps(t, l);
+          mx[j] = _mm256_max_ps(l, mx[j]);
+        }
       }
+      m[r] = hmax256_f(_mm256_max_ps(mx[0], mx[1]));
     }
-    float const m = hmax256_f(_mm256_max_ps(mx[0], mx[1]));
-    __m256 const mv = _mm256_set1_ps(m);
-    for (size_t k = 0; k < kp; k += 16) {
-      GMM_UNROLL
-      for (int j = 0; j < 2; ++j) {
-        float *t = row + k + 8 * j;
-        __m256 e = gmm_vexpf_avx2(_mm256_sub_ps(_mm256_load_ps(t), mv));
-        _mm256_store_ps(t, e);
-        sm[j] = _mm256_add_ps(sm[j], e);
+    for (size_t r = 0; r < g; ++r) {
+      float *row = tile + (i0 + r) * kp;
+      __m256 const mv = _mm256_set1_ps(m[r]);
+      __m256 sm[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+      for (size_t k = 0; k < kp; k += 16) {
+        GMM_UNROLL
+        for (int j = 0; j < 2; ++j) sm[j] = exp_or_zero_f(row + k + 8 * j, mv, sm[j]);
       }
+      S[r] = hsum256_f(_mm256_add_ps(sm[0], sm[1]));
     }
-    float const S = hsum256_f(_mm256_add_ps(sm[0], sm[1]));
-    float const inv = 1.0f / S;
-    __m256 const iv = _mm256_set1_ps(inv);
-    size_t k = 0;
-    for (; k + 8 <= K; k += 8) _mm256_storeu_ps(qi + k, _mm256_mul_ps(_mm256_load_ps(row + k), iv));
-    for (; k < K; ++k) qi[k] = row[k] * inv;
-    ll[i] = log((double)S) + (double)m;
+    for (size_t r = 0; r < g; ++r) {
+      float const *row = tile + (i0 + r) * kp;
+      float *qi = q + (i0 + r) * ldq;
+      float const inv = 1.0f / S[r];
+      __m256 const iv = _mm256_set1_ps(inv);
+      size_t k = 0;
+      for (; k + 8 <= K; k += 8) _mm256_storeu_ps(qi + k, _mm256_mul_ps(_mm256_load_ps(row + k), iv));
+      for (; k < K; ++k) qi[k] = row[k] * inv;
+    }
+    for (size_t r = 0; r < g; ++r) ll[i0 + r] = log((double)S[r]) + (double)m[r];
   }
 }
 
@@ -416,43 +580,47 @@ static void lse_d(size_t n, size_t K, size_t kp, double const *c, double *tile, 
                   size_t ldq, double *ll)
 {
   __m256d const half = _mm256_set1_pd(0.5);
-  for (size_t i = 0; i < n; ++i) {
-    double *row = tile + i * kp, *qi = q + i * ldq;
-    __m256d mx[4], sm[4];
-    GMM_UNROLL
-    for (int j = 0; j < 4; ++j) {
-      mx[j] = _mm256_set1_pd(-INFINITY);
-      sm[j] = _mm256_setzero_pd();
-    }
-    for (size_t k = 0; k < kp; k += 16) {
+  for (size_t i0 = 0; i0 < n; i0 += LSE_GROUP) {
+    size_t const g = n - i0 < LSE_GROUP ? n - i0 : LSE_GROUP;
+    double m[LSE_GROUP], S[LSE_GROUP];
+    for (size_t r = 0; r < g; ++r) {
+      double *row = tile + (i0 + r) * kp;
+      __m256d mx[4];
       GMM_UNROLL
-      for (int j = 0; j < 4; ++j) {
-        double *t = row + k + 4 * j;
-        __m256d l = _mm256_fnmadd_pd(half, _mm256_load_pd(t), _mm256_load_pd(c + k + 4 * j));
-        _mm256_store_pd(t, l);
-        mx[j] = _mm256_max_pd(l, mx[j]);
+      for (int j = 0; j < 4; ++j) mx[j] = _mm256_set1_pd(-INFINITY);
+      for (size_t k = 0; k < kp; k += 16) {
+        GMM_UNROLL
+        for (int j = 0; j < 4; ++j) {
+          double *t = row + k + 4 * j;
+          __m256d l = _mm256_fnmadd_pd(half, _mm256_load_pd(t), _mm256_load_pd(c + k + 4 * j));
+          _mm256_store_pd(t, l);
+          mx[j] = _mm256_max_pd(l, mx[j]);
+        }
       }
+      m[r] = hmax256_d(_mm256_max_pd(_mm256_max_pd(mx[0], mx[1]), _mm256_max_pd(mx[2], mx[3])));
     }
-    double const m =
-        hmax256_d(_mm256_max_pd(_mm256_max_pd(mx[0], mx[1]), _mm256_max_pd(mx[2], mx[3])));
-    __m256d const mv = _mm256_set1_pd(m);
-    for (size_t k = 0; k < kp; k += 16) {
+    for (size_t r = 0; r < g; ++r) {
+      double *row = tile + (i0 + r) * kp;
+      __m256d const mv = _mm256_set1_pd(m[r]);
+      __m256d sm[4];
       GMM_UNROLL
-      for (int j = 0; j < 4; ++j) {
-        double *t = row + k + 4 * j;
-        __m256d e = gmm_vexp_avx2(_mm256_sub_pd(_mm256_load_pd(t), mv));
-        _mm256_store_pd(t, e);
-        sm[j] = _mm256_add_pd(sm[j], e);
+      for (int j = 0; j < 4; ++j) sm[j] = _mm256_setzero_pd();
+      for (size_t k = 0; k < kp; k += 16) {
+        GMM_UNROLL
+        for (int j = 0; j < 4; ++j) sm[j] = exp_or_zero_d(row + k + 4 * j, mv, sm[j]);
       }
+      S[r] = hsum256_d(_mm256_add_pd(_mm256_add_pd(sm[0], sm[1]), _mm256_add_pd(sm[2], sm[3])));
     }
-    double const S =
-        hsum256_d(_mm256_add_pd(_mm256_add_pd(sm[0], sm[1]), _mm256_add_pd(sm[2], sm[3])));
-    double const inv = 1.0 / S;
-    __m256d const iv = _mm256_set1_pd(inv);
-    size_t k = 0;
-    for (; k + 4 <= K; k += 4) _mm256_storeu_pd(qi + k, _mm256_mul_pd(_mm256_load_pd(row + k), iv));
-    for (; k < K; ++k) qi[k] = row[k] * inv;
-    ll[i] = log(S) + m;
+    for (size_t r = 0; r < g; ++r) {
+      double const *row = tile + (i0 + r) * kp;
+      double *qi = q + (i0 + r) * ldq;
+      double const inv = 1.0 / S[r];
+      __m256d const iv = _mm256_set1_pd(inv);
+      size_t k = 0;
+      for (; k + 4 <= K; k += 4) _mm256_storeu_pd(qi + k, _mm256_mul_pd(_mm256_load_pd(row + k), iv));
+      for (; k < K; ++k) qi[k] = row[k] * inv;
+    }
+    for (size_t r = 0; r < g; ++r) ll[i0 + r] = log(S[r]) + m[r];
   }
 }
 
@@ -523,6 +691,19 @@ static size_t select_d(size_t K, double const *q, double thr, double *colsum, vl
   return n;
 }
 
+/* Nearest center: this level's distances, then a scan (kernels_scalar.tc). */
+static void l2argmin_f(size_t n, size_t D, size_t kp, size_t K, float const *x, size_t ldx,
+                       float const *c, float *tile, vl_uint32 *assign, float *dist)
+{
+  gmm_l2argmin_tile_f(l2dist_f, n, D, kp, K, x, ldx, c, tile, assign, dist);
+}
+
+static void l2argmin_d(size_t n, size_t D, size_t kp, size_t K, double const *x, size_t ldx,
+                       double const *c, double *tile, vl_uint32 *assign, double *dist)
+{
+  gmm_l2argmin_tile_d(l2dist_d, n, D, kp, K, x, ldx, c, tile, assign, dist);
+}
+
 gmm_kernels const gmm_kernels_avx2 = {
   .name = "avx2",
   .level = VL_SIMD_AVX2,
@@ -530,12 +711,16 @@ gmm_kernels const gmm_kernels_avx2 = {
   .wdist_d = wdist_d,
   .l2dist_f = l2dist_f,
   .l2dist_d = l2dist_d,
+  .l2argmin_f = l2argmin_f,
+  .l2argmin_d = l2argmin_d,
   .dist_l2_f = dist_l2_f,
   .dist_l2_d = dist_l2_d,
   .lse_f = lse_f,
   .lse_d = lse_d,
   .accum_f = accum_f,
   .accum_d = accum_d,
+  .moments_f = moments_f,
+  .moments_d = moments_d,
   .select_f = select_f,
   .select_d = select_d,
   .chol_dist_f = gmm_chol_dist_avx2_f,

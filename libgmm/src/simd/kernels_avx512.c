@@ -102,62 +102,6 @@ static void wdist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
   if (i < n) wdist_rows_f(1, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
 }
 
-GMM_KINLINE void l2dist_tile_f(size_t mr, size_t nv, size_t D, size_t kp, float const *x,
-                               size_t ldx, float const *c, float *out)
-{
-  __m512 acc[MR][2];
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r)
-    GMM_UNROLL
-    for (size_t v = 0; v < nv; ++v) acc[r][v] = _mm512_setzero_ps();
-  for (size_t d = 0; d < D; ++d) {
-    __m512 cv[2];
-    GMM_UNROLL
-    for (size_t v = 0; v < nv; ++v) cv[v] = _mm512_load_ps(c + d * kp + 16 * v);
-    GMM_UNROLL
-    for (size_t r = 0; r < mr; ++r) {
-      __m512 xr = _mm512_set1_ps(x[r * ldx + d]);
-      GMM_UNROLL
-      for (size_t v = 0; v < nv; ++v) {
-        __m512 z = _mm512_sub_ps(xr, cv[v]);
-        acc[r][v] = _mm512_fmadd_ps(z, z, acc[r][v]);
-      }
-    }
-  }
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r)
-    GMM_UNROLL
-    for (size_t v = 0; v < nv; ++v) _mm512_store_ps(out + r * kp + 16 * v, acc[r][v]);
-}
-
-GMM_KINLINE void l2dist_rows_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
-                               float const *c, float *out)
-{
-  size_t k = 0;
-  for (; k + 32 <= kp; k += 32) l2dist_tile_f(mr, 2, D, kp, x, ldx, c + k, out + k);
-  if (k < kp) l2dist_tile_f(mr, 1, D, kp, x, ldx, c + k, out + k);
-}
-
-static void l2dist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
-                     float const *c, float *out)
-{
-  size_t i = 0;
-  for (; i + MR <= n; i += MR) l2dist_rows_f(MR, D, kp, x + i * ldx, ldx, c, out + i * kp);
-  if (i + 8 <= n) {
-    l2dist_rows_f(8, D, kp, x + i * ldx, ldx, c, out + i * kp);
-    i += 8;
-  }
-  if (i + 4 <= n) {
-    l2dist_rows_f(4, D, kp, x + i * ldx, ldx, c, out + i * kp);
-    i += 4;
-  }
-  if (i + 2 <= n) {
-    l2dist_rows_f(2, D, kp, x + i * ldx, ldx, c, out + i * kp);
-    i += 2;
-  }
-  if (i < n) l2dist_rows_f(1, D, kp, x + i * ldx, ldx, c, out + i * kp);
-}
-
 static float hsum512_f(__m512 v)
 {
   /* 512 -> 256 -> 128 bits with AVX-512F/AVX extracts, then within the xmm. */
@@ -212,6 +156,81 @@ static void accum_f(size_t D, float q, float const *x, float const *mu, float *s
     float t = q * z;
     s1[d] += t;
     s2[d] += (double)t * (double)z;
+  }
+}
+
+/* moments (see kernels.h): `nv` (1..4, a constant after inlining) vectors
+ * of 16 dimensions from d, the sums in registers over the rows; the terms
+ * are accum_f's. */
+GMM_KINLINE void moments_chunk_f(size_t nv, size_t nr, unsigned char const *rows,
+                                 float const *q, size_t ldq, float const *x, size_t ldx,
+                                 float const *mu, double *s1, double *s2)
+{
+  __m512 a1[4], m[4];
+  __m512d a2[4][2];
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    a1[v] = _mm512_setzero_ps();
+    a2[v][0] = a2[v][1] = _mm512_setzero_pd();
+    m[v] = _mm512_loadu_ps(mu + 16 * v);
+  }
+  for (size_t r = 0; r < nr; ++r) {
+    size_t const i = rows[r];
+    __m512 const qv = _mm512_set1_ps(q ? q[i * ldq] : 1.0f);
+    float const *xi = x + i * ldx;
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) {
+      __m512 z = _mm512_sub_ps(_mm512_loadu_ps(xi + 16 * v), m[v]);
+      __m512 t = _mm512_mul_ps(qv, z);
+      __m512d zl = _mm512_cvtps_pd(_mm512_castps512_ps256(z));
+      __m512d zh = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1)));
+      __m512d tl = _mm512_cvtps_pd(_mm512_castps512_ps256(t));
+      __m512d th = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(t), 1)));
+      a1[v] = _mm512_add_ps(a1[v], t);
+      a2[v][0] = _mm512_fmadd_pd(tl, zl, a2[v][0]);
+      a2[v][1] = _mm512_fmadd_pd(th, zh, a2[v][1]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    __m512d a1l = _mm512_cvtps_pd(_mm512_castps512_ps256(a1[v]));
+    __m512d a1h = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a1[v]), 1)));
+    double *o1 = s1 + 16 * v, *o2 = s2 + 16 * v;
+    _mm512_storeu_pd(o1, _mm512_add_pd(_mm512_loadu_pd(o1), a1l));
+    _mm512_storeu_pd(o1 + 8, _mm512_add_pd(_mm512_loadu_pd(o1 + 8), a1h));
+    _mm512_storeu_pd(o2, _mm512_add_pd(_mm512_loadu_pd(o2), a2[v][0]));
+    _mm512_storeu_pd(o2 + 8, _mm512_add_pd(_mm512_loadu_pd(o2 + 8), a2[v][1]));
+  }
+}
+
+static void moments_f(size_t D, size_t nr, unsigned char const *rows, float const *q, size_t ldq,
+                      float const *x, size_t ldx, float const *mu, double *s0, double *s1,
+                      double *s2)
+{
+  size_t d = 0;
+  float a = 0;
+  for (size_t r = 0; r < nr; ++r) a += q ? q[rows[r] * ldq] : 1.0f;
+  *s0 += (double)a;
+  for (; d + 64 <= D; d += 64)
+    moments_chunk_f(4, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+  switch ((D - d) / 16) {
+    case 3: moments_chunk_f(3, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d); d += 48; break;
+    case 2: moments_chunk_f(2, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d); d += 32; break;
+    case 1: moments_chunk_f(1, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d); d += 16; break;
+    default: break;
+  }
+  for (; d < D; ++d) { /* accum_f's scalar tail */
+    float a1 = 0;
+    double a2 = 0;
+    for (size_t r = 0; r < nr; ++r) {
+      size_t const i = rows[r];
+      float const z = x[i * ldx + d] - mu[d];
+      float const t = (q ? q[i * ldq] : 1.0f) * z;
+      a1 += t;
+      a2 += (double)t * (double)z;
+    }
+    s1[d] += (double)a1;
+    s2[d] += a2;
   }
 }
 
@@ -274,60 +293,6 @@ static void wdist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
   if (i < n) wdist_rows_d(1, D, kp, x + i * ldx, ldx, s, m, out + i * kp);
 }
 
-GMM_KINLINE void l2dist_tile_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
-                               double const *c, double *out)
-{
-  __m512d acc[MR][2];
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r) {
-    acc[r][0] = _mm512_setzero_pd();
-    acc[r][1] = _mm512_setzero_pd();
-  }
-  for (size_t d = 0; d < D; ++d) {
-    __m512d c0 = _mm512_load_pd(c + d * kp);
-    __m512d c1 = _mm512_load_pd(c + d * kp + 8);
-    GMM_UNROLL
-    for (size_t r = 0; r < mr; ++r) {
-      __m512d xr = _mm512_set1_pd(x[r * ldx + d]);
-      __m512d z0 = _mm512_sub_pd(xr, c0);
-      __m512d z1 = _mm512_sub_pd(xr, c1);
-      acc[r][0] = _mm512_fmadd_pd(z0, z0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_pd(z1, z1, acc[r][1]);
-    }
-  }
-  GMM_UNROLL
-  for (size_t r = 0; r < mr; ++r) {
-    _mm512_store_pd(out + r * kp, acc[r][0]);
-    _mm512_store_pd(out + r * kp + 8, acc[r][1]);
-  }
-}
-
-GMM_KINLINE void l2dist_rows_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
-                               double const *c, double *out)
-{
-  for (size_t k = 0; k < kp; k += 16) l2dist_tile_d(mr, D, kp, x, ldx, c + k, out + k);
-}
-
-static void l2dist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
-                     double const *c, double *out)
-{
-  size_t i = 0;
-  for (; i + MR <= n; i += MR) l2dist_rows_d(MR, D, kp, x + i * ldx, ldx, c, out + i * kp);
-  if (i + 8 <= n) {
-    l2dist_rows_d(8, D, kp, x + i * ldx, ldx, c, out + i * kp);
-    i += 8;
-  }
-  if (i + 4 <= n) {
-    l2dist_rows_d(4, D, kp, x + i * ldx, ldx, c, out + i * kp);
-    i += 4;
-  }
-  if (i + 2 <= n) {
-    l2dist_rows_d(2, D, kp, x + i * ldx, ldx, c, out + i * kp);
-    i += 2;
-  }
-  if (i < n) l2dist_rows_d(1, D, kp, x + i * ldx, ldx, c, out + i * kp);
-}
-
 static double hsum512_d(__m512d v)
 {
   __m256d h = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
@@ -378,9 +343,71 @@ static void accum_d(size_t D, double q, double const *x, double const *mu, doubl
   }
 }
 
+/* moments, double: `nv` (1..4) vectors of 8 dimensions; accum_d's terms. */
+GMM_KINLINE void moments_chunk_d(size_t nv, size_t nr, unsigned char const *rows,
+                                 double const *q, size_t ldq, double const *x, size_t ldx,
+                                 double const *mu, double *s1, double *s2)
+{
+  __m512d a1[4], a2[4], m[4];
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    a1[v] = a2[v] = _mm512_setzero_pd();
+    m[v] = _mm512_loadu_pd(mu + 8 * v);
+  }
+  for (size_t r = 0; r < nr; ++r) {
+    size_t const i = rows[r];
+    __m512d const qv = _mm512_set1_pd(q ? q[i * ldq] : 1.0);
+    double const *xi = x + i * ldx;
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) {
+      __m512d z = _mm512_sub_pd(_mm512_loadu_pd(xi + 8 * v), m[v]);
+      __m512d t = _mm512_mul_pd(qv, z);
+      a1[v] = _mm512_add_pd(a1[v], t);
+      a2[v] = _mm512_fmadd_pd(t, z, a2[v]);
+    }
+  }
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    _mm512_storeu_pd(s1 + 8 * v, _mm512_add_pd(_mm512_loadu_pd(s1 + 8 * v), a1[v]));
+    _mm512_storeu_pd(s2 + 8 * v, _mm512_add_pd(_mm512_loadu_pd(s2 + 8 * v), a2[v]));
+  }
+}
+
+static void moments_d(size_t D, size_t nr, unsigned char const *rows, double const *q,
+                      size_t ldq, double const *x, size_t ldx, double const *mu, double *s0,
+                      double *s1, double *s2)
+{
+  size_t d = 0;
+  double a = 0;
+  for (size_t r = 0; r < nr; ++r) a += q ? q[rows[r] * ldq] : 1.0;
+  *s0 += a;
+  for (; d + 32 <= D; d += 32)
+    moments_chunk_d(4, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+  switch ((D - d) / 8) {
+    case 3: moments_chunk_d(3, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d); d += 24; break;
+    case 2: moments_chunk_d(2, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d); d += 16; break;
+    case 1: moments_chunk_d(1, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d); d += 8; break;
+    default: break;
+  }
+  for (; d < D; ++d) { /* accum_d's scalar tail */
+    double a1 = 0, a2 = 0;
+    for (size_t r = 0; r < nr; ++r) {
+      size_t const i = rows[r];
+      double const z = x[i * ldx + d] - mu[d];
+      double const t = (q ? q[i * ldq] : 1.0) * z;
+      a1 += t;
+      a2 += t * z;
+    }
+    s1[d] += a1;
+    s2[d] += a2;
+  }
+}
+
 /* ---- log-sum-exp (E-step posteriors) -------------------------------------
  *
- * Per row, three passes over the kp columns of the tile (L1 resident):
+ * Per row, three passes over the kp columns of the tile; the rows go in
+ * groups of LSE_GROUP, each pass over the whole group before the next (see
+ * LSE_GROUP):
  *  1. l = c - d/2 (one FMA; d/2 is exact, so l is the scalar value), stored
  *     in place, running max in 2 vectors;
  *  2. e = exp(l - m) with the vector exp of vexp.h, stored in place, summed
@@ -414,51 +441,76 @@ static double hmax512_d(__m512d v)
   return _mm_cvtsd_f64(a);
 }
 
+/* Rows per group: each pass runs over the group's rows before the next
+ * pass starts, so the rows' serial steps (horizontal max and sum, 1/S, log)
+ * overlap with the other rows' vector work (a group's 8 rows of 256 floats
+ * stay in L1). Unlike the SSE2 and AVX2 kernels, pass 2 evaluates the exp of
+ * every vector: skipping the vectors below the exp's zero bound (a branch
+ * per vector) measured no faster at this width in the E-step pass. */
+#define LSE_GROUP 8
+
+GMM_KINLINE float lse_pass1_f(size_t kp, float const *c, float *row)
+{
+  __m512 const half = _mm512_set1_ps(0.5f);
+  __m512 mx0 = _mm512_set1_ps(-INFINITY), mx1 = mx0;
+  size_t k = 0;
+  for (; k + 32 <= kp; k += 32) {
+    __m512 l0 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k), _mm512_load_ps(c + k));
+    __m512 l1 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k + 16), _mm512_load_ps(c + k + 16));
+    _mm512_store_ps(row + k, l0);
+    _mm512_store_ps(row + k + 16, l1);
+    mx0 = _mm512_max_ps(l0, mx0);
+    mx1 = _mm512_max_ps(l1, mx1);
+  }
+  if (k < kp) {
+    __m512 l0 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k), _mm512_load_ps(c + k));
+    _mm512_store_ps(row + k, l0);
+    mx0 = _mm512_max_ps(l0, mx0);
+  }
+  return hmax512_f(_mm512_max_ps(mx0, mx1));
+}
+
+GMM_KINLINE float lse_pass2_f(size_t kp, float *row, float m)
+{
+  __m512 const mv = _mm512_set1_ps(m);
+  __m512 sm0 = _mm512_setzero_ps(), sm1 = sm0;
+  size_t k = 0;
+  for (; k + 32 <= kp; k += 32) {
+    __m512 e0 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k), mv));
+    __m512 e1 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k + 16), mv));
+    _mm512_store_ps(row + k, e0);
+    _mm512_store_ps(row + k + 16, e1);
+    sm0 = _mm512_add_ps(sm0, e0);
+    sm1 = _mm512_add_ps(sm1, e1);
+  }
+  if (k < kp) {
+    __m512 e0 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k), mv));
+    _mm512_store_ps(row + k, e0);
+    sm0 = _mm512_add_ps(sm0, e0);
+  }
+  return hsum512_f(_mm512_add_ps(sm0, sm1));
+}
+
 static void lse_f(size_t n, size_t K, size_t kp, float const *c, float *tile, float *q,
                   size_t ldq, double *ll)
 {
-  __m512 const half = _mm512_set1_ps(0.5f);
-  for (size_t i = 0; i < n; ++i) {
-    float *row = tile + i * kp, *qi = q + i * ldq;
-    __m512 mx0 = _mm512_set1_ps(-INFINITY), mx1 = mx0;
-    __m512 sm0 = _mm512_setzero_ps(), sm1 = sm0;
-    size_t k = 0;
-    for (; k + 32 <= kp; k += 32) {
-      __m512 l0 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k), _mm512_load_ps(c + k));
-      __m512 l1 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k + 16), _mm512_load_ps(c + k + 16));
-      _mm512_store_ps(row + k, l0);
-      _mm512_store_ps(row + k + 16, l1);
-      mx0 = _mm512_max_ps(l0, mx0);
-      mx1 = _mm512_max_ps(l1, mx1);
+  for (size_t i0 = 0; i0 < n; i0 += LSE_GROUP) {
+    size_t const g = n - i0 < LSE_GROUP ? n - i0 : LSE_GROUP;
+    float m[LSE_GROUP], S[LSE_GROUP];
+    for (size_t r = 0; r < g; ++r) m[r] = lse_pass1_f(kp, c, tile + (i0 + r) * kp);
+    for (size_t r = 0; r < g; ++r) S[r] = lse_pass2_f(kp, tile + (i0 + r) * kp, m[r]);
+    for (size_t r = 0; r < g; ++r) {
+      float const *row = tile + (i0 + r) * kp;
+      float *qi = q + (i0 + r) * ldq;
+      __m512 const iv = _mm512_set1_ps(1.0f / S[r]);
+      size_t k = 0;
+      for (; k + 16 <= K; k += 16)
+        _mm512_storeu_ps(qi + k, _mm512_mul_ps(_mm512_load_ps(row + k), iv));
+      if (k < K)
+        _mm512_mask_storeu_ps(qi + k, (__mmask16)((1u << (K - k)) - 1u),
+                              _mm512_mul_ps(_mm512_load_ps(row + k), iv));
     }
-    if (k < kp) {
-      __m512 l0 = _mm512_fnmadd_ps(half, _mm512_load_ps(row + k), _mm512_load_ps(c + k));
-      _mm512_store_ps(row + k, l0);
-      mx0 = _mm512_max_ps(l0, mx0);
-    }
-    float const m = hmax512_f(_mm512_max_ps(mx0, mx1));
-    __m512 const mv = _mm512_set1_ps(m);
-    for (k = 0; k + 32 <= kp; k += 32) {
-      __m512 e0 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k), mv));
-      __m512 e1 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k + 16), mv));
-      _mm512_store_ps(row + k, e0);
-      _mm512_store_ps(row + k + 16, e1);
-      sm0 = _mm512_add_ps(sm0, e0);
-      sm1 = _mm512_add_ps(sm1, e1);
-    }
-    if (k < kp) {
-      __m512 e0 = gmm_vexpf_avx512(_mm512_sub_ps(_mm512_load_ps(row + k), mv));
-      _mm512_store_ps(row + k, e0);
-      sm0 = _mm512_add_ps(sm0, e0);
-    }
-    float const S = hsum512_f(_mm512_add_ps(sm0, sm1));
-    __m512 const iv = _mm512_set1_ps(1.0f / S);
-    for (k = 0; k + 16 <= K; k += 16)
-      _mm512_storeu_ps(qi + k, _mm512_mul_ps(_mm512_load_ps(row + k), iv));
-    if (k < K)
-      _mm512_mask_storeu_ps(qi + k, (__mmask16)((1u << (K - k)) - 1u),
-                            _mm512_mul_ps(_mm512_load_ps(row + k), iv));
-    ll[i] = log((double)S) + (double)m;
+    for (size_t r = 0; r < g; ++r) ll[i0 + r] = log((double)S[r]) + (double)m[r];
   }
 }
 
@@ -466,37 +518,362 @@ static void lse_d(size_t n, size_t K, size_t kp, double const *c, double *tile, 
                   size_t ldq, double *ll)
 {
   __m512d const half = _mm512_set1_pd(0.5);
-  for (size_t i = 0; i < n; ++i) {
-    double *row = tile + i * kp, *qi = q + i * ldq;
-    __m512d mx0 = _mm512_set1_pd(-INFINITY), mx1 = mx0;
-    __m512d sm0 = _mm512_setzero_pd(), sm1 = sm0;
-    size_t k;
-    for (k = 0; k < kp; k += 16) {
-      __m512d l0 = _mm512_fnmadd_pd(half, _mm512_load_pd(row + k), _mm512_load_pd(c + k));
-      __m512d l1 = _mm512_fnmadd_pd(half, _mm512_load_pd(row + k + 8), _mm512_load_pd(c + k + 8));
-      _mm512_store_pd(row + k, l0);
-      _mm512_store_pd(row + k + 8, l1);
-      mx0 = _mm512_max_pd(l0, mx0);
-      mx1 = _mm512_max_pd(l1, mx1);
+  for (size_t i0 = 0; i0 < n; i0 += LSE_GROUP) {
+    size_t const g = n - i0 < LSE_GROUP ? n - i0 : LSE_GROUP;
+    double m[LSE_GROUP], S[LSE_GROUP];
+    for (size_t r = 0; r < g; ++r) {
+      double *row = tile + (i0 + r) * kp;
+      __m512d mx0 = _mm512_set1_pd(-INFINITY), mx1 = mx0;
+      for (size_t k = 0; k < kp; k += 16) {
+        __m512d l0 = _mm512_fnmadd_pd(half, _mm512_load_pd(row + k), _mm512_load_pd(c + k));
+        __m512d l1 = _mm512_fnmadd_pd(half, _mm512_load_pd(row + k + 8), _mm512_load_pd(c + k + 8));
+        _mm512_store_pd(row + k, l0);
+        _mm512_store_pd(row + k + 8, l1);
+        mx0 = _mm512_max_pd(l0, mx0);
+        mx1 = _mm512_max_pd(l1, mx1);
+      }
+      m[r] = hmax512_d(_mm512_max_pd(mx0, mx1));
     }
-    double const m = hmax512_d(_mm512_max_pd(mx0, mx1));
-    __m512d const mv = _mm512_set1_pd(m);
-    for (k = 0; k < kp; k += 16) {
-      __m512d e0 = gmm_vexp_avx512(_mm512_sub_pd(_mm512_load_pd(row + k), mv));
-      __m512d e1 = gmm_vexp_avx512(_mm512_sub_pd(_mm512_load_pd(row + k + 8), mv));
-      _mm512_store_pd(row + k, e0);
-      _mm512_store_pd(row + k + 8, e1);
-      sm0 = _mm512_add_pd(sm0, e0);
-      sm1 = _mm512_add_pd(sm1, e1);
+    for (size_t r = 0; r < g; ++r) {
+      double *row = tile + (i0 + r) * kp;
+      __m512d const mv = _mm512_set1_pd(m[r]);
+      __m512d sm0 = _mm512_setzero_pd(), sm1 = sm0;
+      for (size_t k = 0; k < kp; k += 16) {
+        __m512d e0 = gmm_vexp_avx512(_mm512_sub_pd(_mm512_load_pd(row + k), mv));
+        __m512d e1 = gmm_vexp_avx512(_mm512_sub_pd(_mm512_load_pd(row + k + 8), mv));
+        _mm512_store_pd(row + k, e0);
+        _mm512_store_pd(row + k + 8, e1);
+        sm0 = _mm512_add_pd(sm0, e0);
+        sm1 = _mm512_add_pd(sm1, e1);
+      }
+      S[r] = hsum512_d(_mm512_add_pd(sm0, sm1));
     }
-    double const S = hsum512_d(_mm512_add_pd(sm0, sm1));
-    __m512d const iv = _mm512_set1_pd(1.0 / S);
-    for (k = 0; k + 8 <= K; k += 8)
-      _mm512_storeu_pd(qi + k, _mm512_mul_pd(_mm512_load_pd(row + k), iv));
-    if (k < K)
-      _mm512_mask_storeu_pd(qi + k, (__mmask8)((1u << (K - k)) - 1u),
-                            _mm512_mul_pd(_mm512_load_pd(row + k), iv));
-    ll[i] = log(S) + m;
+    for (size_t r = 0; r < g; ++r) {
+      double const *row = tile + (i0 + r) * kp;
+      double *qi = q + (i0 + r) * ldq;
+      __m512d const iv = _mm512_set1_pd(1.0 / S[r]);
+      size_t k = 0;
+      for (; k + 8 <= K; k += 8)
+        _mm512_storeu_pd(qi + k, _mm512_mul_pd(_mm512_load_pd(row + k), iv));
+      if (k < K)
+        _mm512_mask_storeu_pd(qi + k, (__mmask8)((1u << (K - k)) - 1u),
+                              _mm512_mul_pd(_mm512_load_pd(row + k), iv));
+    }
+    for (size_t r = 0; r < g; ++r) ll[i0 + r] = log(S[r]) + m[r];
+  }
+}
+
+/* ---- squared Euclidean distances (l2dist) and the nearest center (l2argmin)
+ *
+ * Tiles of L2_MR = 6 points x up to 4 vectors of components (64 floats, 32
+ * doubles): 24 accumulators and 4 vectors of centers per d. Each term is
+ * z = c - x (x broadcast from memory as the subtraction's operand: AVX-512's
+ * embedded broadcast, where a separate broadcast per point and d made the
+ * loop issue-bound on Zen 4) and acc += z z with one FMA; c - x = -(x - c)
+ * exactly, so the distances are those of x - c. Column tails (kp not a
+ * multiple of the tile) take tiles of fewer vectors, row tails of fewer
+ * rows.
+ *
+ * l2argmin uses the same tiles, but instead of writing them each row keeps
+ * its running minimum per lane: a value and a column, in arrays that stay in
+ * L1 across the row's column tiles. A lane takes a new column only if its
+ * distance is strictly smaller, so it holds its first minimum (a tile's
+ * vectors are merged in column order first, by the same rule); the row's
+ * first minimum is then the smallest column among the lanes that hold the
+ * smallest value. Padding columns (k >= K) count as +inf; NaN never
+ * compares smaller; a row with nothing below +inf keeps column 0. */
+#define L2_MR 6
+#define L2_NV 4
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SUB_BCAST_PS(z, cv, p) __asm__("vsubps %1%{1to16%}, %2, %0" : "=v"(z) : "m"(*(p)), "v"(cv))
+#define SUB_BCAST_PD(z, cv, p) __asm__("vsubpd %1%{1to8%}, %2, %0" : "=v"(z) : "m"(*(p)), "v"(cv))
+#else
+#define SUB_BCAST_PS(z, cv, p) ((z) = _mm512_sub_ps((cv), _mm512_set1_ps(*(p))))
+#define SUB_BCAST_PD(z, cv, p) ((z) = _mm512_sub_pd((cv), _mm512_set1_pd(*(p))))
+#endif
+
+GMM_KINLINE void l2_acc_f(size_t mr, size_t nv, size_t D, size_t kp, float const *x, size_t ldx,
+                          float const *c, __m512 acc[L2_MR][L2_NV])
+{
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r)
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) acc[r][v] = _mm512_setzero_ps();
+  for (size_t d = 0; d < D; ++d) {
+    __m512 cv[L2_NV];
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) cv[v] = _mm512_load_ps(c + d * kp + 16 * v);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r)
+      GMM_UNROLL
+      for (size_t v = 0; v < nv; ++v) {
+        __m512 z;
+        SUB_BCAST_PS(z, cv[v], x + r * ldx + d);
+        acc[r][v] = _mm512_fmadd_ps(z, z, acc[r][v]);
+      }
+  }
+}
+
+GMM_KINLINE void l2dist_tile_f(size_t mr, size_t nv, size_t D, size_t kp, float const *x,
+                               size_t ldx, float const *c, float *out)
+{
+  __m512 acc[L2_MR][L2_NV];
+  l2_acc_f(mr, nv, D, kp, x, ldx, c, acc);
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r)
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) _mm512_store_ps(out + r * kp + 16 * v, acc[r][v]);
+}
+
+GMM_KINLINE void l2dist_rows_f(size_t mr, size_t D, size_t kp, float const *x, size_t ldx,
+                               float const *c, float *out)
+{
+  size_t k = 0;
+  for (; k + 64 <= kp; k += 64) l2dist_tile_f(mr, 4, D, kp, x, ldx, c + k, out + k);
+  switch ((kp - k) / 16) {
+    case 3: l2dist_tile_f(mr, 3, D, kp, x, ldx, c + k, out + k); break;
+    case 2: l2dist_tile_f(mr, 2, D, kp, x, ldx, c + k, out + k); break;
+    case 1: l2dist_tile_f(mr, 1, D, kp, x, ldx, c + k, out + k); break;
+    default: break;
+  }
+}
+
+static void l2dist_f(size_t n, size_t D, size_t kp, float const *x, size_t ldx,
+                     float const *c, float *out)
+{
+  size_t i = 0;
+  for (; i + L2_MR <= n; i += L2_MR) l2dist_rows_f(L2_MR, D, kp, x + i * ldx, ldx, c, out + i * kp);
+  switch (n - i) {
+    case 5: l2dist_rows_f(5, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 4: l2dist_rows_f(4, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 3: l2dist_rows_f(3, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 2: l2dist_rows_f(2, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 1: l2dist_rows_f(1, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    default: break;
+  }
+}
+
+static __mmask16 cols_mask16(size_t K, size_t k0)
+{
+  return K >= k0 + 16 ? (__mmask16)0xFFFFu : K > k0 ? (__mmask16)((1u << (K - k0)) - 1u) : 0;
+}
+
+GMM_KINLINE void l2am_tile_f(size_t mr, size_t nv, size_t D, size_t kp, float const *x,
+                             size_t ldx, float const *c, size_t k0, size_t K, __m512 *bv,
+                             __m512i *bi)
+{
+  __m512 acc[L2_MR][L2_NV];
+  __m512 const inf = _mm512_set1_ps(INFINITY);
+  __m512i const lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  __m512i col[L2_NV];
+  __mmask16 ok[L2_NV];
+  l2_acc_f(mr, nv, D, kp, x, ldx, c, acc);
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    col[v] = _mm512_add_epi32(lane, _mm512_set1_epi32((int)(k0 + 16 * v)));
+    ok[v] = cols_mask16(K, k0 + 16 * v);
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    __m512 dv = _mm512_mask_mov_ps(inf, ok[0], acc[r][0]);
+    __m512i iv = col[0];
+    __mmask16 m;
+    GMM_UNROLL
+    for (size_t v = 1; v < nv; ++v) {
+      __m512 const dn = _mm512_mask_mov_ps(inf, ok[v], acc[r][v]);
+      m = _mm512_cmp_ps_mask(dn, dv, _CMP_LT_OQ);
+      dv = _mm512_mask_mov_ps(dv, m, dn);
+      iv = _mm512_mask_mov_epi32(iv, m, col[v]);
+    }
+    m = _mm512_cmp_ps_mask(dv, bv[r], _CMP_LT_OQ);
+    bv[r] = _mm512_mask_mov_ps(bv[r], m, dv);
+    bi[r] = _mm512_mask_mov_epi32(bi[r], m, iv);
+  }
+}
+
+GMM_KINLINE void l2am_rows_f(size_t mr, size_t D, size_t kp, size_t K, float const *x,
+                             size_t ldx, float const *c, vl_uint32 *assign, float *dist)
+{
+  __m512 bv[L2_MR];
+  __m512i bi[L2_MR];
+  size_t k = 0;
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    bv[r] = _mm512_set1_ps(INFINITY);
+    bi[r] = _mm512_setzero_si512();
+  }
+  for (; k + 64 <= kp; k += 64) l2am_tile_f(mr, 4, D, kp, x, ldx, c + k, k, K, bv, bi);
+  switch ((kp - k) / 16) {
+    case 3: l2am_tile_f(mr, 3, D, kp, x, ldx, c + k, k, K, bv, bi); break;
+    case 2: l2am_tile_f(mr, 2, D, kp, x, ldx, c + k, k, K, bv, bi); break;
+    case 1: l2am_tile_f(mr, 1, D, kp, x, ldx, c + k, k, K, bv, bi); break;
+    default: break;
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    float const v = _mm512_reduce_min_ps(bv[r]);
+    __mmask16 const m = _mm512_cmp_ps_mask(bv[r], _mm512_set1_ps(v), _CMP_EQ_OQ);
+    assign[r] = (vl_uint32)_mm512_mask_reduce_min_epu32(m, bi[r]);
+    if (dist) dist[r] = v;
+  }
+}
+
+static void l2argmin_f(size_t n, size_t D, size_t kp, size_t K, float const *x, size_t ldx,
+                       float const *c, float *tile, vl_uint32 *assign, float *dist)
+{
+  size_t i = 0;
+  (void)tile;
+  for (; i + L2_MR <= n; i += L2_MR)
+    l2am_rows_f(L2_MR, D, kp, K, x + i * ldx, ldx, c, assign + i, dist ? dist + i : NULL);
+  x += i * ldx;
+  assign += i;
+  if (dist) dist += i;
+  switch (n - i) {
+    case 5: l2am_rows_f(5, D, kp, K, x, ldx, c, assign, dist); break;
+    case 4: l2am_rows_f(4, D, kp, K, x, ldx, c, assign, dist); break;
+    case 3: l2am_rows_f(3, D, kp, K, x, ldx, c, assign, dist); break;
+    case 2: l2am_rows_f(2, D, kp, K, x, ldx, c, assign, dist); break;
+    case 1: l2am_rows_f(1, D, kp, K, x, ldx, c, assign, dist); break;
+    default: break;
+  }
+}
+
+/* double: vectors of 8 components; kp is a multiple of 16, so tails are 2
+ * vectors. */
+GMM_KINLINE void l2_acc_d(size_t mr, size_t nv, size_t D, size_t kp, double const *x,
+                          size_t ldx, double const *c, __m512d acc[L2_MR][L2_NV])
+{
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r)
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) acc[r][v] = _mm512_setzero_pd();
+  for (size_t d = 0; d < D; ++d) {
+    __m512d cv[L2_NV];
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) cv[v] = _mm512_load_pd(c + d * kp + 8 * v);
+    GMM_UNROLL
+    for (size_t r = 0; r < mr; ++r)
+      GMM_UNROLL
+      for (size_t v = 0; v < nv; ++v) {
+        __m512d z;
+        SUB_BCAST_PD(z, cv[v], x + r * ldx + d);
+        acc[r][v] = _mm512_fmadd_pd(z, z, acc[r][v]);
+      }
+  }
+}
+
+GMM_KINLINE void l2dist_tile_d(size_t mr, size_t nv, size_t D, size_t kp, double const *x,
+                               size_t ldx, double const *c, double *out)
+{
+  __m512d acc[L2_MR][L2_NV];
+  l2_acc_d(mr, nv, D, kp, x, ldx, c, acc);
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r)
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) _mm512_store_pd(out + r * kp + 8 * v, acc[r][v]);
+}
+
+GMM_KINLINE void l2dist_rows_d(size_t mr, size_t D, size_t kp, double const *x, size_t ldx,
+                               double const *c, double *out)
+{
+  size_t k = 0;
+  for (; k + 32 <= kp; k += 32) l2dist_tile_d(mr, 4, D, kp, x, ldx, c + k, out + k);
+  if (k < kp) l2dist_tile_d(mr, 2, D, kp, x, ldx, c + k, out + k);
+}
+
+static void l2dist_d(size_t n, size_t D, size_t kp, double const *x, size_t ldx,
+                     double const *c, double *out)
+{
+  size_t i = 0;
+  for (; i + L2_MR <= n; i += L2_MR) l2dist_rows_d(L2_MR, D, kp, x + i * ldx, ldx, c, out + i * kp);
+  switch (n - i) {
+    case 5: l2dist_rows_d(5, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 4: l2dist_rows_d(4, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 3: l2dist_rows_d(3, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 2: l2dist_rows_d(2, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    case 1: l2dist_rows_d(1, D, kp, x + i * ldx, ldx, c, out + i * kp); break;
+    default: break;
+  }
+}
+
+static __mmask8 cols_mask8(size_t K, size_t k0)
+{
+  return K >= k0 + 8 ? (__mmask8)0xFFu : K > k0 ? (__mmask8)((1u << (K - k0)) - 1u) : 0;
+}
+
+GMM_KINLINE void l2am_tile_d(size_t mr, size_t nv, size_t D, size_t kp, double const *x,
+                             size_t ldx, double const *c, size_t k0, size_t K, __m512d *bv,
+                             __m512i *bi)
+{
+  __m512d acc[L2_MR][L2_NV];
+  __m512d const inf = _mm512_set1_pd(INFINITY);
+  __m512i const lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+  __m512i col[L2_NV];
+  __mmask8 ok[L2_NV];
+  l2_acc_d(mr, nv, D, kp, x, ldx, c, acc);
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    col[v] = _mm512_add_epi64(lane, _mm512_set1_epi64((long long)(k0 + 8 * v)));
+    ok[v] = cols_mask8(K, k0 + 8 * v);
+  }
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    __m512d dv = _mm512_mask_mov_pd(inf, ok[0], acc[r][0]);
+    __m512i iv = col[0];
+    __mmask8 m;
+    GMM_UNROLL
+    for (size_t v = 1; v < nv; ++v) {
+      __m512d const dn = _mm512_mask_mov_pd(inf, ok[v], acc[r][v]);
+      m = _mm512_cmp_pd_mask(dn, dv, _CMP_LT_OQ);
+      dv = _mm512_mask_mov_pd(dv, m, dn);
+      iv = _mm512_mask_mov_epi64(iv, m, col[v]);
+    }
+    m = _mm512_cmp_pd_mask(dv, bv[r], _CMP_LT_OQ);
+    bv[r] = _mm512_mask_mov_pd(bv[r], m, dv);
+    bi[r] = _mm512_mask_mov_epi64(bi[r], m, iv);
+  }
+}
+
+GMM_KINLINE void l2am_rows_d(size_t mr, size_t D, size_t kp, size_t K, double const *x,
+                             size_t ldx, double const *c, vl_uint32 *assign, double *dist)
+{
+  __m512d bv[L2_MR];
+  __m512i bi[L2_MR];
+  size_t k = 0;
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    bv[r] = _mm512_set1_pd(INFINITY);
+    bi[r] = _mm512_setzero_si512();
+  }
+  for (; k + 32 <= kp; k += 32) l2am_tile_d(mr, 4, D, kp, x, ldx, c + k, k, K, bv, bi);
+  if (k < kp) l2am_tile_d(mr, 2, D, kp, x, ldx, c + k, k, K, bv, bi);
+  GMM_UNROLL
+  for (size_t r = 0; r < mr; ++r) {
+    double const v = _mm512_reduce_min_pd(bv[r]);
+    __mmask8 const m = _mm512_cmp_pd_mask(bv[r], _mm512_set1_pd(v), _CMP_EQ_OQ);
+    assign[r] = (vl_uint32)_mm512_mask_reduce_min_epu64(m, bi[r]);
+    if (dist) dist[r] = v;
+  }
+}
+
+static void l2argmin_d(size_t n, size_t D, size_t kp, size_t K, double const *x, size_t ldx,
+                       double const *c, double *tile, vl_uint32 *assign, double *dist)
+{
+  size_t i = 0;
+  (void)tile;
+  for (; i + L2_MR <= n; i += L2_MR)
+    l2am_rows_d(L2_MR, D, kp, K, x + i * ldx, ldx, c, assign + i, dist ? dist + i : NULL);
+  x += i * ldx;
+  assign += i;
+  if (dist) dist += i;
+  switch (n - i) {
+    case 5: l2am_rows_d(5, D, kp, K, x, ldx, c, assign, dist); break;
+    case 4: l2am_rows_d(4, D, kp, K, x, ldx, c, assign, dist); break;
+    case 3: l2am_rows_d(3, D, kp, K, x, ldx, c, assign, dist); break;
+    case 2: l2am_rows_d(2, D, kp, K, x, ldx, c, assign, dist); break;
+    case 1: l2am_rows_d(1, D, kp, K, x, ldx, c, assign, dist); break;
+    default: break;
   }
 }
 
@@ -570,12 +947,16 @@ gmm_kernels const gmm_kernels_avx512 = {
   .wdist_d = wdist_d,
   .l2dist_f = l2dist_f,
   .l2dist_d = l2dist_d,
+  .l2argmin_f = l2argmin_f,
+  .l2argmin_d = l2argmin_d,
   .dist_l2_f = dist_l2_f,
   .dist_l2_d = dist_l2_d,
   .lse_f = lse_f,
   .lse_d = lse_d,
   .accum_f = accum_f,
   .accum_d = accum_d,
+  .moments_f = moments_f,
+  .moments_d = moments_d,
   .select_f = select_f,
   .select_d = select_d,
   .chol_dist_f = gmm_chol_dist_avx512_f,

@@ -165,6 +165,64 @@ static void accum_d(size_t D, double q, double const *x, double const *mu, doubl
   }
 }
 
+/* moments (see kernels.h) as accum of every listed row into sums that start
+ * at zero, then added to the outputs: the same bits as accum by
+ * construction. Dimensions go in chunks of 64 (a multiple of the vector
+ * width, so each dimension takes accum's vector or tail path as it would
+ * over all D); the chunk's sums live on the stack. */
+#define MOMENTS_CHUNK 64
+static void moments_f(size_t D, size_t nr, unsigned char const *rows, float const *q, size_t ldq,
+                      float const *x, size_t ldx, float const *mu, double *s0, double *s1,
+                      double *s2)
+{
+  float a = 0;
+  for (size_t r = 0; r < nr; ++r) a += q ? q[rows[r] * ldq] : 1.0f;
+  *s0 += (double)a;
+  for (size_t d0 = 0; d0 < D; d0 += MOMENTS_CHUNK) {
+    size_t const dn = D - d0 < MOMENTS_CHUNK ? D - d0 : MOMENTS_CHUNK;
+    float a1[MOMENTS_CHUNK] = {0};
+    double a2[MOMENTS_CHUNK] = {0};
+    for (size_t r = 0; r < nr; ++r)
+      accum_f(dn, q ? q[rows[r] * ldq] : 1.0f, x + rows[r] * ldx + d0, mu + d0, a1, a2);
+    for (size_t d = 0; d < dn; ++d) {
+      s1[d0 + d] += (double)a1[d];
+      s2[d0 + d] += a2[d];
+    }
+  }
+}
+
+static void moments_d(size_t D, size_t nr, unsigned char const *rows, double const *q,
+                      size_t ldq, double const *x, size_t ldx, double const *mu, double *s0,
+                      double *s1, double *s2)
+{
+  double a = 0;
+  for (size_t r = 0; r < nr; ++r) a += q ? q[rows[r] * ldq] : 1.0;
+  *s0 += a;
+  for (size_t d0 = 0; d0 < D; d0 += MOMENTS_CHUNK) {
+    size_t const dn = D - d0 < MOMENTS_CHUNK ? D - d0 : MOMENTS_CHUNK;
+    double a1[MOMENTS_CHUNK] = {0}, a2[MOMENTS_CHUNK] = {0};
+    for (size_t r = 0; r < nr; ++r)
+      accum_d(dn, q ? q[rows[r] * ldq] : 1.0, x + rows[r] * ldx + d0, mu + d0, a1, a2);
+    for (size_t d = 0; d < dn; ++d) {
+      s1[d0 + d] += a1[d];
+      s2[d0 + d] += a2[d];
+    }
+  }
+}
+
+/* Nearest center: this level's distances, then a scan (kernels_scalar.tc). */
+static void l2argmin_f(size_t n, size_t D, size_t kp, size_t K, float const *x, size_t ldx,
+                       float const *c, float *tile, vl_uint32 *assign, float *dist)
+{
+  gmm_l2argmin_tile_f(l2dist_f, n, D, kp, K, x, ldx, c, tile, assign, dist);
+}
+
+static void l2argmin_d(size_t n, size_t D, size_t kp, size_t K, double const *x, size_t ldx,
+                       double const *c, double *tile, vl_uint32 *assign, double *dist)
+{
+  gmm_l2argmin_tile_d(l2dist_d, n, D, kp, K, x, ldx, c, tile, assign, dist);
+}
+
 /* Test hook: y = exp(x) with this level's vector exp. */
 static void vexp_f(size_t n, float const *x, float *y)
 {
@@ -247,6 +305,10 @@ gmm_kernels const gmm_kernels_neon = {
   .lse_d = lse_d,
   .accum_f = accum_f,
   .accum_d = accum_d,
+  .moments_f = moments_f,
+  .moments_d = moments_d,
+  .l2argmin_f = l2argmin_f,
+  .l2argmin_d = l2argmin_d,
   .select_f = select_f,
   .select_d = select_d,
   /* the covariance-type kernels: the scalar ones (no NEON versions yet) */

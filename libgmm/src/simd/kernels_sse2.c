@@ -185,6 +185,73 @@ static void accum_f(size_t D, float q, float const *x, float const *mu, float *s
   }
 }
 
+/* moments (see kernels.h): `nv` (1..2, a constant after inlining) vectors of
+ * 4 dimensions from d, the sums in registers over the rows; the terms are
+ * accum_f's. */
+GMM_KINLINE void moments_chunk_f(size_t nv, size_t nr, unsigned char const *rows,
+                                 float const *q, size_t ldq, float const *x, size_t ldx,
+                                 float const *mu, double *s1, double *s2)
+{
+  __m128 a1[2], m[2];
+  __m128d a2[2][2];
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    a1[v] = _mm_setzero_ps();
+    a2[v][0] = a2[v][1] = _mm_setzero_pd();
+    m[v] = _mm_loadu_ps(mu + 4 * v);
+  }
+  for (size_t r = 0; r < nr; ++r) {
+    size_t const i = rows[r];
+    __m128 const qv = _mm_set1_ps(q ? q[i * ldq] : 1.0f);
+    float const *xi = x + i * ldx;
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) {
+      __m128 z = _mm_sub_ps(_mm_loadu_ps(xi + 4 * v), m[v]);
+      __m128 t = _mm_mul_ps(qv, z);
+      a1[v] = _mm_add_ps(a1[v], t);
+      a2[v][0] = _mm_add_pd(a2[v][0], _mm_mul_pd(_mm_cvtps_pd(t), _mm_cvtps_pd(z)));
+      a2[v][1] = _mm_add_pd(a2[v][1], _mm_mul_pd(_mm_cvtps_pd(_mm_movehl_ps(t, t)), _mm_cvtps_pd(_mm_movehl_ps(z, z))));
+    }
+  }
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    double *o1 = s1 + 4 * v, *o2 = s2 + 4 * v;
+    _mm_storeu_pd(o1, _mm_add_pd(_mm_loadu_pd(o1), _mm_cvtps_pd(a1[v])));
+    _mm_storeu_pd(o1 + 2, _mm_add_pd(_mm_loadu_pd(o1 + 2), _mm_cvtps_pd(_mm_movehl_ps(a1[v], a1[v]))));
+    _mm_storeu_pd(o2, _mm_add_pd(_mm_loadu_pd(o2), a2[v][0]));
+    _mm_storeu_pd(o2 + 2, _mm_add_pd(_mm_loadu_pd(o2 + 2), a2[v][1]));
+  }
+}
+
+static void moments_f(size_t D, size_t nr, unsigned char const *rows, float const *q, size_t ldq,
+                      float const *x, size_t ldx, float const *mu, double *s0, double *s1,
+                      double *s2)
+{
+  size_t d = 0;
+  float a = 0;
+  for (size_t r = 0; r < nr; ++r) a += q ? q[rows[r] * ldq] : 1.0f;
+  *s0 += (double)a;
+  for (; d + 8 <= D; d += 8)
+    moments_chunk_f(2, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+  if (d + 4 <= D) {
+    moments_chunk_f(1, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+    d += 4;
+  }
+  for (; d < D; ++d) { /* accum_f's scalar tail */
+    float a1 = 0;
+    double a2 = 0;
+    for (size_t r = 0; r < nr; ++r) {
+      size_t const i = rows[r];
+      float const z = x[i * ldx + d] - mu[d];
+      float const t = (q ? q[i * ldq] : 1.0f) * z;
+      a1 += t;
+      a2 += (double)t * (double)z;
+    }
+    s1[d] += (double)a1;
+    s2[d] += a2;
+  }
+}
+
 /* ---- double ------------------------------------------------------------- */
 
 /* One tile: `mr` points, 4 components (2 vectors of 2 doubles). */
@@ -327,9 +394,66 @@ static void accum_d(size_t D, double q, double const *x, double const *mu, doubl
   }
 }
 
+/* moments, double: `nv` (1..4) vectors of 2 dimensions; accum_d's terms. */
+GMM_KINLINE void moments_chunk_d(size_t nv, size_t nr, unsigned char const *rows,
+                                 double const *q, size_t ldq, double const *x, size_t ldx,
+                                 double const *mu, double *s1, double *s2)
+{
+  __m128d a1[4], a2[4], m[4];
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    a1[v] = a2[v] = _mm_setzero_pd();
+    m[v] = _mm_loadu_pd(mu + 2 * v);
+  }
+  for (size_t r = 0; r < nr; ++r) {
+    size_t const i = rows[r];
+    __m128d const qv = _mm_set1_pd(q ? q[i * ldq] : 1.0);
+    double const *xi = x + i * ldx;
+    GMM_UNROLL
+    for (size_t v = 0; v < nv; ++v) {
+      __m128d z = _mm_sub_pd(_mm_loadu_pd(xi + 2 * v), m[v]);
+      __m128d t = _mm_mul_pd(qv, z);
+      a1[v] = _mm_add_pd(a1[v], t);
+      a2[v] = _mm_add_pd(a2[v], _mm_mul_pd(t, z));
+    }
+  }
+  GMM_UNROLL
+  for (size_t v = 0; v < nv; ++v) {
+    _mm_storeu_pd(s1 + 2 * v, _mm_add_pd(_mm_loadu_pd(s1 + 2 * v), a1[v]));
+    _mm_storeu_pd(s2 + 2 * v, _mm_add_pd(_mm_loadu_pd(s2 + 2 * v), a2[v]));
+  }
+}
+
+static void moments_d(size_t D, size_t nr, unsigned char const *rows, double const *q,
+                      size_t ldq, double const *x, size_t ldx, double const *mu, double *s0,
+                      double *s1, double *s2)
+{
+  size_t d = 0;
+  double a = 0;
+  for (size_t r = 0; r < nr; ++r) a += q ? q[rows[r] * ldq] : 1.0;
+  *s0 += a;
+  for (; d + 8 <= D; d += 8)
+    moments_chunk_d(4, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+  for (; d + 2 <= D; d += 2)
+    moments_chunk_d(1, nr, rows, q, ldq, x + d, ldx, mu + d, s1 + d, s2 + d);
+  for (; d < D; ++d) { /* accum_d's scalar tail */
+    double a1 = 0, a2 = 0;
+    for (size_t r = 0; r < nr; ++r) {
+      size_t const i = rows[r];
+      double const z = x[i * ldx + d] - mu[d];
+      double const t = (q ? q[i * ldq] : 1.0) * z;
+      a1 += t;
+      a2 += t * z;
+    }
+    s1[d] += a1;
+    s2[d] += a2;
+  }
+}
+
 /* ---- log-sum-exp (E-step posteriors) -------------------------------------
  *
- * Per row, three passes over the kp columns of the tile (L1 resident):
+ * Per row, three passes over the kp columns of the tile; the rows go in
+ * groups of LSE_GROUP, each pass over the whole group before the next:
  *  1. l = c - d/2 (product and difference rounded separately, exactly as in
  *     the scalar reference), stored in place, running max in 4 vectors;
  *  2. e = exp(l - m) with the vector exp of vexp.h, stored in place, summed
@@ -350,45 +474,90 @@ static float hmax128_f(__m128 v)
   return _mm_cvtss_f32(v);
 }
 
+/* One vector of pass 2: t = exp(t - m), added to the running sum. When every
+ * lane is below the exp's zero bound (GMM_EXPF_ZERO / GMM_EXP_ZERO: vexp.h
+ * returns exactly +0 there, and +0 adds nothing to the sum), the exp is not
+ * evaluated: the same bits, and most vectors of an E-step row are far from
+ * the point's best component. NaN lanes are evaluated (cmpnlt is true for
+ * unordered operands). */
+GMM_KINLINE __m128 exp_or_zero_f(float *t, __m128 mv, __m128 sum)
+{
+  __m128 const z = _mm_sub_ps(_mm_load_ps(t), mv);
+  if (!_mm_movemask_ps(_mm_cmpnlt_ps(z, _mm_set1_ps(GMM_EXPF_ZERO)))) {
+    _mm_store_ps(t, _mm_setzero_ps());
+    return sum;
+  }
+  {
+    __m128 const e = gmm_vexpf_sse2(z);
+    _mm_store_ps(t, e);
+    return _mm_add_ps(sum, e);
+  }
+}
+
+GMM_KINLINE __m128d exp_or_zero_d(double *t, __m128d mv, __m128d sum)
+{
+  __m128d const z = _mm_sub_pd(_mm_load_pd(t), mv);
+  if (!_mm_movemask_pd(_mm_cmpnlt_pd(z, _mm_set1_pd(GMM_EXP_ZERO)))) {
+    _mm_store_pd(t, _mm_setzero_pd());
+    return sum;
+  }
+  {
+    __m128d const e = gmm_vexp_sse2(z);
+    _mm_store_pd(t, e);
+    return _mm_add_pd(sum, e);
+  }
+}
+
+/* Rows per group: each pass runs over the group's rows before the next
+ * pass starts, so the rows' serial steps (horizontal max and sum, 1/S, log)
+ * overlap with the other rows' vector work. */
+#define LSE_GROUP 8
+
 static void lse_f(size_t n, size_t K, size_t kp, float const *c, float *tile, float *q,
                   size_t ldq, double *ll)
 {
   __m128 const half = _mm_set1_ps(0.5f);
-  for (size_t i = 0; i < n; ++i) {
-    float *row = tile + i * kp, *qi = q + i * ldq;
-    __m128 mx[4], sm[4];
-    GMM_UNROLL
-    for (int j = 0; j < 4; ++j) {
-      mx[j] = _mm_set1_ps(-INFINITY);
-      sm[j] = _mm_setzero_ps();
-    }
-    for (size_t k = 0; k < kp; k += 16) {
+  for (size_t i0 = 0; i0 < n; i0 += LSE_GROUP) {
+    size_t const g = n - i0 < LSE_GROUP ? n - i0 : LSE_GROUP;
+    float m[LSE_GROUP], S[LSE_GROUP];
+    for (size_t r = 0; r < g; ++r) {
+      float *row = tile + (i0 + r) * kp;
+      __m128 mx[4];
       GMM_UNROLL
-      for (int j = 0; j < 4; ++j) {
-        float *t = row + k + 4 * j;
-        __m128 l = _mm_sub_ps(_mm_load_ps(c + k + 4 * j), _mm_mul_ps(half, _mm_load_ps(t)));
-        _mm_store_ps(t, l);
-        mx[j] = _mm_max_ps(l, mx[j]);
+      for (int j = 0; j < 4; ++j) mx[j] = _mm_set1_ps(-INFINITY);
+      for (size_t k = 0; k < kp; k += 16) {
+        GMM_UNROLL
+        for (int j = 0; j < 4; ++j) {
+          float *t = row + k + 4 * j;
+          __m128 l = _mm_sub_ps(_mm_load_ps(c + k + 4 * j), _mm_mul_ps(half, _mm_load_ps(t)));
+          _mm_store_ps(t, l);
+          mx[j] = _mm_max_ps(l, mx[j]);
+        }
       }
+      m[r] = hmax128_f(_mm_max_ps(_mm_max_ps(mx[0], mx[1]), _mm_max_ps(mx[2], mx[3])));
     }
-    float const m = hmax128_f(_mm_max_ps(_mm_max_ps(mx[0], mx[1]), _mm_max_ps(mx[2], mx[3])));
-    __m128 const mv = _mm_set1_ps(m);
-    for (size_t k = 0; k < kp; k += 16) {
+    for (size_t r = 0; r < g; ++r) {
+      float *row = tile + (i0 + r) * kp;
+      __m128 const mv = _mm_set1_ps(m[r]);
+      __m128 sm[4];
       GMM_UNROLL
-      for (int j = 0; j < 4; ++j) {
-        float *t = row + k + 4 * j;
-        __m128 e = gmm_vexpf_sse2(_mm_sub_ps(_mm_load_ps(t), mv));
-        _mm_store_ps(t, e);
-        sm[j] = _mm_add_ps(sm[j], e);
+      for (int j = 0; j < 4; ++j) sm[j] = _mm_setzero_ps();
+      for (size_t k = 0; k < kp; k += 16) {
+        GMM_UNROLL
+        for (int j = 0; j < 4; ++j) sm[j] = exp_or_zero_f(row + k + 4 * j, mv, sm[j]);
       }
+      S[r] = hsum128_f(_mm_add_ps(_mm_add_ps(sm[0], sm[1]), _mm_add_ps(sm[2], sm[3])));
     }
-    float const S = hsum128_f(_mm_add_ps(_mm_add_ps(sm[0], sm[1]), _mm_add_ps(sm[2], sm[3])));
-    float const inv = 1.0f / S;
-    __m128 const iv = _mm_set1_ps(inv);
-    size_t k = 0;
-    for (; k + 4 <= K; k += 4) _mm_storeu_ps(qi + k, _mm_mul_ps(_mm_load_ps(row + k), iv));
-    for (; k < K; ++k) qi[k] = row[k] * inv;
-    ll[i] = log((double)S) + (double)m;
+    for (size_t r = 0; r < g; ++r) {
+      float const *row = tile + (i0 + r) * kp;
+      float *qi = q + (i0 + r) * ldq;
+      float const inv = 1.0f / S[r];
+      __m128 const iv = _mm_set1_ps(inv);
+      size_t k = 0;
+      for (; k + 4 <= K; k += 4) _mm_storeu_ps(qi + k, _mm_mul_ps(_mm_load_ps(row + k), iv));
+      for (; k < K; ++k) qi[k] = row[k] * inv;
+    }
+    for (size_t r = 0; r < g; ++r) ll[i0 + r] = log((double)S[r]) + (double)m[r];
   }
 }
 
@@ -396,43 +565,53 @@ static void lse_d(size_t n, size_t K, size_t kp, double const *c, double *tile, 
                   size_t ldq, double *ll)
 {
   __m128d const half = _mm_set1_pd(0.5);
-  for (size_t i = 0; i < n; ++i) {
-    double *row = tile + i * kp, *qi = q + i * ldq;
-    __m128d mx[4], sm[4];
-    GMM_UNROLL
-    for (int j = 0; j < 4; ++j) {
-      mx[j] = _mm_set1_pd(-INFINITY);
-      sm[j] = _mm_setzero_pd();
-    }
-    for (size_t k = 0; k < kp; k += 8) {
+  for (size_t i0 = 0; i0 < n; i0 += LSE_GROUP) {
+    size_t const g = n - i0 < LSE_GROUP ? n - i0 : LSE_GROUP;
+    double m[LSE_GROUP], S[LSE_GROUP];
+    for (size_t r = 0; r < g; ++r) {
+      double *row = tile + (i0 + r) * kp;
+      __m128d mx[4];
       GMM_UNROLL
-      for (int j = 0; j < 4; ++j) {
-        double *t = row + k + 2 * j;
-        __m128d l = _mm_sub_pd(_mm_load_pd(c + k + 2 * j), _mm_mul_pd(half, _mm_load_pd(t)));
-        _mm_store_pd(t, l);
-        mx[j] = _mm_max_pd(l, mx[j]);
+      for (int j = 0; j < 4; ++j) mx[j] = _mm_set1_pd(-INFINITY);
+      for (size_t k = 0; k < kp; k += 8) {
+        GMM_UNROLL
+        for (int j = 0; j < 4; ++j) {
+          double *t = row + k + 2 * j;
+          __m128d l = _mm_sub_pd(_mm_load_pd(c + k + 2 * j), _mm_mul_pd(half, _mm_load_pd(t)));
+          _mm_store_pd(t, l);
+          mx[j] = _mm_max_pd(l, mx[j]);
+        }
+      }
+      {
+        __m128d mm = _mm_max_pd(_mm_max_pd(mx[0], mx[1]), _mm_max_pd(mx[2], mx[3]));
+        m[r] = _mm_cvtsd_f64(_mm_max_sd(mm, _mm_unpackhi_pd(mm, mm)));
       }
     }
-    __m128d mm = _mm_max_pd(_mm_max_pd(mx[0], mx[1]), _mm_max_pd(mx[2], mx[3]));
-    double const m = _mm_cvtsd_f64(_mm_max_sd(mm, _mm_unpackhi_pd(mm, mm)));
-    __m128d const mv = _mm_set1_pd(m);
-    for (size_t k = 0; k < kp; k += 8) {
+    for (size_t r = 0; r < g; ++r) {
+      double *row = tile + (i0 + r) * kp;
+      __m128d const mv = _mm_set1_pd(m[r]);
+      __m128d sm[4];
       GMM_UNROLL
-      for (int j = 0; j < 4; ++j) {
-        double *t = row + k + 2 * j;
-        __m128d e = gmm_vexp_sse2(_mm_sub_pd(_mm_load_pd(t), mv));
-        _mm_store_pd(t, e);
-        sm[j] = _mm_add_pd(sm[j], e);
+      for (int j = 0; j < 4; ++j) sm[j] = _mm_setzero_pd();
+      for (size_t k = 0; k < kp; k += 8) {
+        GMM_UNROLL
+        for (int j = 0; j < 4; ++j) sm[j] = exp_or_zero_d(row + k + 2 * j, mv, sm[j]);
+      }
+      {
+        __m128d ss = _mm_add_pd(_mm_add_pd(sm[0], sm[1]), _mm_add_pd(sm[2], sm[3]));
+        S[r] = _mm_cvtsd_f64(_mm_add_sd(ss, _mm_unpackhi_pd(ss, ss)));
       }
     }
-    __m128d ss = _mm_add_pd(_mm_add_pd(sm[0], sm[1]), _mm_add_pd(sm[2], sm[3]));
-    double const S = _mm_cvtsd_f64(_mm_add_sd(ss, _mm_unpackhi_pd(ss, ss)));
-    double const inv = 1.0 / S;
-    __m128d const iv = _mm_set1_pd(inv);
-    size_t k = 0;
-    for (; k + 2 <= K; k += 2) _mm_storeu_pd(qi + k, _mm_mul_pd(_mm_load_pd(row + k), iv));
-    for (; k < K; ++k) qi[k] = row[k] * inv;
-    ll[i] = log(S) + m;
+    for (size_t r = 0; r < g; ++r) {
+      double const *row = tile + (i0 + r) * kp;
+      double *qi = q + (i0 + r) * ldq;
+      double const inv = 1.0 / S[r];
+      __m128d const iv = _mm_set1_pd(inv);
+      size_t k = 0;
+      for (; k + 2 <= K; k += 2) _mm_storeu_pd(qi + k, _mm_mul_pd(_mm_load_pd(row + k), iv));
+      for (; k < K; ++k) qi[k] = row[k] * inv;
+    }
+    for (size_t r = 0; r < g; ++r) ll[i0 + r] = log(S[r]) + m[r];
   }
 }
 
@@ -502,6 +681,19 @@ static size_t select_d(size_t K, double const *q, double thr, double *colsum, vl
   return n;
 }
 
+/* Nearest center: this level's distances, then a scan (kernels_scalar.tc). */
+static void l2argmin_f(size_t n, size_t D, size_t kp, size_t K, float const *x, size_t ldx,
+                       float const *c, float *tile, vl_uint32 *assign, float *dist)
+{
+  gmm_l2argmin_tile_f(l2dist_f, n, D, kp, K, x, ldx, c, tile, assign, dist);
+}
+
+static void l2argmin_d(size_t n, size_t D, size_t kp, size_t K, double const *x, size_t ldx,
+                       double const *c, double *tile, vl_uint32 *assign, double *dist)
+{
+  gmm_l2argmin_tile_d(l2dist_d, n, D, kp, K, x, ldx, c, tile, assign, dist);
+}
+
 gmm_kernels const gmm_kernels_sse2 = {
   .name = "sse2",
   .level = VL_SIMD_SSE2,
@@ -509,12 +701,16 @@ gmm_kernels const gmm_kernels_sse2 = {
   .wdist_d = wdist_d,
   .l2dist_f = l2dist_f,
   .l2dist_d = l2dist_d,
+  .l2argmin_f = l2argmin_f,
+  .l2argmin_d = l2argmin_d,
   .dist_l2_f = dist_l2_f,
   .dist_l2_d = dist_l2_d,
   .lse_f = lse_f,
   .lse_d = lse_d,
   .accum_f = accum_f,
   .accum_d = accum_d,
+  .moments_f = moments_f,
+  .moments_d = moments_d,
   .select_f = select_f,
   .select_d = select_d,
   .chol_dist_f = gmm_chol_dist_scalar_f,

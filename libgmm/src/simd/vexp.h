@@ -67,6 +67,14 @@
 #define GMM_EXPF_C5 8.368735202e-03f
 #define GMM_EXPF_C6 1.381456037e-03f
 
+/* Below these the exp of every level returns exactly +0 (tests/test_kernels.c
+ * checks every float in [GMM_EXPF_LO, GMM_EXPF_ZERO] and a sweep of doubles):
+ * the log-sum-exp skips vectors whose lanes are all below. exp(-105) < 2^-151
+ * and exp(-750) < 2^-1082, under half the smallest subnormal by a margin far
+ * above the approximation error. */
+#define GMM_EXPF_ZERO (-105.0f)
+#define GMM_EXP_ZERO (-750.0)
+
 #define GMM_EXP_LO (-760.0)
 #define GMM_EXP_HI 710.0
 #define GMM_EXP_LOG2E 1.4426950408889634

@@ -1,4 +1,9 @@
 /* alloc.c: overflow-checked allocation with an injectable failure for tests. */
+#if defined(__linux__)
+#define _GNU_SOURCE /* MADV_HUGEPAGE */
+#include <sys/mman.h>
+#endif
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,4 +88,74 @@ void gmm_free_aligned(void *p)
 #else
   free(p);
 #endif
+}
+
+/* ---- large blocks ---------------------------------------------------------------- */
+
+/* Every large block is preceded, in the GMM_ALIGN bytes before it, by where
+ * its allocation starts and its mapped length (0: from calloc). */
+typedef struct large_header {
+  void *base;
+  size_t mapped;
+} large_header;
+
+#define GMM_LARGE_MMAP ((size_t)4 << 20) /* map blocks of this size and more */
+#define GMM_HUGE_PAGE ((size_t)2 << 20)
+
+void *gmm_alloc_large(size_t a, size_t b, size_t elem)
+{
+  size_t bytes;
+  char *base = NULL, *p;
+  size_t mapped = 0;
+  if (bytes_of(a, b, elem, &bytes)) return NULL;
+  if (injected_failure()) {
+    gmm_error(VL_ERR_ALLOC, "could not allocate %zu bytes", bytes);
+    return NULL;
+  }
+#if defined(__linux__) && defined(MAP_ANONYMOUS)
+  if (bytes >= GMM_LARGE_MMAP && bytes <= SIZE_MAX - 2 * GMM_HUGE_PAGE) {
+    void *m;
+    mapped = bytes + GMM_HUGE_PAGE;
+    m = mmap(NULL, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) {
+      base = (char *)m;
+#if defined(MADV_HUGEPAGE)
+      (void)madvise(m, mapped, MADV_HUGEPAGE); /* advice only: ignored where unsupported */
+#endif
+      /* the first 2 MB boundary after room for the header */
+      p = (char *)(((uintptr_t)base + GMM_ALIGN + GMM_HUGE_PAGE - 1) & ~(uintptr_t)(GMM_HUGE_PAGE - 1));
+      goto done;
+    }
+    mapped = 0; /* no mapping: calloc below */
+  }
+#endif
+  if (bytes > SIZE_MAX - 2 * GMM_ALIGN || !(base = (char *)calloc(1, bytes + 2 * GMM_ALIGN))) {
+    gmm_error(VL_ERR_ALLOC, "could not allocate %zu bytes", bytes);
+    return NULL;
+  }
+  p = (char *)(((uintptr_t)base + 2 * GMM_ALIGN - 1) & ~(uintptr_t)(GMM_ALIGN - 1));
+#if defined(__linux__) && defined(MAP_ANONYMOUS)
+done:
+#endif
+  {
+    large_header h;
+    h.base = base;
+    h.mapped = mapped;
+    memcpy(p - GMM_ALIGN, &h, sizeof h);
+  }
+  return p;
+}
+
+void gmm_free_large(void *p)
+{
+  large_header h;
+  if (!p) return;
+  memcpy(&h, (char *)p - GMM_ALIGN, sizeof h);
+#if defined(__linux__) && defined(MAP_ANONYMOUS)
+  if (h.mapped) {
+    munmap(h.base, h.mapped);
+    return;
+  }
+#endif
+  free(h.base);
 }

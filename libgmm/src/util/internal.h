@@ -70,6 +70,13 @@ GMM_HIDDEN void *gmm_alloc_array(size_t a, size_t b, size_t elem, int zero);
 GMM_HIDDEN void *gmm_alloc_aligned(size_t a, size_t b, size_t elem);
 GMM_HIDDEN void gmm_free(void *p);
 GMM_HIDDEN void gmm_free_aligned(void *p);
+/* A large zero-filled block of a * b * elem bytes (64-byte aligned), freed
+ * with gmm_free_large. On Linux, blocks of 4 MB and more are mapped directly,
+ * 2 MB aligned, and advised for transparent huge pages: they are zeroed by
+ * the kernel on first touch (by the threads that first write them), in 2 MB
+ * pages where the kernel offers them (few page faults for an N x K buffer). */
+GMM_HIDDEN void *gmm_alloc_large(size_t a, size_t b, size_t elem);
+GMM_HIDDEN void gmm_free_large(void *p);
 /* Test hook: make the n-th allocation from now fail (0 disables). */
 GMM_HIDDEN void gmm_alloc_fail_after(long n);
 
