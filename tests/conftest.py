@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from skip_guard import (  # noqa: F401 - hooks: an unlisted skip fails the run
+    pytest_collectreport,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+)
 from vlapi import VLApi, find_vlfeat
 
 import pyvl

@@ -495,9 +495,15 @@ def test_gmm_recovers_two_clusters(init_mode):
     seed(0)
     means, covars, priors, _, posteriors = gmm(x, n_clusters=2, init_mode=init_mode)
     order = np.argsort(means[:, 0])
-    np.testing.assert_allclose(means[order], [[0, 0], [6, 6]], atol=0.35)
-    np.testing.assert_allclose(covars[order], [[1, 1], [4, 9]], rtol=0.3)
-    np.testing.assert_allclose(priors, [0.5, 0.5], atol=0.05)
+    # Against the generating parameters only sampling error limits the agreement (a
+    # variance from 500 points is known to about sqrt(2/500) = 6%, here 6.0%), so compare
+    # with the statistics of the two halves themselves: EM's estimate differs from them by
+    # the few points that fall on the other side (3 of 1000): 1.8% at most here.
+    halves = (x[:500], x[500:])
+    np.testing.assert_allclose(means[order], [h.mean(0) for h in halves], atol=0.03)
+    np.testing.assert_allclose(covars[order], [h.var(0) for h in halves], rtol=0.03)
+    np.testing.assert_allclose(covars[order], [[1, 1], [4, 9]], rtol=0.1)
+    np.testing.assert_allclose(priors, [0.5, 0.5], atol=0.005)
     assert posteriors[0, order[0]] > 0.9 and posteriors[999, order[1]] > 0.9
 
 

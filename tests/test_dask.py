@@ -10,14 +10,12 @@ import signal
 import threading
 import warnings
 
+import dask
+import dask.array as da
+import dask.bag as db
+import distributed
 import numpy as np
 import pytest
-
-dask = pytest.importorskip("dask")
-da = pytest.importorskip("dask.array")
-db = pytest.importorskip("dask.bag")
-distributed = pytest.importorskip("distributed")
-
 from conftest import mixture_data
 from sklearn.exceptions import ConvergenceWarning
 

@@ -1,0 +1,74 @@
+"""tests/skip_guard.py: an unlisted skip fails the pytest run; listed ones do not."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from skip_guard import DEFAULT_LIST, known_skips
+
+HERE = Path(__file__).resolve().parent
+
+SAMPLE = textwrap.dedent(
+    """
+    import pytest
+
+    def test_runs():
+        assert True
+
+    def test_listed():
+        pytest.skip("listed")
+
+    @pytest.mark.xfail(reason="an expected failure is not a skip")
+    def test_xfail():
+        assert False
+    """
+)
+
+
+def run_pytest(tmp_path: Path, listed: list[str], extra_file: str | None = None):
+    (tmp_path / "test_sample.py").write_text(SAMPLE)
+    if extra_file:
+        (tmp_path / "test_extra.py").write_text(extra_file)
+    skips = tmp_path / "skips.txt"
+    skips.write_text("# comment\n" + "".join(p + "  # why\n" for p in listed))
+    env = dict(os.environ, PYTHONPATH=str(HERE), PYVL_KNOWN_SKIPS=str(skips))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "skip_guard", "-p", "no:cacheprovider", "-q",
+         "--rootdir", str(tmp_path), str(tmp_path)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_listed_skip_passes(tmp_path):
+    code, out = run_pytest(tmp_path, ["test_sample.py::test_listed"])
+    assert code == 0, out
+
+
+def test_unlisted_skip_fails_and_is_named(tmp_path):
+    code, out = run_pytest(tmp_path, [])
+    assert code == 1, out
+    assert "test_sample.py::test_listed: Skipped: listed" in out
+    assert "not listed" in out
+
+
+def test_module_skipped_at_collection_fails(tmp_path):
+    """A whole file skipped because an import is missing (importorskip at module level)."""
+    extra = 'import pytest\npytest.importorskip("no_such_module_pyvl")\n\ndef test_x():\n    pass\n'
+    code, out = run_pytest(tmp_path, ["test_sample.py::test_listed"], extra)
+    assert code == 1, out
+    assert "test_extra.py" in out and "no_such_module_pyvl" in out
+
+
+def test_patterns_match(tmp_path):
+    code, out = run_pytest(tmp_path, ["test_sample.py::test_*"])
+    assert code == 0, out
+
+
+def test_the_repository_list_is_readable():
+    patterns = known_skips(DEFAULT_LIST)
+    assert patterns and all("::" in p for p in patterns)
