@@ -33,7 +33,7 @@ LIBGMM_INCLUDE = Path(__file__).resolve().parents[1] / "libgmm" / "include" / "v
 def header_flags(path: Path, prefix: str) -> dict[str, int]:
     """The ``#define PREFIX_* <expr>`` flag values of a C header (shifts, ors, names)."""
     if not path.is_file():
-        pytest.fail(f"{path} is missing (VLFeat's headers: apt-get install libvlfeat-dev)")
+        pytest.fail(f"{path} is missing (VLFeat's headers come with libvlfeat-dev)")
     values: dict[str, int] = {}
     for name, expr in re.findall(rf"#define\s+({prefix}_\w+)\s+(.+)", path.read_text()):
         expr = expr.split("/*")[0].strip()

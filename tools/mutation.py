@@ -491,6 +491,8 @@ def _mutmut_config(modules: list[str], tests: list[str], pytest_args: list[str])
     return (
         "[mutmut]\n"
         "source_paths = pyvl\n"
+        # the tests read libgmm's public headers (flag values) and the examples
+        "also_copy =\n    libgmm/include\n    examples\n"
         f"only_mutate ={lines(modules)}\n"
         f"pytest_add_cli_args_test_selection ={lines(tests)}\n"
         f"pytest_add_cli_args ={lines(pytest_args)}\n"
