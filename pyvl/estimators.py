@@ -659,7 +659,10 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
             monitor.close()
             buf = (ctypes.c_char * (k * d * dtype.itemsize)).from_address(lib.vl_kmeans_get_centers(km))
             self.cluster_centers_ = np.frombuffer(buf, dtype=dtype).copy().reshape(k, d)
-            self.n_iter_ = max(len(monitor.values) - 1, 1 if self.max_iter > 0 else 0)
+            # Lloyd and ANN report the energy before every update and once after the
+            # last one; Elkan reports before every update only
+            updates = len(monitor.values) - (self.algorithm != "elkan")
+            self.n_iter_ = max(updates, 1 if self.max_iter > 0 else 0)
             labels, dist = self._quantize(km, X)
         finally:
             lib.vl_kmeans_set_iteration_callback(km, _NO_CALLBACK, None)

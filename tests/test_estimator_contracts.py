@@ -1,0 +1,107 @@
+"""Contracts of the estimators and encoders that mutmut found unchecked.
+
+Each test pins one documented behaviour with an independent check: the warning class
+scikit-learn users filter on, parameter validation (bad shapes and values raise, edge
+values that are allowed are accepted), warm starts equal an explicit start from the
+previous parameters, ``bic`` on data of the wrong width, ``n_iter_`` counts the updates
+that ran, and the ``dtype`` parameter decides the working precision.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from conftest import mixture_data
+from sklearn.exceptions import ConvergenceWarning
+
+import pyvl
+import pyvl.encoders as E
+
+K, D = 3, 4
+
+
+def data(n=600, dtype=np.float64, seed=0):
+    return mixture_data(n, D, K, dtype, seed=seed, spread=3.0)
+
+
+def test_gmm_not_converging_warns_convergence_warning():
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        pyvl.GaussianMixture(K, max_iter=2, tol=0.0, random_state=0).fit(data())
+
+
+def test_gmm_covariance_lower_bound_of_the_wrong_shape():
+    X = data()
+    for bound in (np.full((2, D), 1e-3), np.full(D + 1, 1e-3), np.full((1, 1), 1e-3)):
+        with pytest.raises(ValueError, match="covariance_lower_bound must be a float or an array"):
+            pyvl.GaussianMixture(K, covariance_lower_bound=bound).fit(X)
+    g = pyvl.GaussianMixture(K, covariance_lower_bound=np.full(D, 1e-3), random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        g.fit(X)
+    assert np.all(g.covariances_ >= 1e-3 * (1 - 1e-12))
+
+
+def test_warm_start_equals_an_explicit_start_from_the_previous_parameters():
+    X = data()
+    kw = dict(max_iter=3, tol=0.0, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        g = pyvl.GaussianMixture(K, warm_start=True, **kw).fit(X)
+        start = (g.weights_.copy(), g.means_.copy(), g.precisions_.copy())
+        g.fit(X)
+        ref = pyvl.GaussianMixture(
+            K, weights_init=start[0], means_init=start[1], precisions_init=start[2], **kw
+        ).fit(X)
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(g, name), getattr(ref, name), rtol=1e-12, atol=1e-14)
+
+
+def test_bic_and_aic_reject_data_of_another_width():
+    X = data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        g = pyvl.GaussianMixture(K, random_state=0, max_iter=5).fit(X)
+    for method in (g.bic, g.aic, g.score):
+        with pytest.raises(ValueError, match="features"):
+            method(X[:, :2])
+    assert g.n_features_in_ == D
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+def test_kmeans_n_iter_counts_the_updates(algorithm):
+    X = mixture_data(2000, 5, 12, np.float64, seed=3, spread=1.0)  # slow to converge
+    for max_iter in (1, 2, 3):
+        km = pyvl.KMeans(12, max_iter=max_iter, tol=0.0, algorithm=algorithm, random_state=0).fit(X)
+        assert km.n_iter_ == max_iter
+    # and an unbounded run stops by itself with fewer iterations than allowed
+    km = pyvl.KMeans(12, max_iter=1000, algorithm=algorithm, random_state=0).fit(X)
+    assert 3 < km.n_iter_ < 1000
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kmeans_dtype_parameter_sets_the_precision(dtype):
+    X = data(dtype=np.float64 if dtype == np.float32 else np.float32)
+    km = pyvl.KMeans(K, dtype=dtype, random_state=0).fit(X)
+    assert km.cluster_centers_.dtype == dtype
+    ref = pyvl.KMeans(K, random_state=0).fit(X.astype(dtype))
+    np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
+
+
+def test_encoder_covariance_bound_validation():
+    for bad in (-1.0, -1e-9, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="covariance_bound"):
+            E.FisherEncoder(covariance_bound=bad)
+    assert E.FisherEncoder(covariance_bound=0).covariance_bound == 0.0
+
+
+def test_encoder_zero_iterations_keeps_the_initialisation():
+    X = data()
+    enc = E.FisherEncoder(n_components=K, max_num_iterations=0, random_state=1, dtype="float64")
+    enc.fit(X)
+    # no EM step: the 'rand' initialisation (uniform priors, the data variance)
+    np.testing.assert_allclose(enc.priors_, 1.0 / K)
+    np.testing.assert_allclose(enc.covariances_, np.tile(X.var(axis=0, ddof=1), (K, 1)), rtol=1e-12)
+    with pytest.raises(ValueError, match="max_num_iterations"):
+        E.FisherEncoder(max_num_iterations=-1)
