@@ -3,7 +3,7 @@
 A test dependency that goes missing (an import that fails, a tool not on PATH) tends to
 show up as skips, and a suite that silently skips a file still looks green. Every skip
 must therefore be listed, with the reason it is acceptable, in ``tests/known_skips.txt``
-(one pytest node id or ``fnmatch`` pattern per line, ``#`` starts a comment). At the end
+(one pytest node id per line, ``*`` and ``?`` as wildcards, ``#`` starts a comment). At the end
 of the session any other skip (of a test or of a whole module at collection) is printed
 and the exit status becomes 1. Listed skips that do not happen are fine.
 
@@ -14,14 +14,21 @@ disables the check (e.g. on a machine without some optional tool).
 
 from __future__ import annotations
 
-import fnmatch
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 DEFAULT_LIST = Path(__file__).with_name("known_skips.txt")
 _SKIPPED: list[tuple[str, str]] = []
+
+
+def matches(nodeid: str, pattern: str) -> bool:
+    """``*`` and ``?`` are wildcards; everything else, brackets of parametrized ids
+    included, is literal."""
+    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(regex, nodeid) is not None
 
 
 def known_skips(path: Path) -> list[str]:
@@ -59,7 +66,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if setting.lower() == "off" or not _SKIPPED:
         return
     listed = known_skips(Path(setting) if setting else DEFAULT_LIST)
-    unexpected = [(n, r) for n, r in _SKIPPED if not any(fnmatch.fnmatchcase(n, p) for p in listed)]
+    unexpected = [(n, r) for n, r in _SKIPPED if not any(matches(n, p) for p in listed)]
     if not unexpected:
         return
     tr = session.config.pluginmanager.get_plugin("terminalreporter")

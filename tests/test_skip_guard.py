@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from skip_guard import DEFAULT_LIST, known_skips
+from skip_guard import DEFAULT_LIST, known_skips, matches
 
 HERE = Path(__file__).resolve().parent
 
@@ -67,6 +67,17 @@ def test_module_skipped_at_collection_fails(tmp_path):
 def test_patterns_match(tmp_path):
     code, out = run_pytest(tmp_path, ["test_sample.py::test_*"])
     assert code == 0, out
+
+
+def test_brackets_of_parametrized_ids_are_literal(tmp_path):
+    extra = ('import pytest\n\n@pytest.mark.parametrize("v", ["a-1", "b"])\n'
+             'def test_p(v):\n    pytest.skip(v)\n')
+    code, out = run_pytest(tmp_path, ["test_sample.py::test_listed", "test_extra.py::test_p[a-*]"],
+                           extra)
+    assert code == 1, out
+    assert "test_extra.py::test_p[b]" in out and "test_p[a-1]" not in out
+    assert matches("x.py::t[A()-c(n=1)]", "x.py::t[A()-c(*)]")
+    assert not matches("x.py::t[A()-c(n=1)]", "x.py::t[B()-c(*)]")
 
 
 def test_the_repository_list_is_readable():
