@@ -105,3 +105,16 @@ def test_encoder_zero_iterations_keeps_the_initialisation():
     np.testing.assert_allclose(enc.covariances_, np.tile(X.var(axis=0, ddof=1), (K, 1)), rtol=1e-12)
     with pytest.raises(ValueError, match="max_num_iterations"):
         E.FisherEncoder(max_num_iterations=-1)
+
+
+def test_too_few_samples_are_named_in_the_error():
+    X = data(n=5)
+    with pytest.raises(ValueError, match=r"n_samples=5 should be >= n_clusters=10"):
+        pyvl.KMeans(10).fit(X)
+    with pytest.raises(ValueError, match=r"n_components = 10, n_samples = 5"):
+        pyvl.GaussianMixture(10).fit(X)
+    for chunks in ([X], [X[:2], X[2:]]):
+        with pytest.raises(ValueError, match=r"n_samples=5 should be >= n_clusters=10"):
+            pyvl.KMeans(10, init_sample_size=3).fit(chunks)
+        with pytest.raises(ValueError, match=r"n_components = 10, n_samples = 5"):
+            pyvl.GaussianMixture(10).fit(chunks)
