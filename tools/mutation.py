@@ -553,8 +553,11 @@ def run_broad(args: argparse.Namespace) -> int:
         if not tree.build(logdir / "build.log"):
             log("the copy does not build")
             return 2
+        # tests that import pyvl in a subprocess cannot run under mutmut (its instrumented
+        # modules only import inside its own directory)
+        deselect = [a for t in broad.get("deselect", []) for a in ("--deselect", t)]
         (tree.root / "setup.cfg").write_text(
-            _mutmut_config(modules, tree.existing(tests), ["-p", "no:cacheprovider"]))
+            _mutmut_config(modules, tree.existing(tests), ["-p", "no:cacheprovider", *deselect]))
         # mutmut reads [tool.mutmut] of pyproject.toml before setup.cfg: there is none
         env = tree.env()
         env["PYTHONPATH"] = ""  # mutmut puts its mutants/ first itself
