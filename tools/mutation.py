@@ -573,6 +573,11 @@ def run_broad(args: argparse.Namespace) -> int:
         if not names:
             log(f"mutmut produced no mutants: see {logdir / 'mutmut-stats.log'}")
             return 2
+        if "failed to collect stats" in (logdir / "mutmut-stats.log").read_text(errors="replace"):
+            log("mutmut's instrumented run of the unmutated tests failed: run them with --keep "
+                "and `MUTANT_UNDER_TEST=stats python -m pytest ...` in <copy>/mutants to see "
+                "which (a test that imports pyvl in a subprocess belongs in [broad] deselect)")
+            return 2
         if args.function:
             names = [n for n in names if any(fnmatch.fnmatch(n, p) for p in args.function)]
         if args.quick or args.max_mutants:
