@@ -118,3 +118,89 @@ def test_too_few_samples_are_named_in_the_error():
             pyvl.KMeans(10, init_sample_size=3).fit(chunks)
         with pytest.raises(ValueError, match=r"n_components = 10, n_samples = 5"):
             pyvl.GaussianMixture(10).fit(chunks)
+
+
+# ---- found by a larger mutmut sample (docs/testing.md) --------------------------------------
+
+
+TRANSFORMER_OPTIONS = {  # transformer parameter -> encoder attribute, non-default value
+    "FisherVectorEncoder": dict(n_components=("n_components", 2), improved=("improved", False),
+                                square_root=("square_root", True), normalized=("normalized", True),
+                                fast=("fast", True), init=("init", "kmeans"),
+                                max_iter=("max_num_iterations", 3), n_init=("num_repetitions", 2),
+                                covariance_bound=("covariance_bound", 0.01)),
+    "VladEncoder": dict(n_clusters=("n_clusters", 2),
+                        normalize_components=("normalize_components", True),
+                        square_root=("square_root", True), normalize_mass=("normalize_mass", True),
+                        unnormalized=("unnormalized", True), algorithm=("algorithm", "elkan"),
+                        max_iter=("max_num_iterations", 3), n_init=("num_repetitions", 2)),
+    "BovwEncoder": dict(n_clusters=("n_clusters", 2), mode=("mode", "soft"),
+                        codebook=("codebook", "gmm"), frequencies=("frequencies", True),
+                        square_root=("square_root", True), normalized=("normalized", True),
+                        init=("init", "kmeans"), covariance_bound=("covariance_bound", 0.01),
+                        max_iter=("max_num_iterations", 3), n_init=("num_repetitions", 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMER_OPTIONS))
+def test_every_transformer_parameter_reaches_the_encoder(name):
+    import pyvl.transformers as T
+
+    options = TRANSFORMER_OPTIONS[name]
+    params = {p: v for p, (_, v) in options.items()}
+    t = getattr(T, name)(random_state=0, dtype="float64", **params)
+    assert {p: t.get_params()[p] for p in params} == params
+    images = [np.random.default_rng(i).normal(size=(30, 3)) for i in range(3)]
+    enc = t.fit(images).encoder_
+    for p, (attr, value) in options.items():
+        assert getattr(enc, attr) == value, (p, attr)
+
+
+def test_encoder_defaults_are_the_documented_ones():
+    """The defaults the docstrings and docs/encoders.md give."""
+    assert E.FisherEncoder().n_components == 64 and E.FisherEncoder().num_repetitions == 1
+    assert E.VladEncoder().n_clusters == 64 and E.VladEncoder().num_repetitions == 1
+    assert E.BovwEncoder().n_clusters == 256 and E.BovwEncoder().num_repetitions == 1
+    for cls in (E.FisherEncoder, E.VladEncoder, E.BovwEncoder):
+        assert cls().max_num_iterations == 100
+    assert E.VladEncoder(max_num_iterations=0).max_num_iterations == 0
+
+
+def test_pyramid_accepts_an_image_of_size_one():
+    enc = E.VladEncoder.from_centers(np.eye(2), pyramid=[(1, 1), (2, 1)])
+    x = np.array([[1.0, 0.0], [0.0, 1.0]])
+    pos = np.array([[0.2, 0.5], [0.9, 0.5]])
+    out = enc.encode(x, pos, (1, 1))
+    # cells: the whole image, then the left and the right halves
+    flat = E.VladEncoder.from_centers(np.eye(2))
+    np.testing.assert_array_equal(out, np.concatenate([flat.encode(x), flat.encode(x[:1]), flat.encode(x[1:])]))
+    with pytest.raises(ValueError):
+        enc.encode(x, pos, (0, 1))
+
+
+def test_kmeans_transform_of_points_at_a_center_is_zero():
+    X = data(n=300) + 1e4  # a point at a center takes the exact recomputation branch
+    km = pyvl.KMeans(K, random_state=0).fit(X)
+    d = km.transform(km.cluster_centers_.astype(np.float64))
+    np.testing.assert_array_equal(np.diag(d), 0)
+    ref = np.sqrt(((X[:20, None, :] - km.cluster_centers_[None]) ** 2).sum(-1))
+    np.testing.assert_allclose(km.transform(X[:20]), ref, rtol=1e-9)
+
+
+def test_random_from_data_starts_with_uniform_weights():
+    X = data()
+    g = pyvl.GaussianMixture(K, init_params="random_from_data", max_iter=0, random_state=0).fit(X)
+    np.testing.assert_allclose(g.weights_, 1.0 / K)
+
+
+def test_describe_reports_the_file(tmp_path):
+    X = data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        g = pyvl.GaussianMixture(K, random_state=0, max_iter=2).fit(X)
+    g.save(tmp_path / "g.npz")
+    info = pyvl.io.describe(tmp_path / "g.npz")
+    assert info["format"] == pyvl.io.FORMAT and info["version"] == pyvl.io.VERSION
+    assert info["class"] == "pyvl.GaussianMixture" and info["fitted"] is True
+    assert info["params"]["n_components"] == K
+    assert info["arrays"]["means_"] == ((K, D), "float64")
