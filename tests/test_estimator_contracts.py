@@ -204,3 +204,35 @@ def test_describe_reports_the_file(tmp_path):
     assert info["class"] == "pyvl.GaussianMixture" and info["fitted"] is True
     assert info["params"]["n_components"] == K
     assert info["arrays"]["means_"] == ((K, D), "float64")
+
+
+ENCODER_BOOLS = {
+    E.FisherEncoder: ["improved", "square_root", "normalized", "fast"],
+    E.VladEncoder: ["normalize_components", "square_root", "normalize_mass", "unnormalized"],
+    E.BovwEncoder: ["frequencies", "square_root", "normalized"],
+}
+ENCODER_CHOICES = {
+    E.FisherEncoder: ["init"],
+    E.VladEncoder: ["algorithm"],
+    E.BovwEncoder: ["mode", "codebook", "algorithm", "init"],
+}
+
+
+@pytest.mark.parametrize("cls", sorted(ENCODER_BOOLS, key=lambda c: c.__name__), ids=lambda c: c.__name__)
+def test_invalid_options_are_named_in_the_error(cls):
+    for name in ENCODER_BOOLS[cls]:
+        with pytest.raises(TypeError, match=rf"^{name} must be True or False, got 'yes'$"):
+            cls(**{name: "yes"})
+    for name in ENCODER_CHOICES[cls]:
+        with pytest.raises(ValueError, match=rf"^{name} must be one of .*; got 'nope'$"):
+            cls(**{name: "nope"})
+    with pytest.raises(ValueError, match=r"^covariance_lower_bound must be finite and >= 0$"):
+        pyvl.GaussianMixture(2, covariance_lower_bound=np.nan).fit(data())
+
+
+def test_wrapped_gmm_of_mixed_dtypes_is_float64():
+    means = np.zeros((2, 3))  # float64
+    covs, priors = np.ones((2, 3), np.float32), np.full(2, 0.5, np.float32)
+    for cls in (E.FisherEncoder, E.BovwEncoder):
+        assert cls.from_gmm(means, covs, priors).dtype == "float64"
+        assert cls.from_gmm(means.astype(np.float32), covs, priors).dtype == "float32"
