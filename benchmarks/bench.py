@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import statistics
 import subprocess
 import sys
+import time
 
 from _common import Table, clean_blas_environment, fmt_s, machine_info, median_time, ratio
 
@@ -32,7 +34,7 @@ from vlapi import VLApi, _p, find_vlfeat  # noqa: E402
 
 import pyvl  # noqa: E402
 from pyvl import gmm as G  # noqa: E402
-from pyvl._lib import lib  # noqa: E402
+from pyvl._core.lib import lib  # noqa: E402
 
 
 def gmm_data(n: int, d: int, k: int, seed: int = 0, dtype=np.float32):
@@ -330,6 +332,73 @@ def main() -> int:
                         f"kmeans_d{d}_vs_vlfeat_lloyd": t_vl_lloyd / t_ours,
                         f"kmeans_d{d}_elkan_vs_lloyd": t_lloyd20 / t_elkan})
     tables.append((t_km, ("shape", "implementation", "median", "ratio")))
+
+    # 6. Threads under contention: a busy core, BLAS threads still spinning,
+    #    and the whole vl_gmm_em call (not a differenced iteration)
+    t_thr = Table(f"Threads: 2 threads / 1 thread, and the whole vl_gmm_em call, K={K}")
+    print("\n" + t_thr.title)
+    d = dims[0]
+    x, means, covs, w = gmm_data(n_img, d, K, seed=2)
+    a_mm = np.random.default_rng(1).normal(size=(N, 2 * d)).astype(np.float32)
+    b_mm = np.random.default_rng(2).normal(size=(2 * d, K)).astype(np.float32)
+
+    def fv() -> None:
+        vl_fisher_encode(means, covs, w, x, VL_FISHER_FLAG_IMPROVED)
+
+    xe, *_ = gmm_data(N, d, K, seed=4)
+    rng = np.random.default_rng(5)
+    crude = (xe[rng.choice(N, K, replace=False)], np.ones((K, d), np.float32), np.full(K, 1 / K, np.float32))
+
+    def em5() -> None:
+        g = G.vl_gmm_new(G.VL_TYPE_FLOAT, d, K)
+        G.vl_gmm_set_means(g, crude[0])
+        G.vl_gmm_set_covariances(g, crude[1])
+        G.vl_gmm_set_priors(g, crude[2])
+        G.vl_gmm_set_max_num_iterations(g, 5)
+        G.vl_gmm_em(g, xe)
+
+    def after_matmul(fn, repeats: int) -> float:
+        # no pause: the matmul's BLAS threads are still spinning when fn starts
+        times = []
+        for _ in range(repeats + 1):
+            a_mm @ b_mm
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return statistics.median(times[1:])
+
+    def per_threads(measure) -> tuple[float, float]:
+        pyvl.vl_set_num_threads(1)
+        t1 = measure()
+        pyvl.vl_set_num_threads(2)
+        t2 = measure()
+        pyvl.vl_set_num_threads(0)
+        return t1, t2
+
+    fv_reps = reps * 10
+    q1, q2 = per_threads(lambda: median_time(fv, fv_reps))
+    m1, m2 = per_threads(lambda: after_matmul(fv, fv_reps))
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        b1, b2 = per_threads(lambda: median_time(fv, fv_reps))
+        e1, e2 = per_threads(lambda: median_time(em5, max(2, reps // 2)) / 5)
+    finally:
+        spin.kill()
+        spin.wait()
+    t_gemm = median_time(lambda: np.concatenate([xe, xe * xe], axis=1) @ b_mm, reps * 2)
+    t_em5 = median_time(em5, max(2, reps // 2)) / 5
+    t_thr.add(f"D={d}", f"Fisher, one image of {n_img}, quiet", f"{fmt_s(q1)} / {fmt_s(q2)}", f"{q2 / q1:.2f}x")
+    t_thr.add(f"D={d}", "Fisher, right after a numpy matmul", f"{fmt_s(m1)} / {fmt_s(m2)}", f"{m2 / m1:.2f}x")
+    t_thr.add(f"D={d}", "Fisher, one core kept busy by another process", f"{fmt_s(b1)} / {fmt_s(b2)}", f"{b2 / b1:.2f}x")
+    t_thr.add(f"D={d}, N={N}", "vl_gmm_em (5 iterations from a crude start) / 5, busy core",
+              f"{fmt_s(e1)} / {fmt_s(e2)}", f"{e2 / e1:.2f}x")
+    t_thr.add(f"D={d}, N={N}", "vl_gmm_em (5 iterations) / 5, all threads, vs numpy sgemm",
+              f"{fmt_s(t_em5)} / {fmt_s(t_gemm)}", f"{ratio(t_em5, t_gemm)} of sgemm")
+    summary.update({"fisher_2t_over_1t_quiet": q2 / q1, "fisher_2t_over_1t_after_matmul": m2 / m1,
+                    "fisher_2t_over_1t_busy_core": b2 / b1, "em_2t_over_1t_busy_core": e2 / e1,
+                    "em_whole_call_vs_sgemm": t_em5 / t_gemm})
+    tables.append((t_thr, ("shape", "measurement", "1 thread / 2 threads (or pyvl / sgemm)", "ratio")))
 
     # 5. Peak memory of one EM fit (each in a fresh process)
     t_mem = Table(f"Peak RSS of EM (N={N}, D={dims[0]}, K={K}, 3 iterations), fresh processes")

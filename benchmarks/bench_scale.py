@@ -42,9 +42,9 @@ sys.path.insert(0, str(HERE.parent))
 from _common import Table, machine_info
 
 import pyvl
-from pyvl import _chunked as C
-from pyvl._arrays import ptr
-from pyvl._lib import lib
+from pyvl._core.objects import GMM
+from pyvl._core.runtime import num_threads
+from pyvl._training import data as C
 
 
 def make_block(i: int, rows: int, d: int, k: int, seed: int = 0) -> np.ndarray:
@@ -97,32 +97,26 @@ def timed_fit(X, init: dict, iters: int, **kw) -> float:
 
 def estep_chunk_time(chunk: np.ndarray, init: dict, threads: int, repeats: int = 3) -> float:
     k, d = init["means_init"].shape
-    g = C._Owned(lib.vl_gmm_new(1, d, k), lib.vl_gmm_delete)
-    lib.vl_gmm_set_priors(g.ptr, ptr(np.ascontiguousarray(init["weights_init"], np.float32)))
-    lib.vl_gmm_set_means(g.ptr, ptr(np.ascontiguousarray(init["means_init"], np.float32)))
-    lib.vl_gmm_set_covariances(g.ptr, ptr(np.ascontiguousarray(1 / init["precisions_init"], np.float32)))
-    st = np.zeros(int(lib.vl_gmm_stats_size(g.ptr)))
-    before = int(lib.vl_get_max_threads())
-    lib.vl_set_num_threads(threads)
+    g = GMM.of_dtype(np.float32, d, k)
+    g.set_params(init["weights_init"], init["means_init"], 1 / init["precisions_init"])
+    st = g.new_stats()
     times = []
-    try:
+    with num_threads(threads):
         for _ in range(repeats):
             t = time.perf_counter()
-            lib.vl_gmm_stats_accumulate(g.ptr, C._dp(st), ptr(chunk), chunk.shape[0], None, None, 0)
+            g.stats_accumulate(st, chunk)
             times.append(time.perf_counter() - t)
-    finally:
-        lib.vl_set_num_threads(before)
     return float(statistics.median(times))
 
 
 def mstep_time(st: np.ndarray, init: dict) -> float:
     k, d = init["means_init"].shape
-    g = C._Owned(lib.vl_gmm_new(1, d, k), lib.vl_gmm_delete)
-    lib.vl_gmm_set_means(g.ptr, ptr(np.ascontiguousarray(init["means_init"], np.float32)))
+    g = GMM.of_dtype(np.float32, d, k)
+    g.set_means(init["means_init"])
     times = []
     for _ in range(20):
         t = time.perf_counter()
-        lib.vl_gmm_mstep_from_stats(g.ptr, C._dp(st), None)
+        g.mstep_from_stats(st)
         times.append(time.perf_counter() - t)
     return float(statistics.median(times))
 
@@ -145,15 +139,13 @@ def dask_run(n: int, d: int, k: int, chunk: int, workers: int, init: dict, iters
         tiny = da.from_array(np.zeros((overhead_tasks, d), np.float32) + 1, chunks=(1, d)).persist()
         wait(tiny)
         passes = C.DaskPasses(tiny, np.dtype(np.float32), None)
-        g = C._Owned(lib.vl_gmm_new(1, d, k), lib.vl_gmm_delete)
-        lib.vl_gmm_set_priors(g.ptr, ptr(np.full(k, 1.0 / k, np.float32)))
-        lib.vl_gmm_set_means(g.ptr, ptr(np.ascontiguousarray(init["means_init"], np.float32)))
-        lib.vl_gmm_set_covariances(g.ptr, ptr(np.ones((k, d), np.float32)))
-        passes.gmm_stats(g, k, d)  # warm-up
+        g = GMM.of_dtype(np.float32, d, k)
+        g.set_params(np.full(k, 1.0 / k), init["means_init"], np.ones((k, d)))
+        passes.gmm_stats(g)  # warm-up
         t = time.perf_counter()
-        passes.gmm_stats(g, k, d)
+        passes.gmm_stats(g)
         per_task = (time.perf_counter() - t) / overhead_tasks
-        snapshot = C.gmm_snapshot(g.ptr, np.dtype(np.float32), k, d)
+        snapshot = C.gmm_snapshot(g)
         t = time.perf_counter()
         passes.stats_graph(C._gmm_block_stats, snapshot)
         build = (time.perf_counter() - t) / overhead_tasks
@@ -213,12 +205,11 @@ def main() -> None:
     t1 = estep_chunk_time(one, init, 1)
     tall = estep_chunk_time(one, init, threads)
     s = (2 * d + 2) * k + 2
-    st = np.zeros(s)
-    g = C._Owned(lib.vl_gmm_new(1, d, k), lib.vl_gmm_delete)
-    lib.vl_gmm_set_priors(g.ptr, ptr(np.full(k, 1.0 / k, np.float32)))
-    lib.vl_gmm_set_means(g.ptr, ptr(np.ascontiguousarray(init["means_init"], np.float32)))
-    lib.vl_gmm_set_covariances(g.ptr, ptr(np.ones((k, d), np.float32)))
-    lib.vl_gmm_stats_accumulate(g.ptr, C._dp(st), ptr(one), chunk, None, None, 0)
+    g = GMM.of_dtype(np.float32, d, k)
+    g.set_params(np.full(k, 1.0 / k), init["means_init"], np.ones((k, d)))
+    st = g.new_stats()
+    assert st.size == s
+    g.stats_accumulate(st, one)
     a, b = st.copy(), st.copy()
     t = time.perf_counter()
     for _ in range(200):

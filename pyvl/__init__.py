@@ -1,7 +1,7 @@
 """pyvl: Gaussian mixtures, k-means and feature encodings on libgmm.
 
-* ``pyvl.gmm`` / ``pyvl.kmeans``: VLFeat's C API, function for function
-  (``from pyvl.gmm import *``);
+* ``pyvl.gmm`` / ``pyvl.kmeans`` / ``pyvl.ikmeans`` / ``pyvl.hikmeans``:
+  VLFeat's C API, function for function (``from pyvl.gmm import *``);
 * ``pyvl.random``: VLFeat's MT19937 generator, for repeatable runs;
 * ``pyvl.simd``: the SIMD level in use;
 * ``pyvl.fisher`` / ``pyvl.vlad`` / ``pyvl.bovw``: the encodings, one image
@@ -17,8 +17,11 @@
 
 from __future__ import annotations
 
-from . import _log
-from ._errors import (
+import importlib
+from typing import Any
+
+from ._core import runtime as _runtime
+from ._core.errors import (
     AllocationError,
     InvalidArgumentError,
     PyvlError,
@@ -26,30 +29,26 @@ from ._errors import (
     StateError,
     TrainingInterrupted,
 )
-from ._lib import lib as _clib
-from ._lib import version as _version
 
-__version__ = _version()
+__version__ = _runtime.version()
 
-_log.install()
+_runtime.install_log_hook()
 
-try:  # threadpoolctl.threadpool_limits/threadpool_info also see libgmm (pyvl/_threadpool.py)
-    from . import _threadpool  # noqa: F401
+try:  # threadpoolctl.threadpool_limits/threadpool_info also see libgmm (pyvl/_core/threadpool.py)
+    from ._core import threadpool as _threadpool  # noqa: F401
 except ImportError:  # threadpoolctl is optional
     pass
 
 
 def vl_set_num_threads(n: int) -> None:
-    """Threads used by libgmm (0: the OpenMP default, normally the number of cores).
+    """Threads used by libgmm (0: its default, normally the number of cores).
     Results do not depend on it."""
-    from ._arrays import count
-
-    _clib.vl_set_num_threads(count(n, "n"))
+    _runtime.set_num_threads(n)
 
 
 def vl_get_max_threads() -> int:
     """Threads libgmm will use."""
-    return int(_clib.vl_get_max_threads())
+    return _runtime.get_max_threads()
 
 
 _LAZY = {"GaussianMixture": "estimators", "KMeans": "estimators"}
@@ -60,16 +59,25 @@ _LAZY.update(
 )
 
 
-def __getattr__(name: str):  # PEP 562: the estimators import scikit-learn only when used
+# Submodules reachable as attributes (``import pyvl; pyvl.encoders.get(...)``),
+# imported on first use (PEP 562): the estimators and transformers need
+# scikit-learn, the rest is imported only by those who use it.
+_SUBMODULES = frozenset(
+    {"bovw", "cli", "compat", "dask", "demo", "encoders", "estimators", "fisher", "gmm", "io",
+     "kmeans", "plot", "random", "simd", "transformers", "vlad", "ikmeans", "hikmeans"}
+)
+
+
+def __getattr__(name: str) -> Any:  # PEP 562
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    if name == "io":  # pyvl.io: save/load of models (imported on first use)
-        import importlib
-
-        return importlib.import_module(".io", __name__)
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'pyvl' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
 
 
 __all__ = [

@@ -11,9 +11,12 @@ Commands (each has ``--help``):
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Sequence
+
+from . import __version__
 
 # command: (module, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -46,16 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_usage(prog), file=sys.stdout if args else sys.stderr)
         return 0 if args else 2
     if args[0] == "--version":
-        from . import __version__
-
         print(f"pyvl {__version__}")
         return 0
     if args[0] not in COMMANDS:
         print(_usage(prog), file=sys.stderr)
         print(f"{prog}: error: unknown command {args[0]!r}", file=sys.stderr)
         return 2
-    import importlib
-
     module, function, _ = COMMANDS[args[0]]
     run = getattr(importlib.import_module(module), function)
     try:

@@ -29,11 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import as_data, ptr, vl_type_of
-from ._lib import lib
-from ._sets import as_sets, check_offsets, size_ptr
-from .fisher import check_flags, gmm_params
-from .vlad import centers_array
+from ._core import encoding as _enc
+from ._core.arrays import as_sets, check_centers
+from ._core.enums import BovwFlag
 
 __all__ = [
     "VL_BOVW_FLAG_SOFT",
@@ -45,24 +43,10 @@ __all__ = [
     "bovw_encode_gmm_batch",
 ]
 
-VL_BOVW_FLAG_SOFT = 0x1
-VL_BOVW_FLAG_FREQUENCIES = 0x2
-VL_BOVW_FLAG_SQUARE_ROOT = 0x4
-VL_BOVW_FLAG_NORMALIZED = 0x8
-_ALL_FLAGS = 0xF
-
-
-def _sigma(sigma: float | None, flags: int) -> float:
-    if flags & VL_BOVW_FLAG_SOFT:
-        if sigma is None:
-            raise ValueError("VL_BOVW_FLAG_SOFT needs sigma > 0 (the kernel width)")
-        s = float(sigma)
-        if not s > 0 or not np.isfinite(s):
-            raise ValueError(f"sigma must be finite and > 0, got {sigma!r}")
-        return s
-    if sigma is not None:
-        raise ValueError("sigma is used only with VL_BOVW_FLAG_SOFT (hard votes have no width)")
-    return 0.0
+VL_BOVW_FLAG_SOFT = BovwFlag.SOFT
+VL_BOVW_FLAG_FREQUENCIES = BovwFlag.FREQUENCIES
+VL_BOVW_FLAG_SQUARE_ROOT = BovwFlag.SQUARE_ROOT
+VL_BOVW_FLAG_NORMALIZED = BovwFlag.NORMALIZED
 
 
 def bovw_encode(centers: Any, data: Any, sigma: float | None = None, flags: int = 0) -> np.ndarray:
@@ -81,14 +65,7 @@ def bovw_encode(centers: Any, data: Any, sigma: float | None = None, flags: int 
     -------
     hist : (K,) ndarray of the centers' dtype
     """
-    c, dtype = centers_array(centers, "centers")
-    k, d = c.shape
-    f = check_flags(flags, _ALL_FLAGS, "VL_BOVW_FLAG")
-    s = _sigma(sigma, f)
-    x, n = as_data(data, d, dtype)
-    enc = np.zeros(k, dtype=dtype)
-    lib.vl_bovw_encode(ptr(enc), vl_type_of(dtype), ptr(c), d, k, ptr(x), n, s, f)
-    return enc
+    return _enc.bovw_encode(centers, data, sigma, flags)
 
 
 def bovw_encode_batch(
@@ -99,9 +76,9 @@ def bovw_encode_batch(
     ``descriptor_sets`` is a list of (N_j, D) arrays. Returns (n_images, K)
     of the centers' dtype; row j equals :func:`bovw_encode` of image j.
     """
-    c, dtype = centers_array(centers, "centers")
+    c, dtype = check_centers(centers, "centers")
     data, offsets = as_sets(descriptor_sets, c.shape[1], dtype)
-    return encode_sets(c, data, offsets, sigma, flags)
+    return _enc.bovw_encode_sets(c, data, offsets, sigma, flags)
 
 
 def encode_sets(
@@ -109,18 +86,7 @@ def encode_sets(
 ) -> np.ndarray:
     """:func:`bovw_encode_batch` on sets already concatenated: ``data``
     (N_total, D), ``offsets`` (n_images + 1,)."""
-    c, dtype = centers_array(centers, "centers")
-    k, d = c.shape
-    f = check_flags(flags, _ALL_FLAGS, "VL_BOVW_FLAG")
-    s = _sigma(sigma, f)
-    x, total = as_data(data, d, dtype)
-    off = check_offsets(offsets, total)
-    n_images = off.size - 1
-    enc = np.zeros((n_images, k), dtype=dtype)
-    lib.vl_bovw_encode_batch(
-        ptr(enc), vl_type_of(dtype), ptr(c), d, k, ptr(x), size_ptr(off), n_images, s, f
-    )
-    return enc
+    return _enc.bovw_encode_sets(centers, data, offsets, sigma, flags)
 
 
 def bovw_encode_gmm_batch(
@@ -132,33 +98,13 @@ def bovw_encode_gmm_batch(
     E-step of the GMM, priors below 1e-6 giving 0); without it, 1 for the
     most likely component. Returns (n_images, K) of the GMM's dtype.
     """
-    m, c, p, dtype = gmm_params(means, covariances, priors)
+    m, c, p, dtype = _enc.gmm_arrays(means, covariances, priors)
     data, offsets = as_sets(descriptor_sets, m.shape[1], dtype)
-    return encode_gmm_sets(m, c, p, data, offsets, flags)
+    return _enc.bovw_encode_gmm_sets(m, c, p, data, offsets, flags)
 
 
 def encode_gmm_sets(
     means: Any, covariances: Any, priors: Any, data: np.ndarray, offsets: Any, flags: int = 0
 ) -> np.ndarray:
     """:func:`bovw_encode_gmm_batch` on sets already concatenated."""
-    m, c, p, dtype = gmm_params(means, covariances, priors)
-    k, d = m.shape
-    f = check_flags(flags, _ALL_FLAGS, "VL_BOVW_FLAG")
-    x, total = as_data(data, d, dtype)
-    off = check_offsets(offsets, total)
-    n_images = off.size - 1
-    enc = np.zeros((n_images, k), dtype=dtype)
-    lib.vl_bovw_encode_gmm_batch(
-        ptr(enc),
-        vl_type_of(dtype),
-        ptr(m),
-        d,
-        k,
-        ptr(c),
-        ptr(p),
-        ptr(x),
-        size_ptr(off),
-        n_images,
-        f,
-    )
-    return enc
+    return _enc.bovw_encode_gmm_sets(means, covariances, priors, data, offsets, flags)

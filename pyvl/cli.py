@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 import warnings
 import zipfile
@@ -46,7 +45,10 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import c_array
+from . import encoders as E
+from . import io
+from ._core.arrays import c_array, check_gmm
+from ._core.runtime import num_threads
 
 __all__ = ["CliError", "Model", "encode_main", "fit_main", "load_model", "save_model"]
 
@@ -109,32 +111,10 @@ class Model:
         return f"a fitted {self.encoder!r}"
 
 
-def _pyvl_io() -> Any:
-    """pyvl.io, or None where this pyvl has no model-file module."""
-    try:
-        from . import io
-    except ImportError:  # pragma: no cover - a pyvl without pyvl.io
-        return None
-    return io
-
-
 def save_model(model: Any, path: str) -> None:
-    """Write a fitted :class:`pyvl.GaussianMixture` or :class:`pyvl.KMeans`.
-
-    With :mod:`pyvl.io` (the portable pyvl model format); without it, a plain
-    ``.npz`` of ``means``/``covariances``/``weights`` or ``centers``, which
-    :func:`load_model` reads too.
-    """
-    io = _pyvl_io()
-    if io is not None:
-        io.save(model, path)
-        return
-    if hasattr(model, "cluster_centers_"):
-        arrays = {"centers": model.cluster_centers_}
-    else:
-        arrays = {"means": model.means_, "covariances": model.covariances_,
-                  "weights": model.weights_}
-    _atomic_write(path, lambda f: np.savez(f, **arrays))
+    """Write a fitted :class:`pyvl.GaussianMixture` or :class:`pyvl.KMeans` (the
+    portable pyvl model format, :func:`pyvl.io.save`)."""
+    io.save(model, path)
 
 
 def _model_from_object(obj: Any, path: str) -> Model:
@@ -156,19 +136,14 @@ def _model_from_object(obj: Any, path: str) -> Model:
 
 def _plain_model(arrays: dict[str, np.ndarray], path: str) -> Model:
     """A model from a plain ``.npz`` (means/covariances/weights or priors, or centers)."""
-
-    def real2d(name: str) -> np.ndarray:
-        a = arrays[name]
-        if a.dtype.kind not in "iuf" or a.ndim != 2 or 0 in a.shape:
-            raise CliError(f"{path}: {name!r} must be a non-empty (K, D) array of numbers, "
-                           f"got {a.dtype} of shape {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise CliError(f"{path}: {name!r} contains NaN or Inf")
-        return a
-
     keys = set(arrays)
     if "centers" in keys and not keys & {"means", "covariances"}:
-        c = real2d("centers")
+        c = arrays["centers"]
+        if c.dtype.kind not in "iuf" or c.ndim != 2 or 0 in c.shape:
+            raise CliError(f"{path}: 'centers' must be a non-empty (K, D) array of numbers, "
+                           f"got {c.dtype} of shape {c.shape}")
+        if not np.all(np.isfinite(c)):
+            raise CliError(f"{path}: 'centers' contains NaN or Inf")
         dtype = c.dtype if c.dtype in (np.float32, np.float64) else np.dtype(np.float64)
         return Model("kmeans", centers=c_array(c, dtype=dtype))
     wkey = "weights" if "weights" in keys else "priors"
@@ -177,42 +152,31 @@ def _plain_model(arrays: dict[str, np.ndarray], path: str) -> Model:
         raise CliError(
             f"{path}: not a model file: expected pyvl's model format, or a .npz with the "
             f"arrays means, covariances and weights (or priors), or centers; it has "
-            f"{sorted(keys)}"
+            f"{sorted(keys)[:20]}"
         )
-    m, c = real2d("means"), real2d("covariances")
-    w = arrays[wkey]
-    if c.shape != m.shape or w.shape != (m.shape[0],) or w.dtype.kind not in "iuf":
-        raise CliError(f"{path}: means and covariances must be (K, D) and {wkey} (K,); got "
-                       f"{m.shape}, {c.shape}, {w.shape}")
-    if not np.all(np.isfinite(w)) or np.any(w < 0) or np.any(c <= 0):
-        raise CliError(f"{path}: {wkey} must be finite and >= 0, covariances > 0")
-    dtype = np.dtype(np.float32 if all(a.dtype == np.float32 for a in (m, c, w)) else np.float64)
-    return Model("gmm", *(c_array(a, dtype=dtype) for a in (m, c, w)))
+    if any(arrays[k].dtype.kind not in "iuf" for k in ("means", "covariances", wkey)):
+        raise CliError(f"{path}: means, covariances and {wkey} must be arrays of numbers")
+    try:
+        m, c, w, _ = check_gmm(arrays["means"], arrays["covariances"], arrays[wkey], what=path)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return Model("gmm", m, c, w)
 
 
 def load_model(path: str) -> Model:
     """Read a model file (see the module documentation); :class:`CliError` if bad."""
-    if not os.path.isfile(path):
-        raise CliError(f"{path}: no such model file")
     try:
-        npz = np.load(path, allow_pickle=False)
-        if not hasattr(npz, "files"):
-            raise CliError(f"{path}: a .npy array, not a model file (.npz)")
-        try:
-            names = list(npz.files)
-            plain = "__format__" not in names
-            arrays = {k: npz[k] for k in names} if plain else {}
-        finally:
-            npz.close()
-    except CliError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        arrays = io.archive.read_members(path)
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such model file") from None
+    except (OSError, ValueError) as exc:
+        if os.path.isfile(path):  # a regular file: safe to look at
+            with open(path, "rb") as f:
+                if f.read(6) == b"\x93NUMPY":
+                    raise CliError(f"{path}: a .npy array, not a model file (.npz)") from None
         raise CliError(f"{path}: not a readable model file ({exc})") from None
-    if plain:
+    if "__format__" not in arrays:
         return _plain_model(arrays, path)
-    io = _pyvl_io()
-    if io is None:  # pragma: no cover
-        raise CliError(f"{path}: a pyvl model file, and this pyvl has no pyvl.io to read it")
     try:
         obj = io.load(path)
     except ImportError as exc:  # e.g. a GaussianMixture needs scikit-learn
@@ -258,21 +222,9 @@ def _read_descriptors(path: str, arr: np.ndarray, dtype: np.dtype) -> np.ndarray
     return data
 
 
-def _atomic_write(path: str, write: Any) -> None:
-    """Call ``write(file)`` on a temporary file next to ``path``, then rename it."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".pyvl-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _check_output(path: str, inputs: Sequence[str]) -> None:
+    if not path:
+        raise CliError("the output path is empty")
     directory = os.path.dirname(os.path.abspath(path)) or "."
     if not os.path.isdir(directory):
         raise CliError(f"{path}: the output directory {directory} does not exist")
@@ -316,6 +268,20 @@ def _nonneg_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    value = _nonneg_int(text)
+    if value >= 2**32:
+        raise argparse.ArgumentTypeError(f"expected a seed in [0, 2**32), got {value}")
+    return value
+
+
+def _threads(text: str) -> int:
+    value = _nonneg_int(text)
+    if value > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_THREADS} threads, got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -336,13 +302,59 @@ def _nonneg_float(text: str) -> float:
     return value
 
 
+#: Most lines of all @FILE argument files together, and their nesting depth at most.
+MAX_ARG_LINES = 10_000_000
+MAX_ARG_DEPTH = 8
+#: Most libgmm threads the command line asks for.
+MAX_THREADS = 1024
+
+
+def expand_arg_files(argv: Sequence[str], depth: int = 0, seen: tuple[str, ...] = ()) -> list[str]:
+    """``@FILE`` arguments replaced by FILE's lines (one argument a line, blank lines
+    skipped), recursively; a file that includes itself, nesting deeper than
+    :data:`MAX_ARG_DEPTH` or more than :data:`MAX_ARG_LINES` lines is a
+    :class:`CliError`."""
+    out: list[str] = []
+    for arg in argv:
+        if not arg.startswith("@") or len(arg) == 1:
+            out.append(arg)
+            continue
+        path = arg[1:]
+        real = os.path.realpath(path)
+        if real in seen:
+            raise CliError(f"{arg}: the argument file includes itself")
+        if depth >= MAX_ARG_DEPTH:
+            raise CliError(f"{arg}: argument files nested more than {MAX_ARG_DEPTH} deep")
+        if not os.path.isfile(real):
+            raise CliError(f"{arg}: no such argument file (or not a regular file)")
+        try:
+            with open(real, encoding="utf-8") as f:
+                lines = [line.rstrip("\r\n") for line in f]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"{arg}: cannot read the argument file ({exc})") from None
+        out += expand_arg_files([ln for ln in lines if ln.strip()], depth + 1, (*seen, real))
+        if len(out) > MAX_ARG_LINES:
+            raise CliError(f"more than {MAX_ARG_LINES} arguments from argument files")
+    return out
+
+
 def _run(parser: argparse.ArgumentParser, body: Any, argv: Sequence[str] | None) -> int:
-    args = parser.parse_args(argv)
+    try:
+        expanded = expand_arg_files(sys.argv[1:] if argv is None else list(argv))
+    except CliError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(expanded)
     args.prog = parser.prog
     try:
         return int(body(args))
-    except CliError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+    except (CliError, io.ModelFileError) as exc:  # a model file that cannot be written too
+        message = " ".join(str(exc).split())  # one line
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # writing the output (a full disk, /proc, permissions)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{parser.prog}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted", file=sys.stderr)
@@ -363,7 +375,6 @@ def fit_parser(prog: str = "pyvl fit") -> argparse.ArgumentParser:
         "line. The model file is pyvl's portable .npz format (pyvl.io.load reads it "
         "back as a pyvl.GaussianMixture / pyvl.KMeans). Example:\n"
         "  %(prog)s train.npy -k 64 -o model.npz",
-        fromfile_prefix_chars="@",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = p.add_argument
@@ -390,9 +401,9 @@ def fit_parser(prog: str = "pyvl fit") -> argparse.ArgumentParser:
     add("--dtype", choices=("auto", "float32", "float64"), default="auto",
         help="precision of the model (auto: float32 if every input is float32, else "
         "float64)")
-    add("--seed", type=int, default=0, help="random seed (default 0); the same seed and "
+    add("--seed", type=_seed, default=0, help="random seed (default 0); the same seed and "
         "data give the same model")
-    add("--threads", type=_nonneg_int, default=None,
+    add("--threads", type=_threads, default=None,
         help="libgmm threads (default: all cores); results do not depend on it")
     add("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     return p
@@ -434,24 +445,22 @@ def _fit(args: argparse.Namespace) -> int:
     X = parts[0] if len(parts) == 1 else np.concatenate(parts)
     del parts
 
-    try:
-        import sklearn  # noqa: F401  (pyvl.GaussianMixture / KMeans need it)
-
-        import pyvl
+    try:  # the estimators need scikit-learn, an optional dependency
+        from . import estimators
     except ImportError as exc:
         raise CliError(f"pyvl fit needs scikit-learn ({exc}): pip install 'pyvl[sklearn]'") \
             from None
     verbose = 0 if args.quiet else 1
     seed = int(args.seed) & 0x7FFFFFFF
     if args.model == "gmm":
-        model: Any = pyvl.GaussianMixture(
+        model: Any = estimators.GaussianMixture(
             k, max_iter=100 if args.max_iter is None else args.max_iter,
             tol=1e-3 if args.tol is None else args.tol, n_init=args.n_init,
             init_params=args.init, covariance_lower_bound=args.covariance_lower_bound,
             random_state=seed, verbose=verbose, n_threads=args.threads,
         )
     else:
-        model = pyvl.KMeans(
+        model = estimators.KMeans(
             k, max_iter=300 if args.max_iter is None else args.max_iter,
             tol=1e-4 if args.tol is None else args.tol, n_init=args.n_init,
             random_state=seed, verbose=verbose, n_threads=args.threads,
@@ -509,7 +518,6 @@ def encode_parser(prog: str = "pyvl encode") -> argparse.ArgumentParser:
         "  bovw    bag of words, K values: hard votes, or --soft (GMM posteriors); "
         "--frequencies, --square-root, --normalized\n\n"
         "Example:\n  %(prog)s model.npz img*.npy -o fisher.npy",
-        fromfile_prefix_chars="@",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = p.add_argument
@@ -541,15 +549,13 @@ def encode_parser(prog: str = "pyvl encode") -> argparse.ArgumentParser:
         help="precision of the computation and output (default: the model's)")
     add("--batch-size", type=_positive_int, default=256, metavar="N",
         help="images per C batch call (default 256); bounds the memory used")
-    add("--threads", type=_nonneg_int, default=None,
+    add("--threads", type=_threads, default=None,
         help="libgmm threads (default: all cores); results do not depend on it")
     add("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     return p
 
 
 def _make_encoder(model: Model, args: argparse.Namespace) -> Any:
-    import pyvl.encoders as E
-
     given = {k: getattr(args, k) for k in _ENCODER_FLAGS if getattr(args, k) is not None}
     if model.kind == "encoder":
         enc = model.encoder
@@ -606,11 +612,6 @@ def _encode(args: argparse.Namespace) -> int:
     dtype = encoder.np_dtype
     dim = int(encoder.output_dim)
 
-    import pyvl
-
-    threads_before = pyvl.vl_get_max_threads()
-    if args.threads is not None:
-        pyvl.vl_set_num_threads(args.threads)
     bar = None if args.quiet else _progress(n_files, "encoding", True, "file")
     t0 = time.perf_counter()
     n_desc = 0
@@ -634,12 +635,11 @@ def _encode(args: argparse.Namespace) -> int:
                 bar.update(stop - start)
 
     try:
-        _atomic_write(out, write)
+        with num_threads(args.threads or None, "--threads"):
+            io.atomic_write(out, write)
     finally:
         if bar is not None:
             bar.close()
-        if args.threads is not None:
-            pyvl.vl_set_num_threads(threads_before)
     if not args.quiet:
         files = f"{n_files} file{'' if n_files == 1 else 's'}"
         print(f"{files} ({n_desc:,} descriptors) encoded with {encoder!r}: "

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import c_array
+from . import encoders as E
+from ._core import runtime
+from ._core.arrays import c_array
 
 __all__ = ["DemoResult", "dense_patches", "main", "parse_pyramid", "run"]
 
@@ -123,6 +126,10 @@ def parse_pyramid(text: str) -> list[tuple[int, int]] | None:
             ) from None
         if cols < 1 or rows < 1:
             raise argparse.ArgumentTypeError(f"pyramid level {part!r} must be at least 1x1")
+        if cols > 8 or rows > 8:
+            raise argparse.ArgumentTypeError(
+                f"pyramid level {part!r}: at most 8x8 cells (the digits are 8x8 pixels)"
+            )
         levels.append((cols, rows))
     return levels
 
@@ -178,26 +185,27 @@ def _classifier(kind: str, C: float, seed: int) -> Any:
 def run(args: argparse.Namespace, out: Any = None) -> DemoResult:
     """The demo with parsed options (see :func:`build_parser`); prints to ``out``."""
     out = sys.stdout if out is None else out
-    try:
+    try:  # scikit-learn is an optional dependency of pyvl, required by the demo
         from sklearn.datasets import load_digits
         from sklearn.decomposition import PCA
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.model_selection import train_test_split
         from threadpoolctl import threadpool_limits
+
+        from . import estimators
     except ImportError as exc:
         raise SystemExit(
             f"the demo needs scikit-learn ({exc}): pip install 'pyvl[demo]'"
         ) from exc
-    import pyvl
-    import pyvl.encoders as E
 
     def say(text: str = "") -> None:
         print(text, file=out, flush=True)
 
     stage = _Stages()
     progress = not args.no_progress
-    threads_before = pyvl.vl_get_max_threads()
+    threads_before = runtime.get_max_threads()
     if args.threads is not None:
-        pyvl.vl_set_num_threads(args.threads)
+        runtime.set_num_threads(args.threads)
     # The scikit-learn stages work on small matrices, where BLAS threads cost
     # more than they give (badly so on a busy machine): one BLAS thread.
     # libgmm's threads are not BLAS threads and are left as they are.
@@ -247,19 +255,15 @@ def run(args: argparse.Namespace, out: Any = None) -> DemoResult:
         encoder: Any
         with stage("k-means" if args.encoder == "vlad" else "GMM"):
             if args.encoder == "vlad":
-                km = pyvl.KMeans(args.components, random_state=args.seed,
+                km = estimators.KMeans(args.components, random_state=args.seed,
                                  verbose=int(progress)).fit(train_desc)
                 model_text = (f"k-means (pyvl.KMeans), {args.components} centers, "
                               f"{km.n_iter_} iterations")
             else:
-                gmm = pyvl.GaussianMixture(
+                gmm = estimators.GaussianMixture(
                     args.components, random_state=args.seed, max_iter=args.max_iter,
                     tol=args.tol, verbose=int(progress),
                 )
-                import warnings
-
-                from sklearn.exceptions import ConvergenceWarning
-
                 with warnings.catch_warnings():  # a capped EM is fine for a vocabulary
                     warnings.simplefilter("ignore", category=ConvergenceWarning)
                     gmm.fit(train_desc)
@@ -325,7 +329,7 @@ def run(args: argparse.Namespace, out: Any = None) -> DemoResult:
     finally:
         blas.restore_original_limits()
         if args.threads is not None:
-            pyvl.vl_set_num_threads(threads_before)
+            runtime.set_num_threads(threads_before)
 
     enc_label = {"fisher": "Fisher vectors", "vlad": "VLAD", "bovw": "bag of words"}[args.encoder]
     say()
@@ -406,9 +410,14 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         parser.error("--threads must be >= 0")
     if args.C <= 0:
         parser.error("-C must be > 0")
+    if args.threads is not None and args.threads > 1024:
+        parser.error("--threads must be at most 1024")
     try:
         run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ValueError as exc:  # e.g. more components than training descriptors
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     return 0

@@ -4,7 +4,9 @@ They follow scikit-learn's conventions (parameters stored by ``__init__``,
 validated in ``fit``, learned attributes ending in ``_``, ``fit`` returns
 ``self``) and pass ``sklearn.utils.estimator_checks.check_estimator``. This
 module needs scikit-learn (``pip install "pyvl[sklearn]"``); the rest of pyvl
-does not.
+does not. It is a facade: validation, training and the data sources are
+``pyvl._training``'s, the C objects ``pyvl._core``'s, model files
+``pyvl.io``'s (through the protocol the classes implement here).
 
 Both keep the input's precision: float32 data is fitted in float32 and the
 learned arrays are float32; anything else is fitted in float64. Training
@@ -15,127 +17,109 @@ generator's previous state is restored afterwards).
 
 from __future__ import annotations
 
-import ctypes
-import numbers
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, DensityMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _chunked
-from ._arrays import c_array, ptr
-from ._errors import TrainingInterrupted
-from ._lib import VlRandStruct, lib
-from ._progress import IterationCallback, Monitor
+from . import io
+from ._core.arrays import FLOAT_DTYPES, c_array, work_dtype
+from ._core.objects import GMM
+from ._core.runtime import num_threads
+from ._training import data as _data
+from ._training import gmm as _gmm
+from ._training import kmeans as _kmeans
+from ._training.params import gmm_params, kmeans_params, optional_positive, positive
 
 __all__ = ["GaussianMixture", "KMeans"]
 
-_VL_TYPE = {np.dtype(np.float32): 1, np.dtype(np.float64): 2}
-_FLOAT_DTYPES = [np.float64, np.float32]
+_FLOAT_DTYPES = list(FLOAT_DTYPES[::-1])  # validate_data's order: float64 first
 
 
-@contextmanager
-def _seeded(seed: int) -> Iterator[None]:
-    """Seed the calling thread's libgmm generator; restore its state after."""
-    rand = lib.vl_get_rand()
-    saved = VlRandStruct()
-    ctypes.memmove(ctypes.byref(saved), rand, ctypes.sizeof(VlRandStruct))
-    lib.vl_rand_seed(rand, seed)
+def _sample_count(X: Any) -> int:
+    return int(X.shape[0]) if hasattr(X, "shape") else 0
+
+
+def _chunked_source(est: Any, X: Any) -> _data.LocalPasses | _data.DaskPasses:
+    """Passes over chunked X with the estimator's chunk size, dtype and threads."""
+    chunk_size = optional_positive(est.chunk_size, "chunk_size")
+    optional_positive(est.init_sample_size, "init_sample_size")
+    return _data.open_source(X, chunk_size, est.dtype, est.n_threads)
+
+
+def _adopt_features(est: Any, d: int) -> None:
+    """n_features_in_ of a chunked fit (validate_data sets it for arrays)."""
+    est.n_features_in_ = d
+    if hasattr(est, "feature_names_in_"):
+        del est.feature_names_in_
+
+
+# ---- the model-file protocol shared by both estimators ------------------------------------
+
+
+def _feature_names(obj: Any, out: dict[str, np.ndarray]) -> None:
+    names = getattr(obj, "feature_names_in_", None)
+    if names is not None:
+        out["feature_names_in_"] = np.asarray([str(n) for n in names], dtype=str)
+
+
+def _restore_common(obj: Any, m: io.Members, d: int) -> None:
+    """n_features_in_ (= D) and the optional feature_names_in_ of a fitted estimator."""
+    n = m.integer("n_features_in_", 1)
+    if n != d:
+        raise io.ModelFileError(f"n_features_in_ is {n}, the model has dimension {d}")
+    obj.n_features_in_ = n
+    if m.has("feature_names_in_"):
+        names = m.get("feature_names_in_")
+        if names.dtype.kind != "U" or names.shape != (d,):
+            raise io.ModelFileError(f"feature_names_in_ must be {d} strings")
+        obj.feature_names_in_ = np.asarray(names.tolist(), dtype=object)
+
+
+def _check_params(check: Any, est: Any, d: int | None) -> None:
+    """The estimator's parameters as fit would check them (ModelFileError)."""
     try:
-        yield
-    finally:
-        ctypes.memmove(rand, ctypes.byref(saved), ctypes.sizeof(VlRandStruct))
+        check(est, d)
+    except ValueError as exc:
+        raise io.ModelFileError(f"invalid parameters for {type(est).__name__}: {exc}") from exc
 
 
-@contextmanager
-def _threads(n_threads: int | None) -> Iterator[None]:
-    """Use n_threads libgmm threads inside the block (None: leave as is)."""
-    if n_threads is None:
-        yield
-        return
-    _check_positive_int(n_threads, "n_threads")
-    before = int(lib.vl_get_max_threads())
-    lib.vl_set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        lib.vl_set_num_threads(before)
+def _check_model_dtype(dtype_param: Any, actual: np.dtype, what: str) -> None:
+    if dtype_param is not None:
+        try:
+            wanted = np.dtype(dtype_param)
+        except TypeError as exc:
+            raise io.ModelFileError(f"{what}: invalid dtype parameter {dtype_param!r}") from exc
+        if wanted != actual:
+            raise io.ModelFileError(f"{what}: dtype parameter is {wanted}, the arrays are {actual}")
 
 
-def _seed_from(random_state: Any) -> int:
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+class _Persistent:
+    """``save``/``load`` and the protocol's parameters, for scikit-learn estimators."""
+
+    _pyvl_name: str
+
+    def _pyvl_params(self) -> dict[str, Any]:
+        return self.get_params(deep=False)  # type: ignore[attr-defined]
+
+    def save(self, path: Any) -> None:
+        """Write the parameters and the learned arrays to a portable ``.npz`` file
+        (:func:`pyvl.io.save`; see ``docs/persistence.md``)."""
+        io.save(self, path)
+
+    @classmethod
+    def load(cls, path: Any) -> Any:
+        """Read an estimator written by :meth:`save`; raises
+        :class:`pyvl.io.ModelFileError` (a ``ValueError``) for an invalid file."""
+        return io.load(path, cls)
 
 
-def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _variance(X: np.ndarray, block: int = 4096) -> np.ndarray:
-    """Unbiased per-feature variance in float64, two passes over row blocks
-    (no full-size temporary; 0 for a single row)."""
-    n = X.shape[0]
-    if n < 2:
-        return np.zeros(X.shape[1])
-    mean = X.mean(axis=0, dtype=np.float64)
-    ss = np.zeros(X.shape[1])
-    for i in range(0, n, block):
-        z = X[i : i + block] - mean
-        ss += np.einsum("ij,ij->j", z, z)
-    return ss / (n - 1)
-
-
-def _work_dtype(X: np.ndarray, dtype: Any) -> np.dtype:
-    if dtype is not None:
-        dt = np.dtype(dtype)
-        if dt not in _VL_TYPE:
-            raise ValueError(f"dtype must be float32, float64 or None, got {dtype!r}")
-        return dt
-    return X.dtype if X.dtype in _VL_TYPE else np.dtype(np.float64)
-
-
-class _Gmm:
-    """A libgmm VlGMM owned by Python (freed on garbage collection)."""
-
-    def __init__(self, dtype: np.dtype, d: int, k: int) -> None:
-        self.dtype, self.d, self.k = dtype, d, k
-        self.ptr = lib.vl_gmm_new(_VL_TYPE[dtype], d, k)
-        self._free = lib.vl_gmm_delete
-
-    def __del__(self) -> None:
-        if getattr(self, "ptr", None):
-            self._free(self.ptr)
-            self.ptr = None
-
-    def set_params(self, weights, means, covariances) -> None:
-        for fn, a in (
-            (lib.vl_gmm_set_priors, weights),
-            (lib.vl_gmm_set_means, means),
-            (lib.vl_gmm_set_covariances, covariances),
-        ):
-            fn(self.ptr, ptr(c_array(a, dtype=self.dtype)))
-
-    def get(self, getter, shape) -> np.ndarray:
-        n = int(np.prod(shape))
-        buf = (ctypes.c_char * (n * self.dtype.itemsize)).from_address(getter(self.ptr))
-        return np.frombuffer(buf, dtype=self.dtype).copy().reshape(shape)
-
-    def params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return (
-            self.get(lib.vl_gmm_get_priors, (self.k,)),
-            self.get(lib.vl_gmm_get_means, (self.k, self.d)),
-            self.get(lib.vl_gmm_get_covariances, (self.k, self.d)),
-        )
-
-
-class GaussianMixture(DensityMixin, BaseEstimator):
+class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
     """Gaussian mixture with diagonal covariances, trained by libgmm's EM.
 
     The EM of VLFeat (posteriors below 1e-2/K ignored in the M-step, restart
@@ -171,29 +155,36 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     warm_start : bool, default False
         Start from the previous fit's parameters (with ``n_init`` = 1).
     verbose : int, default 0
-        1: a progress bar (if tqdm is installed) and INFO logs on the
-        ``pyvl`` logger; 2: also DEBUG logs per iteration.
+        1: scikit-learn's lines on stdout ("Initialization 0", "  Iteration
+        10", "Initialization converged."), a progress bar on stderr (if tqdm
+        is installed) and INFO logs on the ``pyvl`` logger; 2: the lines with
+        times, changes and lower bounds, and DEBUG logs per iteration.
     verbose_interval : int, default 10
-        Kept for scikit-learn compatibility.
+        Iterations between two "Iteration" lines.
     n_threads : int or None
         libgmm threads during fit/predict (None: libgmm's setting). Results do
         not depend on it.
     dtype : {None, float32, float64}
         Working precision; None keeps float32 input in float32, else float64.
     chunk_size : int or None
-        Out-of-core/Dask fits only: rows per chunk (None: about 32 MiB per
-        chunk of a memmap; a list's arrays or a Dask array's blocks as given).
+        Rows per chunk of an out-of-core fit. Given, an array or
+        ``numpy.memmap`` is also trained out of core, ``chunk_size`` rows at
+        a time; None: arrays (memmaps included) are trained in memory, and a
+        list's arrays or a Dask array's blocks are the chunks as given.
     init_sample_size : int or None
         Out-of-core/Dask fits only: the initialisation runs on a uniform
         random sample of at most this many rows (None: max(100 K, 10000)).
 
-    ``fit`` also takes data that is not one in-memory array: a
-    ``numpy.memmap``, a list of 2-D arrays, a re-iterable or a callable
-    returning a fresh iterator of 2-D chunks, or a ``dask.array.Array``
-    (trained on the active ``dask.distributed`` cluster). EM then runs by
-    sufficient statistics, one pass per iteration, with in-memory EM's result
-    up to rounding for the same initialisation; see ``pyvl/_chunked.py`` and
-    ``docs/scaling.md``. The fitted estimator is the usual in-memory one.
+    ``fit`` also takes data that is not one in-memory array: a list of 2-D
+    arrays, a re-iterable or a callable returning a fresh iterator of 2-D
+    chunks, a ``dask.array.Array`` (trained on the active
+    ``dask.distributed`` cluster), or an array or ``numpy.memmap`` with
+    ``chunk_size`` set. EM then runs by sufficient statistics, one pass per
+    iteration, with in-memory EM's result up to rounding for the same
+    initialisation; see ``pyvl/_training/`` and ``docs/scaling.md``. The
+    fitted estimator is the usual in-memory one. An array or memmap without
+    ``chunk_size`` is trained in memory, so the same data and seed give the
+    same model whichever way the data arrives.
 
     Attributes
     ----------
@@ -247,137 +238,64 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.chunk_size = chunk_size
         self.init_sample_size = init_sample_size
 
+    _pyvl_name = "pyvl.GaussianMixture"
+
     # ---- fitting ---------------------------------------------------------------
-
-    def _validate_params(self, n_features: int) -> None:
-        _check_positive_int(self.n_components, "n_components")
-        _check_positive_int(self.max_iter, "max_iter", 0)
-        _check_positive_int(self.n_init, "n_init")
-        if self.covariance_type != "diag":
-            raise ValueError(
-                f"covariance_type must be 'diag' (libgmm fits diagonal covariances), "
-                f"got {self.covariance_type!r}"
-            )
-        if self.init_params not in ("kmeans", "k-means++", "random", "random_from_data"):
-            raise ValueError(
-                "init_params must be 'kmeans', 'k-means++', 'random' or 'random_from_data', "
-                f"got {self.init_params!r}"
-            )
-        if not (isinstance(self.tol, numbers.Real) and self.tol >= 0):
-            raise ValueError(f"tol must be a float >= 0, got {self.tol!r}")
-        bound = np.asarray(self.covariance_lower_bound, dtype=np.float64)
-        if bound.ndim > 1 or (bound.ndim == 1 and bound.shape[0] != n_features):
-            raise ValueError(
-                f"covariance_lower_bound must be a float or an array of {n_features} values"
-            )
-        if not np.all(np.isfinite(bound)) or np.any(bound < 0):
-            raise ValueError("covariance_lower_bound must be finite and >= 0")
-
-    def _user_init(self, k: int, d: int, dtype: np.dtype) -> dict:
-        out = {}
-        for name, shape in (("weights_init", (k,)), ("means_init", (k, d)), ("precisions_init", (k, d))):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            arr = np.asarray(value, dtype=np.float64)
-            if arr.shape != shape:
-                raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"{name} must be finite")
-            out[name] = arr
-        if "weights_init" in out:
-            w = out["weights_init"]
-            if np.any(w < 0):
-                raise ValueError(f"weights_init must be non-negative, got min {w.min():.6g}")
-            if not np.isclose(w.sum(), 1.0, rtol=0, atol=1e-6):
-                raise ValueError(
-                    f"weights_init must be non-negative and sum to 1, got sum {w.sum():.6g}"
-                )
-        if "precisions_init" in out and np.any(out["precisions_init"] <= 0):
-            raise ValueError("precisions_init must be positive")
-        return out
 
     def fit(self, X: Any, y: Any = None) -> GaussianMixture:
         """Fit the mixture to X of shape (n_samples, n_features). Returns self."""
-        if _chunked.is_chunk_source(X):  # memmap, chunks, Dask array: EM by statistics
-            return _chunked.fit_gaussian_mixture(self, X)
-        self.fit_predict(X, y)
+        self._fit(X)
         return self
 
-    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
+    def fit_predict(self, X: Any, y: Any = None) -> Any:
         """Fit, then return the most likely component of every sample (n_samples,)."""
-        if _chunked.is_chunk_source(X):
-            _chunked.fit_gaussian_mixture(self, X)
-            return _chunked.predict_gaussian_mixture(self, X)
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, ensure_min_samples=2 if self.n_components > 1 else 1)
-        n, d = X.shape
-        self._validate_params(d)
-        k = int(self.n_components)
-        if n < k:
-            raise ValueError(
-                f"Expected n_samples >= n_components but got n_components = {k}, n_samples = {n}"
-            )
-        dtype = _work_dtype(X, self.dtype)
-        X = c_array(X, dtype=dtype)
-        user = self._user_init(k, d, dtype)
-        warm = self.warm_start and hasattr(self, "means_")
-        n_init = 1 if warm else int(self.n_init)
-        rng = check_random_state(self.random_state)
+        X = self._fit(X)
+        return self.predict(X) if isinstance(X, np.ndarray) else self._predict_chunks(X)
 
-        gmm = _Gmm(dtype, d, k)
-        bound = np.asarray(self.covariance_lower_bound, dtype=np.float64)
-        if bound.ndim == 0:
-            lib.vl_gmm_set_covariance_lower_bound(gmm.ptr, float(bound))
+    def _fit(self, X: Any) -> Any:
+        """Fit; returns X as validated (an array) or as given (chunked data)."""
+        if _data.is_chunked(X, self.chunk_size):
+            source: Any = _chunked_source(self, X)
+            params = gmm_params(self, source.d)
+            if source.n is not None and source.n < params.n_components:
+                raise ValueError(
+                    f"Expected n_samples >= n_components but got n_components = "
+                    f"{params.n_components}, n_samples = {source.n}"
+                )
         else:
-            lib.vl_gmm_set_covariance_lower_bounds(gmm.ptr, bound.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
-        lib.vl_gmm_set_store_posteriors(gmm.ptr, 0)
-        lib.vl_gmm_set_convergence_threshold(gmm.ptr, 0.0)
-        lib.vl_gmm_set_max_num_iterations(gmm.ptr, int(self.max_iter))
-        tol = float(self.tol)
-        monitor = Monitor("gmm", int(self.max_iter), self.verbose,
-                          converged=lambda a, b: abs(b - a) / n < tol)
-        lib.vl_gmm_set_iteration_callback(gmm.ptr, monitor.c_callback, None)
+            X = validate_data(self, X, dtype=_FLOAT_DTYPES,
+                              ensure_min_samples=2 if self.n_components > 1 else 1)
+            n, d = X.shape
+            params = gmm_params(self, d)
+            if n < params.n_components:
+                raise ValueError(
+                    f"Expected n_samples >= n_components but got n_components = "
+                    f"{params.n_components}, n_samples = {n}"
+                )
+            X = c_array(X, dtype=work_dtype(X.dtype, self.dtype))
+            source = _data.InMemory(X)
+        warm, warm_bound = None, None
+        if self.warm_start and hasattr(self, "means_"):
+            warm = (self.weights_, self.means_, self.covariances_)
+            warm_bound = getattr(self, "lower_bound_", None)
+        fit = _gmm.fit(params, source, warm, warm_bound)
+        if not source.in_memory:
+            _adopt_features(self, source.d)
+        self._adopt(fit)
+        return X
 
-        best = None
-        interrupted = False
-        with _threads(self.n_threads):
-            for trial in range(n_init):
-                seed = int(rng.randint(np.iinfo(np.int32).max))
-                with _seeded(seed):
-                    self._initialize(gmm, X, k, d, user, warm, dtype)
-                monitor.start(f"GaussianMixture init {trial + 1}/{n_init}")
-                try:
-                    with monitor.catching_sigint():
-                        ll = lib.vl_gmm_em(gmm.ptr, ptr(X), n)
-                except TrainingInterrupted:
-                    ll = float(lib.vl_gmm_get_loglikelihood(gmm.ptr))
-                finally:
-                    monitor.close()
-                values = list(monitor.values)
-                result = (ll, gmm.params(), monitor.converged, max(len(values) - 1, 0), values)
-                if best is None or ll > best[0]:
-                    best = result
-                if monitor.interrupted:
-                    interrupted = True
-                    break
-        lib.vl_gmm_set_iteration_callback(gmm.ptr, _NO_CALLBACK, None)
-
-        self._adopt(best, n, interrupted)
-        return self.predict(X)
-
-    def _adopt(self, best: tuple, n: int, interrupted: bool) -> None:
-        """Set the fitted attributes from the kept run (ll, (weights, means,
-        covariances), converged, n_iter, per-iteration log-likelihoods) over n
-        points; re-raise a Ctrl-C, or warn if EM did not converge."""
-        ll, (w, m, c), converged, n_iter, values = best
-        self.weights_, self.means_, self.covariances_ = w, m, c
-        self.precisions_ = 1.0 / c
-        self.precisions_cholesky_ = 1.0 / np.sqrt(c)
-        self.converged_ = bool(converged)
-        self.n_iter_ = int(n_iter)
-        self.lower_bound_ = float(ll) / n if n else float("nan")
-        self.lower_bounds_ = [v / n for v in values] if n else []
-        if interrupted:
+    def _adopt(self, fit: _gmm.GMMFit) -> None:
+        """Set the fitted attributes from the kept run; re-raise a Ctrl-C, or warn
+        if EM did not converge."""
+        n = fit.n
+        self.weights_, self.means_, self.covariances_ = fit.weights, fit.means, fit.covariances
+        self.precisions_ = 1.0 / fit.covariances
+        self.precisions_cholesky_ = 1.0 / np.sqrt(fit.covariances)
+        self.converged_ = bool(fit.converged)
+        self.n_iter_ = int(fit.n_iter)
+        self.lower_bound_ = float(fit.loglikelihood) / n if n else float("nan")
+        self.lower_bounds_ = [v / n for v in fit.loglikelihoods] if n else []
+        if fit.interrupted:
             raise KeyboardInterrupt
         if not self.converged_ and self.max_iter > 0:
             warnings.warn(
@@ -387,59 +305,34 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 stacklevel=3,
             )
 
-    def _initialize(self, gmm: _Gmm, X, k, d, user, warm, dtype) -> None:
-        n = X.shape[0]
-        if warm:
-            gmm.set_params(self.weights_, self.means_, self.covariances_)
-        elif self.init_params == "kmeans":
-            km = lib.vl_kmeans_new(_VL_TYPE[dtype], 1)  # L2
-            try:
-                lib.vl_kmeans_set_algorithm(km, 0)  # Lloyd
-                lib.vl_kmeans_set_initialization(km, 1)  # k-means++
-                lib.vl_kmeans_set_max_num_iterations(km, 20)
-                lib.vl_gmm_init_with_kmeans(gmm.ptr, ptr(X), n, km)
-            finally:
-                lib.vl_gmm_set_kmeans_init_object(gmm.ptr, None)
-                lib.vl_kmeans_delete(km)
-        elif self.init_params in ("k-means++", "random"):
-            lib.vl_gmm_init_with_rand_data(gmm.ptr, ptr(X), n)
-        else:  # random_from_data: indices from libgmm's seeded generator
-            rand = lib.vl_get_rand()
-            idx = [int(lib.vl_rand_uindex(rand, n)) for _ in range(k)]
-            gmm.set_params(np.full(k, 1.0 / k), X[idx], np.tile(_variance(X), (k, 1)))
-        if user:
-            w, m, c = gmm.params()
-            w = user.get("weights_init", w)
-            m = user.get("means_init", m)
-            if "precisions_init" in user:
-                c = 1.0 / user["precisions_init"]
-            gmm.set_params(w, m, c)
-
     # ---- using the fitted model ------------------------------------------------
 
-    def _fitted_gmm(self) -> _Gmm:
+    def _fitted_gmm(self) -> GMM:
+        """The fitted mixture as a libgmm object (no variance bound: the E-step of
+        exactly these parameters)."""
         check_is_fitted(self)
         k, d = self.means_.shape
-        g = _Gmm(self.means_.dtype, d, k)
+        g = GMM.of_dtype(self.means_.dtype, d, k)
         g.set_params(self.weights_, self.means_, self.covariances_)
-        lib.vl_gmm_set_covariance_lower_bound(g.ptr, 0.0)
+        g.set_covariance_lower_bound(0.0)
         return g
 
-    def _estep(self, X: Any, posteriors: bool = False, loglik: bool = False, labels: bool = False):
-        g = self._fitted_gmm()
-        X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
-        X = c_array(X, dtype=g.dtype)
-        n = X.shape[0]
-        q = np.empty((n, g.k), dtype=g.dtype) if posteriors else None
-        ll = np.empty(n, dtype=np.float64) if loglik else None
-        lab = np.empty(n, dtype=np.uint32) if labels else None
-        with _threads(self.n_threads):
-            lib.vl_gmm_estep(
-                g.ptr, ptr(X), n, ptr(q),
-                None if ll is None else ll.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
-                None if lab is None else lab.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)),
-            )
-        return q, ll, lab
+    def _estep(self, X: Any, posteriors: bool = False, loglik: bool = False,
+               labels: bool = False) -> tuple[Any, Any, Any]:
+        with self._fitted_gmm() as g:
+            X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
+            with num_threads(self.n_threads):
+                return g.estep(c_array(X, dtype=g.dtype), posteriors, loglik, labels)
+
+    def _predict_chunks(self, X: Any) -> Any:
+        """Labels of chunked data: numpy (chunk after chunk) or a lazy dask array."""
+        chunk_size = optional_positive(self.chunk_size, "chunk_size")
+        if _data.is_dask_array(X):
+            with self._fitted_gmm() as g:
+                snapshot = _data.gmm_snapshot(g)
+            return _data.map_dask_blocks(X, chunk_size, _data._gmm_block_labels, p=snapshot)
+        out = [self.predict(c) for c in _data.iter_chunks(X, chunk_size, self.means_.dtype)]
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
     def predict(self, X: Any) -> np.ndarray:
         """Most likely component of every sample: (n_samples,) int64."""
@@ -450,12 +343,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self._estep(X, posteriors=True)[0]
 
     def score_samples(self, X: Any) -> np.ndarray:
-        """log p(x) of every sample: (n_samples,) float64."""
-        return self._estep(X, loglik=True)[1]
+        """log p(x) of every sample: (n_samples,) in the model's dtype (float32
+        stays float32; computed in double)."""
+        ll = self._estep(X, loglik=True)[1]
+        return ll.astype(self.means_.dtype, copy=False)
 
     def score(self, X: Any, y: Any = None) -> float:
-        """Average log-likelihood per sample."""
-        return float(self.score_samples(X).mean())
+        """Average log-likelihood per sample (summed in double)."""
+        return float(self._estep(X, loglik=True)[1].mean())
 
     def _n_parameters(self) -> int:
         k, d = self.means_.shape
@@ -474,7 +369,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples: (X (n_samples, D) in the model's dtype, component labels)."""
         check_is_fitted(self)
-        n_samples = _check_positive_int(n_samples, "n_samples")
+        n_samples = positive(n_samples, "n_samples")
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_.astype(np.float64) / self.weights_.sum())
         xs, ys = [], []
@@ -483,28 +378,112 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             ys.append(np.full(c, j, dtype=np.int64))
         return np.vstack(xs).astype(self.means_.dtype), np.concatenate(ys)
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+    def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
 
-    def save(self, path: Any) -> None:
-        """Write the parameters and the learned arrays to a portable ``.npz`` file
-        (:func:`pyvl.io.save`; see ``docs/persistence.md``)."""
-        from . import io
+    # ---- scikit-learn's own class ------------------------------------------------
 
-        io.save(self, path)
+    _SKLEARN_INIT = {"kmeans": "kmeans", "k-means++": "k-means++", "random": "k-means++",
+                     "random_from_data": "random_from_data"}
+
+    def to_sklearn(self) -> SkGaussianMixture:
+        """This fitted mixture as a fitted ``sklearn.mixture.GaussianMixture``:
+        the same parameters (float64), attributes and settings, so that code
+        that checks for scikit-learn's class (scikit-image's ``fisher_vector``)
+        accepts a pyvl model. Refitting it runs scikit-learn's EM."""
+        check_is_fitted(self)
+        sk = SkGaussianMixture(
+            n_components=int(self.n_components), covariance_type=self.covariance_type,
+            tol=self.tol, max_iter=self.max_iter, n_init=self.n_init,
+            init_params=self._SKLEARN_INIT[self.init_params], weights_init=self.weights_init,
+            means_init=self.means_init, precisions_init=self.precisions_init,
+            random_state=self.random_state, warm_start=self.warm_start,
+            verbose_interval=self.verbose_interval,
+        )
+        for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
+            setattr(sk, name, np.asarray(getattr(self, name), dtype=np.float64))
+        sk.converged_, sk.n_iter_ = self.converged_, self.n_iter_
+        sk.lower_bound_, sk.lower_bounds_ = self.lower_bound_, list(self.lower_bounds_)
+        sk.n_features_in_ = self.n_features_in_
+        if hasattr(self, "feature_names_in_"):
+            sk.feature_names_in_ = self.feature_names_in_
+        return sk
 
     @classmethod
-    def load(cls, path: Any) -> GaussianMixture:
-        """Read a GaussianMixture written by :meth:`save`; raises
-        :class:`pyvl.io.ModelFileError` (a ``ValueError``) for an invalid file."""
-        from . import io
+    def from_sklearn(cls, gm: SkGaussianMixture, **params: Any) -> GaussianMixture:
+        """A fitted pyvl mixture with the parameters of a fitted
+        ``sklearn.mixture.GaussianMixture`` (diagonal covariances), its dtype, and
+        its settings where pyvl has them (``params`` override them)."""
+        check_is_fitted(gm)
+        if gm.covariance_type != "diag":
+            raise ValueError(
+                f"from_sklearn: covariance_type {gm.covariance_type!r}: pyvl's mixture is "
+                "diagonal ('diag')"
+            )
+        init = {"kmeans": "kmeans", "k-means++": "k-means++",
+                "random_from_data": "random_from_data"}.get(gm.init_params, "kmeans")
+        settings = dict(n_components=gm.n_components, tol=gm.tol, max_iter=gm.max_iter,
+                        n_init=gm.n_init, init_params=init, random_state=gm.random_state,
+                        warm_start=gm.warm_start, verbose_interval=gm.verbose_interval)
+        settings.update(params)
+        g = cls(**settings)
+        w, m, c = (np.asarray(getattr(gm, name)) for name in ("weights_", "means_", "covariances_"))
+        dtype = m.dtype if m.dtype in FLOAT_DTYPES else np.dtype(np.float64)
+        g.weights_, g.means_, g.covariances_ = (np.array(a, dtype=dtype, order="C") for a in (w, m, c))
+        g.precisions_ = 1.0 / g.covariances_
+        g.precisions_cholesky_ = 1.0 / np.sqrt(g.covariances_)
+        g.converged_, g.n_iter_ = bool(gm.converged_), int(gm.n_iter_)
+        g.lower_bound_ = float(gm.lower_bound_)
+        g.lower_bounds_ = [float(v) for v in getattr(gm, "lower_bounds_", [])]
+        g.n_features_in_ = int(gm.n_features_in_)
+        if hasattr(gm, "feature_names_in_"):
+            g.feature_names_in_ = gm.feature_names_in_
+        return g
 
-        return io.load(path, cls)  # type: ignore[no-any-return]
+    # ---- model files -------------------------------------------------------------
 
+    def _pyvl_arrays(self) -> dict[str, np.ndarray] | None:
+        if not hasattr(self, "means_"):
+            return None
+        out = {
+            "weights_": self.weights_,
+            "means_": self.means_,
+            "covariances_": self.covariances_,
+            "converged_": np.asarray(bool(self.converged_)),
+            "n_iter_": np.asarray(int(self.n_iter_), dtype=np.int64),
+            "lower_bound_": np.asarray(float(self.lower_bound_), dtype=np.float64),
+            "lower_bounds_": np.asarray(self.lower_bounds_, dtype=np.float64).reshape(-1),
+            "n_features_in_": np.asarray(int(self.n_features_in_), dtype=np.int64),
+        }
+        _feature_names(self, out)
+        return out
 
-_NO_CALLBACK = IterationCallback()  # a NULL function pointer
+    @classmethod
+    def _pyvl_build(cls, params: dict[str, Any], m: io.Members | None) -> GaussianMixture:
+        g = io.new(cls, params)
+        _check_params(gmm_params, g, None)
+        if m is None:
+            return g
+        w = m.floats("weights_", 1)
+        mu = m.floats("means_", 2)
+        c = m.floats("covariances_", 2)
+        io.check_gmm(mu, c, w, "GaussianMixture")
+        k, d = mu.shape
+        if isinstance(g.n_components, bool) or g.n_components != k:
+            raise io.ModelFileError(f"n_components is {g.n_components!r}, the model has {k} components")
+        _check_model_dtype(g.dtype, mu.dtype, "GaussianMixture")
+        _check_params(gmm_params, g, d)
+        g.weights_, g.means_, g.covariances_ = w, mu, c
+        g.precisions_ = 1.0 / c  # as fit computes them
+        g.precisions_cholesky_ = 1.0 / np.sqrt(c)
+        g.converged_ = m.boolean("converged_")
+        g.n_iter_ = m.integer("n_iter_")
+        g.lower_bound_ = m.real("lower_bound_")
+        g.lower_bounds_ = [float(v) for v in m.floats("lower_bounds_", 1, np.dtype(np.float64))]
+        _restore_common(g, m, d)
+        return g
 
 
 def _sq_distances(X: Any, centers: np.ndarray) -> np.ndarray:
@@ -531,18 +510,21 @@ def _sq_distances(X: Any, centers: np.ndarray) -> np.ndarray:
     return np.maximum(d2, 0.0)
 
 
-class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
+class KMeans(_Persistent, TransformerMixin, ClusterMixin, BaseEstimator):
     """k-means clustering on libgmm (VLFeat's k-means, with SIMD kernels).
 
     Parameters
     ----------
     n_clusters : int, default 8
-    init : {"k-means++", "random"} or array (n_clusters, n_features), default "k-means++"
+    init : {"k-means++", "random"}, callable or array (n_clusters, n_features), default "k-means++"
         Seeding: k-means++ or VLFeat's random selection of distinct points,
-        or given centers.
-    n_init : int, default 1
-        Seedings tried; the lowest energy (inertia) is kept. Ignored with an
-        array ``init``.
+        ``init(X, n_clusters, random_state)`` returning the centers (called on
+        the initialisation sample for chunked data), or given centers.
+    n_init : "auto" or int, default "auto"
+        Seedings tried; the lowest energy (inertia) is kept. "auto" (as
+        scikit-learn): 1 for k-means++ or given centers, 10 for random
+        seeding or a callable. With given centers only one (a
+        ``RuntimeWarning`` if ``n_init`` asks for more).
     max_iter : int, default 300
     tol : float, default 1e-4
         Lloyd stops when the energy's relative decrease (VLFeat's criterion,
@@ -553,17 +535,25 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         nearest neighbours with a randomised kd-forest (VLFeat's ANN).
     random_state : int, RandomState or None
     verbose : int, default 0
+    copy_x : bool, default True
+        scikit-learn's switch to allow modifying X in place; pyvl never writes
+        to X, whatever its value.
     n_threads : int or None
     dtype : {None, float32, float64}
     chunk_size, init_sample_size : int or None
         Out-of-core/Dask fits only, as in :class:`GaussianMixture`.
 
-    ``fit`` also takes a ``numpy.memmap``, a list of 2-D arrays, a
-    re-iterable or callable chunk source, or a ``dask.array.Array``: Lloyd
+    Like scikit-learn, a ``ConvergenceWarning`` says when fewer distinct
+    clusters than ``n_clusters`` were found (duplicate points), and
+    ``algorithm="elkan"`` with one cluster runs Lloyd (a ``RuntimeWarning``).
+
+    ``fit`` also takes a list of 2-D arrays, a re-iterable or callable chunk
+    source, a ``dask.array.Array``, or an array or ``numpy.memmap`` with
+    ``chunk_size`` set: Lloyd
     then runs by sufficient statistics, one pass per iteration, seeded on a
     random sample; a center that receives no point keeps its place (in-memory
     Lloyd restarts it). ``labels_`` is then a numpy array (a lazy dask array
-    for Dask input). See ``pyvl/_chunked.py``.
+    for Dask input). See ``pyvl/_training/``.
 
     Attributes
     ----------
@@ -577,12 +567,13 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         n_clusters: int = 8,
         *,
         init: Any = "k-means++",
-        n_init: int = 1,
+        n_init: Any = "auto",
         max_iter: int = 300,
         tol: float = 1e-4,
         algorithm: str = "lloyd",
         random_state: Any = None,
         verbose: int = 0,
+        copy_x: bool = True,
         n_threads: int | None = None,
         dtype: Any = None,
         chunk_size: int | None = None,
@@ -596,109 +587,86 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         self.algorithm = algorithm
         self.random_state = random_state
         self.verbose = verbose
+        self.copy_x = copy_x
         self.n_threads = n_threads
         self.dtype = dtype
         self.chunk_size = chunk_size
         self.init_sample_size = init_sample_size
 
-    _ALGORITHMS = {"lloyd": 0, "elkan": 1, "ann": 2}
+    _pyvl_name = "pyvl.KMeans"
 
-    def _new(self, dtype: np.dtype) -> Any:
-        km = lib.vl_kmeans_new(_VL_TYPE[dtype], 1)
-        return km
+    def _warn_distinct(self, labels: np.ndarray) -> None:
+        distinct = len(np.unique(labels))
+        if distinct < self.n_clusters:
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters "
+                f"({self.n_clusters}). Possibly due to duplicate points in X.",
+                ConvergenceWarning, stacklevel=3,
+            )
 
     def fit(self, X: Any, y: Any = None) -> KMeans:
         """Cluster X (n_samples, n_features). Returns self."""
-        if _chunked.is_chunk_source(X):  # memmap, chunks, Dask array: Lloyd by statistics
-            return _chunked.fit_kmeans(self, X)
+        if _data.is_chunked(X, self.chunk_size):
+            return self._fit_chunked(X)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES)
         n, d = X.shape
-        k = _check_positive_int(self.n_clusters, "n_clusters")
-        _check_positive_int(self.max_iter, "max_iter", 0)
-        _check_positive_int(self.n_init, "n_init")
-        if self.algorithm not in self._ALGORITHMS:
-            raise ValueError(f"algorithm must be 'lloyd', 'elkan' or 'ann', got {self.algorithm!r}")
-        if not (isinstance(self.tol, numbers.Real) and self.tol >= 0):
-            raise ValueError(f"tol must be a float >= 0, got {self.tol!r}")
-        if n < k:
-            raise ValueError(f"n_samples={n} should be >= n_clusters={k}.")
-        dtype = _work_dtype(X, self.dtype)
-        X = c_array(X, dtype=dtype)
-        centers_init = None
-        if isinstance(self.init, str):
-            if self.init not in ("k-means++", "random"):
-                raise ValueError(f"init must be 'k-means++', 'random' or an array, got {self.init!r}")
-        else:
-            centers_init = np.asarray(self.init, dtype=np.float64)
-            if centers_init.shape != (k, d) or not np.all(np.isfinite(centers_init)):
-                raise ValueError(
-                    f"init array must be finite with shape ({k}, {d}), got {centers_init.shape}"
-                )
-        km = self._new(dtype)
-        monitor = Monitor("kmeans", int(self.max_iter), self.verbose)
-        interrupted = False
-        try:
-            lib.vl_kmeans_set_algorithm(km, self._ALGORITHMS[self.algorithm])
-            lib.vl_kmeans_set_initialization(km, 1 if isinstance(self.init, str) and self.init == "k-means++" else 0)
-            lib.vl_kmeans_set_max_num_iterations(km, int(self.max_iter))
-            lib.vl_kmeans_set_min_energy_variation(km, float(self.tol))
-            lib.vl_kmeans_set_num_repetitions(km, 1 if centers_init is not None else int(self.n_init))
-            lib.vl_kmeans_set_iteration_callback(km, monitor.c_callback, None)
-            monitor.start("KMeans")
-            with _threads(self.n_threads), _seeded(_seed_from(self.random_state)), \
-                    monitor.catching_sigint():
-                try:
-                    if centers_init is None:
-                        lib.vl_kmeans_cluster(km, ptr(X), d, n, k)
-                    else:
-                        c0 = c_array(centers_init, dtype=dtype)
-                        lib.vl_kmeans_set_centers(km, ptr(c0), d, k)
-                        lib.vl_kmeans_refine_centers(km, ptr(X), n)
-                except TrainingInterrupted:
-                    interrupted = monitor.interrupted
-            monitor.close()
-            buf = (ctypes.c_char * (k * d * dtype.itemsize)).from_address(lib.vl_kmeans_get_centers(km))
-            self.cluster_centers_ = np.frombuffer(buf, dtype=dtype).copy().reshape(k, d)
-            # Lloyd and ANN report the energy before every update and once after the
-            # last one; Elkan reports before every update only
-            updates = len(monitor.values) - (self.algorithm != "elkan")
-            self.n_iter_ = max(updates, 1 if self.max_iter > 0 else 0)
-            labels, dist = self._quantize(km, X)
-        finally:
-            lib.vl_kmeans_set_iteration_callback(km, _NO_CALLBACK, None)
-            lib.vl_kmeans_delete(km)
+        p = kmeans_params(self, d)
+        if n < p.n_clusters:
+            raise ValueError(f"n_samples={n} should be >= n_clusters={p.n_clusters}.")
+        X = c_array(X, dtype=work_dtype(X.dtype, self.dtype))
+        fit = _kmeans.fit(p, _data.InMemory(X))
+        self.cluster_centers_, self.n_iter_ = fit.centers, fit.n_iter
+        labels, dist = _kmeans.assign(fit.centers, X, self.n_threads)
+        assert dist is not None
         self.labels_ = labels.astype(np.int64)
         self.inertia_ = float(np.sum(dist, dtype=np.float64))
-        if interrupted:
+        if fit.interrupted:
             raise KeyboardInterrupt
+        self._warn_distinct(self.labels_)
         return self
 
-    def _quantize(self, km: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n = X.shape[0]
-        a = np.empty(n, dtype=np.uint32)
-        dist = np.empty(n, dtype=X.dtype)
-        with _threads(self.n_threads):
-            lib.vl_kmeans_quantize(km, ptr(a), ptr(dist), ptr(X), n)
-        return a, dist
+    def _fit_chunked(self, X: Any) -> KMeans:
+        """Lloyd by passes over chunked X (see ``pyvl/_training/kmeans.py``)."""
+        positive(self.n_clusters, "n_clusters")
+        source = _chunked_source(self, X)
+        p = kmeans_params(self, source.d)
+        if source.n is not None and source.n < p.n_clusters:
+            raise ValueError(f"n_samples={source.n} should be >= n_clusters={p.n_clusters}.")
+        fit = _kmeans.fit(p, source)
+        self.cluster_centers_, self.n_iter_ = fit.centers, fit.n_iter
+        _adopt_features(self, source.d)
+        if isinstance(source, _data.DaskPasses):
+            self.labels_ = _data.map_dask_blocks(X, p.chunk_size, _data._kmeans_block_labels,
+                                                 centers=fit.centers)
+            self.inertia_ = float(fit.energy)
+        else:
+            labels, inertia = [], 0.0
+            for c in _data.iter_chunks(X, p.chunk_size, fit.centers.dtype):
+                a, dist = _kmeans.assign(fit.centers, c, self.n_threads)
+                assert dist is not None
+                labels.append(a.astype(np.int64))
+                inertia += float(np.sum(dist, dtype=np.float64))
+            self.labels_ = np.concatenate(labels)
+            self.inertia_ = inertia
+        if fit.interrupted:
+            raise KeyboardInterrupt
+        if not isinstance(source, _data.DaskPasses):
+            self._warn_distinct(self.labels_)
+        return self
 
     def _assign(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=_FLOAT_DTYPES, reset=False)
-        dtype = self.cluster_centers_.dtype
-        X = c_array(X, dtype=dtype)
-        km = self._new(dtype)
-        try:
-            k, d = self.cluster_centers_.shape
-            lib.vl_kmeans_set_centers(km, ptr(c_array(self.cluster_centers_)), d, k)
-            return self._quantize(km, X)
-        finally:
-            lib.vl_kmeans_delete(km)
+        centers = c_array(self.cluster_centers_)
+        a, dist = _kmeans.assign(centers, c_array(X, dtype=centers.dtype), self.n_threads)
+        assert dist is not None
+        return a, dist
 
     def predict(self, X: Any) -> np.ndarray:
         """Index of the nearest center of every sample: (n_samples,) int64."""
         return self._assign(X)[0].astype(np.int64)
 
-    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
+    def fit_predict(self, X: Any, y: Any = None) -> Any:
         return self.fit(X).labels_
 
     def transform(self, X: Any) -> np.ndarray:
@@ -715,17 +683,39 @@ class KMeans(TransformerMixin, ClusterMixin, BaseEstimator):
         check_is_fitted(self)
         return np.asarray([f"kmeans{i}" for i in range(self.cluster_centers_.shape[0])], dtype=object)
 
-    def save(self, path: Any) -> None:
-        """Write the parameters and the learned arrays to a portable ``.npz`` file
-        (:func:`pyvl.io.save`; see ``docs/persistence.md``)."""
-        from . import io
+    # ---- model files -------------------------------------------------------------
 
-        io.save(self, path)
+    def _pyvl_arrays(self) -> dict[str, np.ndarray] | None:
+        if not hasattr(self, "cluster_centers_"):
+            return None
+        out = {
+            "cluster_centers_": self.cluster_centers_,
+            "labels_": np.asarray(self.labels_, dtype=np.int64),
+            "inertia_": np.asarray(float(self.inertia_), dtype=np.float64),
+            "n_iter_": np.asarray(int(self.n_iter_), dtype=np.int64),
+            "n_features_in_": np.asarray(int(self.n_features_in_), dtype=np.int64),
+        }
+        _feature_names(self, out)
+        return out
 
     @classmethod
-    def load(cls, path: Any) -> KMeans:
-        """Read a KMeans written by :meth:`save`; raises
-        :class:`pyvl.io.ModelFileError` (a ``ValueError``) for an invalid file."""
-        from . import io
-
-        return io.load(path, cls)  # type: ignore[no-any-return]
+    def _pyvl_build(cls, params: dict[str, Any], m: io.Members | None) -> KMeans:
+        km = io.new(cls, params)
+        _check_params(kmeans_params, km, None)
+        if m is None:
+            return km
+        centers = m.floats("cluster_centers_", 2)
+        io.check_centers(centers, "KMeans")
+        k, d = centers.shape
+        if isinstance(km.n_clusters, bool) or km.n_clusters != k:
+            raise io.ModelFileError(f"n_clusters is {km.n_clusters!r}, the model has {k} centers")
+        _check_model_dtype(km.dtype, centers.dtype, "KMeans")
+        labels = m.get("labels_")
+        if labels.dtype != np.int64 or labels.ndim != 1 or np.any(labels < 0) or np.any(labels >= k):
+            raise io.ModelFileError(f"labels_ must be a 1-D int64 array of values in [0, {k})")
+        km.cluster_centers_ = centers
+        km.labels_ = labels
+        km.inertia_ = m.real("inertia_", minimum=0.0)
+        km.n_iter_ = m.integer("n_iter_")
+        _restore_common(km, m, d)
+        return km

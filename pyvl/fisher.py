@@ -31,16 +31,14 @@ shapes that do not match) raise :class:`pyvl.InvalidArgumentError` (a
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Sequence
 from typing import Any, Literal, overload
 
 import numpy as np
 
-from ._arrays import _numeric, as_array, as_data, ptr, vl_type_of
-from ._errors import InvalidArgumentError
-from ._lib import lib
-from ._sets import SIZE_T, as_sets, check_offsets, size_ptr
+from ._core import encoding as _enc
+from ._core.arrays import as_sets
+from ._core.enums import FisherFlag
 
 __all__ = [
     "VL_FISHER_FLAG_SQUARE_ROOT",
@@ -51,62 +49,10 @@ __all__ = [
     "fisher_encode_batch",
 ]
 
-VL_FISHER_FLAG_SQUARE_ROOT = 0x1
-VL_FISHER_FLAG_NORMALIZED = 0x2
-VL_FISHER_FLAG_IMPROVED = VL_FISHER_FLAG_SQUARE_ROOT | VL_FISHER_FLAG_NORMALIZED
-VL_FISHER_FLAG_FAST = 0x4
-_ALL_FLAGS = VL_FISHER_FLAG_SQUARE_ROOT | VL_FISHER_FLAG_NORMALIZED | VL_FISHER_FLAG_FAST
-
-
-def check_flags(flags: Any, known: int, prefix: str) -> int:
-    """``flags`` as an int made only of the ``known`` bits (shared by the encoders)."""
-    if isinstance(flags, bool):
-        raise TypeError(f"flags must be an integer combination of {prefix}_* constants, got a bool")
-    try:
-        value = operator.index(flags)
-    except TypeError:
-        raise TypeError(
-            f"flags must be an integer combination of {prefix}_* constants, got {flags!r}"
-        ) from None
-    if value < 0 or value & ~known:
-        unknown = value & ~known if value >= 0 else value
-        raise InvalidArgumentError(
-            f"unknown flag bits {unknown:#x} in flags={value} (known {prefix}_* bits: {known:#x})"
-        )
-    return value
-
-
-def gmm_params(
-    means: Any, covariances: Any, priors: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.dtype]:
-    """GMM parameters as C-contiguous arrays of one dtype.
-
-    ``means`` and ``covariances`` must be (K, D), ``priors`` (K,). The dtype
-    is float32 if all three are float32, float64 otherwise. Returns
-    ``(means, covariances, priors, dtype)``.
-    """
-    m = _numeric(means, "means")
-    c = _numeric(covariances, "covariances")
-    p = _numeric(priors, "priors")
-    if m.ndim != 2:
-        raise ValueError(f"means must be a (K, D) array, got shape {m.shape}")
-    if c.shape != m.shape:
-        raise ValueError(
-            f"covariances must have the shape of means {m.shape} (diagonal variances), "
-            f"got {c.shape}"
-        )
-    if p.shape != (m.shape[0],):
-        raise ValueError(f"priors must have shape ({m.shape[0]},), got {p.shape}")
-    if m.shape[0] == 0 or m.shape[1] == 0:
-        raise ValueError(f"the GMM needs K >= 1 components in D >= 1 dimensions, got {m.shape}")
-    dtype = np.dtype(np.float32 if np.result_type(m, c, p) == np.float32 else np.float64)
-    return (
-        as_array(m, dtype, "means"),
-        as_array(c, dtype, "covariances"),
-        as_array(p, dtype, "priors"),
-        dtype,
-    )
-
+VL_FISHER_FLAG_SQUARE_ROOT = FisherFlag.SQUARE_ROOT
+VL_FISHER_FLAG_NORMALIZED = FisherFlag.NORMALIZED
+VL_FISHER_FLAG_IMPROVED = FisherFlag.IMPROVED
+VL_FISHER_FLAG_FAST = FisherFlag.FAST
 
 @overload
 def vl_fisher_encode(
@@ -160,17 +106,8 @@ def vl_fisher_encode(
     enc : (2*K*D,) ndarray of the GMM's dtype
         ``[u_0 .. u_{K-1}, v_0 .. v_{K-1}]``; or ``(enc, num_terms)``.
     """
-    m, c, p, dtype = gmm_params(means, covariances, priors)
-    k, d = m.shape
-    f = check_flags(flags, _ALL_FLAGS, "VL_FISHER_FLAG")
-    x, n = as_data(data, d, dtype)
-    enc = np.empty(2 * k * d, dtype=dtype)
-    terms = lib.vl_fisher_encode(
-        ptr(enc), vl_type_of(dtype), ptr(m), d, k, ptr(c), ptr(p), ptr(x), n, f
-    )
-    if return_num_terms:
-        return enc, int(terms)
-    return enc
+    enc, terms = _enc.fisher_encode(means, covariances, priors, data, flags)
+    return (enc, terms) if return_num_terms else enc
 
 
 @overload
@@ -215,11 +152,10 @@ def fisher_encode_batch(
     enc : (n_images, 2*K*D) ndarray of the GMM's dtype
         or ``(enc, num_terms)`` with num_terms (n_images,) uint64.
     """
-    m, c, p, dtype = gmm_params(means, covariances, priors)
+    m, c, p, dtype = _enc.gmm_arrays(means, covariances, priors)
     data, offsets = as_sets(descriptor_sets, m.shape[1], dtype)
-    if return_num_terms:
-        return encode_sets(m, c, p, data, offsets, flags, return_num_terms=True)
-    return encode_sets(m, c, p, data, offsets, flags)
+    enc, terms = _enc.fisher_encode_sets(m, c, p, data, offsets, flags, return_num_terms)
+    return (enc, terms) if terms is not None else enc
 
 
 @overload
@@ -258,28 +194,6 @@ def encode_sets(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """:func:`fisher_encode_batch` on descriptor sets already concatenated:
     ``data`` (N_total, D) and ``offsets`` (n_images + 1,) row offsets."""
-    m, c, p, dtype = gmm_params(means, covariances, priors)
-    k, d = m.shape
-    f = check_flags(flags, _ALL_FLAGS, "VL_FISHER_FLAG")
-    x, total = as_data(data, d, dtype)
-    off = check_offsets(offsets, total)
-    n_images = off.size - 1
-    enc = np.empty((n_images, 2 * k * d), dtype=dtype)
-    terms = np.zeros(n_images, dtype=SIZE_T) if return_num_terms else None
-    lib.vl_fisher_encode_batch(
-        ptr(enc),
-        vl_type_of(dtype),
-        ptr(m),
-        d,
-        k,
-        ptr(c),
-        ptr(p),
-        ptr(x),
-        size_ptr(off),
-        n_images,
-        f,
-        None if terms is None else size_ptr(terms),
-    )
-    if terms is not None:
-        return enc, terms
-    return enc
+    enc, terms = _enc.fisher_encode_sets(means, covariances, priors, data, offsets, flags,
+                                         return_num_terms)
+    return (enc, terms) if terms is not None else enc

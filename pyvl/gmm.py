@@ -27,26 +27,15 @@ Differences from VLFeat are listed in ``docs/vlfeat-differences.md``.
 
 from __future__ import annotations
 
-import ctypes
 from typing import Any
 
 import numpy as np
 
-from ._arrays import (
-    VL_TYPE_DOUBLE,
-    VL_TYPE_FLOAT,
-    as_data,
-    as_params,
-    c_int,
-    copy_from_c,
-    count,
-    dtype_of,
-    ptr,
-)
-from ._errors import InvalidArgumentError, StateError
-from ._handle import Handle
-from ._lib import lib
-from .kmeans import VlKMeans
+from ._core import encoding as _enc
+from ._core.enums import DataType, GMMInit
+from ._core.errors import StateError
+from ._core.objects import GMM as VlGMM
+from ._core.objects import KMeans as VlKMeans
 from .random import vl_get_rand, vl_rand_seed
 
 __all__ = [
@@ -95,44 +84,11 @@ __all__ = [
     "vl_rand_seed",
 ]
 
-VlGMMKMeans = 0
-VlGMMRand = 1
-VlGMMCustom = 2
-_INIT_NAMES = {VlGMMKMeans: "VlGMMKMeans", VlGMMRand: "VlGMMRand", VlGMMCustom: "VlGMMCustom"}
-
-
-class VlGMM(Handle):
-    """Handle to a libgmm ``VlGMM`` (diagonal-covariance Gaussian mixture).
-
-    Create it with :func:`vl_gmm_new`. Its fixed properties are cached:
-    ``data_type`` (VL_TYPE_*), ``dtype`` (numpy), ``dimension`` (D) and
-    ``num_clusters`` (K). ``kmeans_init`` keeps a k-means object given to
-    :func:`vl_gmm_set_kmeans_init_object` alive while the GMM uses it.
-    """
-
-    _kind = "GMM"
-
-    def __init__(self, ptr_: Any) -> None:
-        super().__init__(ptr_, lib.vl_gmm_delete)
-        self.data_type = int(lib.vl_gmm_get_data_type(ptr_))
-        self.dtype = dtype_of(self.data_type)
-        self.dimension = int(lib.vl_gmm_get_dimension(ptr_))
-        self.num_clusters = int(lib.vl_gmm_get_num_clusters(ptr_))
-        self.kmeans_init: VlKMeans | None = None
-
-    def __repr__(self) -> str:
-        state = "deleted" if self.closed else f"0x{self.address():x}"
-        return (
-            f"<VlGMM {self.dtype} dimension={self.dimension} "
-            f"num_clusters={self.num_clusters} at {state}>"
-        )
-
-    def __reduce__(self) -> Any:
-        """Pickle (and copy) through the public getters and setters: a new C object
-        with the same parameters, bounds and settings (see docs/persistence.md)."""
-        from .io import handle_from_state, handle_state
-
-        return (handle_from_state, (handle_state(self),))
+VL_TYPE_FLOAT = DataType.FLOAT
+VL_TYPE_DOUBLE = DataType.DOUBLE
+VlGMMKMeans = GMMInit.KMEANS
+VlGMMRand = GMMInit.RAND
+VlGMMCustom = GMMInit.CUSTOM
 
 
 def _gmm(gmm: Any) -> VlGMM:
@@ -153,18 +109,12 @@ def vl_gmm_new(data_type: int, dimension: int, num_components: int) -> VlGMM:
     Defaults as VLFeat: 50 EM iterations, 1 repetition, VlGMMRand
     initialisation, covariance lower bound 1e-4 in every dimension.
     """
-    dtype_of(data_type)
-    return VlGMM(
-        lib.vl_gmm_new(int(data_type), count(dimension, "dimension"), count(num_components, "num_components"))
-    )
+    return VlGMM.new(data_type, dimension, num_components)
 
 
 def vl_gmm_new_copy(gmm: VlGMM) -> VlGMM:
     """Deep copy: parameters, bounds, posteriors and settings."""
-    src = _gmm(gmm)
-    copy = VlGMM(lib.vl_gmm_new_copy(src))
-    copy.kmeans_init = src.kmeans_init
-    return copy
+    return _gmm(gmm).copy()
 
 
 def vl_gmm_delete(gmm: VlGMM) -> None:
@@ -174,7 +124,7 @@ def vl_gmm_delete(gmm: VlGMM) -> None:
 
 def vl_gmm_reset(gmm: VlGMM) -> None:
     """Drop the posteriors (and an owned k-means object); keep the parameters."""
-    lib.vl_gmm_reset(_gmm(gmm))
+    _gmm(gmm).reset()
 
 
 # ---- processing ----------------------------------------------------------------
@@ -186,38 +136,24 @@ def vl_gmm_cluster(gmm: VlGMM, data: Any, num_data: int | None = None) -> float:
     ``data``: (N, D) or flat (N*D,). Returns the log-likelihood (a sum over
     points), which is also stored in the object.
     """
-    g = _gmm(gmm)
-    x, n = as_data(data, g.dimension, g.dtype, num_data)
-    return float(lib.vl_gmm_cluster(g, ptr(x), n))
+    return _gmm(gmm).cluster(data, num_data)
 
 
 def vl_gmm_em(gmm: VlGMM, data: Any, num_data: int | None = None) -> float:
     """EM from the current parameters; returns (and stores) the log-likelihood."""
-    g = _gmm(gmm)
-    x, n = as_data(data, g.dimension, g.dtype, num_data)
-    return float(lib.vl_gmm_em(g, ptr(x), n))
+    return _gmm(gmm).em(data, num_data)
 
 
 def vl_gmm_init_with_rand_data(gmm: VlGMM, data: Any, num_data: int | None = None) -> None:
     """k-means++ means, data variance as covariances, uniform priors."""
-    g = _gmm(gmm)
-    x, n = as_data(data, g.dimension, g.dtype, num_data)
-    lib.vl_gmm_init_with_rand_data(g, ptr(x), n)
+    _gmm(gmm).init_with_rand_data(data, num_data)
 
 
 def vl_gmm_init_with_kmeans(
     gmm: VlGMM, data: Any, num_data: int | None = None, kmeans_init: VlKMeans | None = None
 ) -> None:
     """Initialise from a k-means clustering (``kmeans_init`` or a default ANN k-means)."""
-    g = _gmm(gmm)
-    x, n = as_data(data, g.dimension, g.dtype, num_data)
-    if kmeans_init is not None and not isinstance(kmeans_init, VlKMeans):
-        raise TypeError("kmeans_init must be a VlKMeans from vl_kmeans_new, or None")
-    if kmeans_init is not None and kmeans_init.closed:
-        raise StateError("kmeans_init: this KMeans has been deleted")
-    lib.vl_gmm_init_with_kmeans(g, ptr(x), n, kmeans_init)
-    if kmeans_init is not None:
-        g.kmeans_init = kmeans_init
+    _gmm(gmm).init_with_kmeans(data, num_data, kmeans_init)
 
 
 # ---- set parameters ------------------------------------------------------------
@@ -225,70 +161,53 @@ def vl_gmm_init_with_kmeans(
 
 def vl_gmm_set_means(gmm: VlGMM, means: Any) -> None:
     """Means: K*D values, flat or (K, D)."""
-    g = _gmm(gmm)
-    arr = as_params(means, (g.num_clusters, g.dimension), g.dtype, "means")
-    lib.vl_gmm_set_means(g, ptr(arr))
+    _gmm(gmm).set_means(means)
 
 
 def vl_gmm_set_covariances(gmm: VlGMM, covariances: Any) -> None:
     """Diagonal covariances (variances): K*D values >= 0, flat or (K, D)."""
-    g = _gmm(gmm)
-    arr = as_params(covariances, (g.num_clusters, g.dimension), g.dtype, "covariances")
-    lib.vl_gmm_set_covariances(g, ptr(arr))
+    _gmm(gmm).set_covariances(covariances)
 
 
 def vl_gmm_set_priors(gmm: VlGMM, priors: Any) -> None:
     """Priors: K values >= 0 (not renormalised, as in VLFeat)."""
-    g = _gmm(gmm)
-    arr = as_params(priors, (g.num_clusters,), g.dtype, "priors")
-    lib.vl_gmm_set_priors(g, ptr(arr))
+    _gmm(gmm).set_priors(priors)
 
 
 def vl_gmm_set_num_repetitions(gmm: VlGMM, num_repetitions: int) -> None:
     """Number of initialise+EM runs of :func:`vl_gmm_cluster` (>= 1); the best is kept."""
-    lib.vl_gmm_set_num_repetitions(_gmm(gmm), count(num_repetitions, "num_repetitions"))
+    _gmm(gmm).num_repetitions = num_repetitions
 
 
 def vl_gmm_set_max_num_iterations(gmm: VlGMM, max_num_iterations: int) -> None:
     """Maximum number of EM iterations (0: a single E-step)."""
-    lib.vl_gmm_set_max_num_iterations(_gmm(gmm), count(max_num_iterations, "max_num_iterations"))
+    _gmm(gmm).max_num_iterations = max_num_iterations
 
 
 def vl_gmm_set_verbosity(gmm: VlGMM, verbosity: int) -> None:
     """0 silent, 1 progress, 2 detailed (printed to sys.stdout)."""
-    lib.vl_gmm_set_verbosity(_gmm(gmm), c_int(verbosity, "verbosity"))
+    _gmm(gmm).verbosity = verbosity
 
 
 def vl_gmm_set_initialization(gmm: VlGMM, init: int) -> None:
     """VlGMMKMeans, VlGMMRand or VlGMMCustom."""
-    if init not in _INIT_NAMES:
-        raise InvalidArgumentError(
-            f"unknown initialization {init!r} (use VlGMMKMeans=0, VlGMMRand=1 or VlGMMCustom=2)"
-        )
-    lib.vl_gmm_set_initialization(_gmm(gmm), int(init))
+    _gmm(gmm).initialization = init
 
 
 def vl_gmm_set_kmeans_init_object(gmm: VlGMM, kmeans: VlKMeans | None) -> None:
-    """k-means object used by the VlGMMKMeans initialisation (None: a default one)."""
-    g = _gmm(gmm)
-    if kmeans is not None and not isinstance(kmeans, VlKMeans):
-        raise TypeError("kmeans must be a VlKMeans from vl_kmeans_new, or None")
-    if kmeans is not None and kmeans.closed:
-        raise StateError("kmeans: this KMeans has been deleted")
-    lib.vl_gmm_set_kmeans_init_object(g, kmeans)
-    g.kmeans_init = kmeans  # keeps the C object alive while the GMM points to it
+    """k-means object used by the VlGMMKMeans initialisation (None: a default one).
+    The GMM keeps it alive while it uses it."""
+    _gmm(gmm).set_kmeans_init_object(kmeans)
 
 
 def vl_gmm_set_covariance_lower_bounds(gmm: VlGMM, bounds: Any) -> None:
     """Per-dimension lower bounds of the variances: D values >= 0."""
-    g = _gmm(gmm)
-    arr = as_params(bounds, (g.dimension,), np.dtype(np.float64), "bounds")
-    lib.vl_gmm_set_covariance_lower_bounds(g, arr.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
+    _gmm(gmm).set_covariance_lower_bounds(bounds)
 
 
 def vl_gmm_set_covariance_lower_bound(gmm: VlGMM, bound: float) -> None:
     """The same lower bound (>= 0) for every dimension."""
-    lib.vl_gmm_set_covariance_lower_bound(_gmm(gmm), float(bound))
+    _gmm(gmm).set_covariance_lower_bound(bound)
 
 
 # ---- get parameters ------------------------------------------------------------
@@ -296,132 +215,75 @@ def vl_gmm_set_covariance_lower_bound(gmm: VlGMM, bound: float) -> None:
 
 def vl_gmm_get_means(gmm: VlGMM) -> np.ndarray:
     """Means, flat (K*D,) of the GMM's dtype (row k is ``means[k*D:(k+1)*D]``)."""
-    g = _gmm(gmm)
-    return copy_from_c(lib.vl_gmm_get_means(g), g.num_clusters * g.dimension, g.dtype)
+    return _gmm(gmm).means
 
 
 def vl_gmm_get_covariances(gmm: VlGMM) -> np.ndarray:
     """Diagonal covariances, flat (K*D,)."""
-    g = _gmm(gmm)
-    return copy_from_c(lib.vl_gmm_get_covariances(g), g.num_clusters * g.dimension, g.dtype)
+    return _gmm(gmm).covariances
 
 
 def vl_gmm_get_priors(gmm: VlGMM) -> np.ndarray:
     """Priors (K,)."""
-    g = _gmm(gmm)
-    return copy_from_c(lib.vl_gmm_get_priors(g), g.num_clusters, g.dtype)
+    return _gmm(gmm).priors
 
 
 def vl_gmm_get_posteriors(gmm: VlGMM) -> np.ndarray | None:
     """Posteriors of the last E-step, flat (N*K,) (row i is ``post[i*K:(i+1)*K]``);
     None before any initialisation or EM."""
-    g = _gmm(gmm)
-    address = lib.vl_gmm_get_posteriors(g)
-    if not address:
-        return None
-    n = int(lib.vl_gmm_get_num_data(g))
-    return copy_from_c(address, n * g.num_clusters, g.dtype)
+    return _gmm(gmm).posteriors
 
 
 def vl_gmm_get_data_type(gmm: VlGMM) -> int:
-    return int(lib.vl_gmm_get_data_type(_gmm(gmm)))
+    return int(_gmm(gmm).data_type)
 
 
 def vl_gmm_get_dimension(gmm: VlGMM) -> int:
-    return int(lib.vl_gmm_get_dimension(_gmm(gmm)))
+    return _gmm(gmm).dimension
 
 
 def vl_gmm_get_num_repetitions(gmm: VlGMM) -> int:
-    return int(lib.vl_gmm_get_num_repetitions(_gmm(gmm)))
+    return _gmm(gmm).num_repetitions
 
 
 def vl_gmm_get_num_data(gmm: VlGMM) -> int:
     """N of the last initialisation or EM."""
-    return int(lib.vl_gmm_get_num_data(_gmm(gmm)))
+    return _gmm(gmm).num_data
 
 
 def vl_gmm_get_num_clusters(gmm: VlGMM) -> int:
-    return int(lib.vl_gmm_get_num_clusters(_gmm(gmm)))
+    return _gmm(gmm).num_clusters
 
 
 def vl_gmm_get_loglikelihood(gmm: VlGMM) -> float:
     """Log-likelihood (sum over points) of the last cluster/EM run (0 on a new GMM)."""
-    return float(lib.vl_gmm_get_loglikelihood(_gmm(gmm)))
+    return _gmm(gmm).loglikelihood
 
 
 def vl_gmm_get_verbosity(gmm: VlGMM) -> int:
-    return int(lib.vl_gmm_get_verbosity(_gmm(gmm)))
+    return _gmm(gmm).verbosity
 
 
 def vl_gmm_get_max_num_iterations(gmm: VlGMM) -> int:
-    return int(lib.vl_gmm_get_max_num_iterations(_gmm(gmm)))
+    return _gmm(gmm).max_num_iterations
 
 
 def vl_gmm_get_initialization(gmm: VlGMM) -> int:
-    return int(lib.vl_gmm_get_initialization(_gmm(gmm)))
+    return _gmm(gmm).initialization
 
 
 def vl_gmm_get_kmeans_init_object(gmm: VlGMM) -> VlKMeans | None:
     """The k-means object set with :func:`vl_gmm_set_kmeans_init_object` or passed to
     :func:`vl_gmm_init_with_kmeans`, or None (a default internal object is not exposed)."""
-    g = _gmm(gmm)
-    current = _address(lib.vl_gmm_get_kmeans_init_object(g))
-    if g.kmeans_init is not None and not g.kmeans_init.closed and g.kmeans_init.address() == current:
-        return g.kmeans_init
-    return None
-
-
-def _address(p: Any) -> int:
-    return ctypes.cast(p, ctypes.c_void_p).value or 0
+    return _gmm(gmm).kmeans_init
 
 
 def vl_gmm_get_covariance_lower_bounds(gmm: VlGMM) -> np.ndarray:
     """Per-dimension covariance lower bounds (D,) float64."""
-    g = _gmm(gmm)
-    address = _address(lib.vl_gmm_get_covariance_lower_bounds(g))
-    return copy_from_c(address, g.dimension, np.dtype(np.float64))
+    return _gmm(gmm).covariance_lower_bounds
 
 
 # ---- stateless E-step ------------------------------------------------------------
-
-
-def _posteriors(
-    dtype: np.dtype,
-    fn: Any,
-    posteriors: np.ndarray | None,
-    num_clusters: int,
-    num_data: int,
-    priors: Any,
-    means: Any,
-    dimension: int,
-    covariances: Any,
-    data: Any,
-) -> tuple[np.ndarray, float]:
-    k = count(num_clusters, "num_clusters")
-    d = count(dimension, "dimension")
-    if k == 0 or d == 0:
-        raise InvalidArgumentError("num_clusters and dimension must be >= 1")
-    x, n = as_data(data, d, dtype, num_data)
-    p = as_params(priors, (k,), dtype, "priors")
-    m = as_params(means, (k, d), dtype, "means")
-    c = as_params(covariances, (k, d), dtype, "covariances")
-    if posteriors is None:
-        out = np.empty(n * k, dtype=dtype)
-    else:
-        out = posteriors
-        if (
-            not isinstance(out, np.ndarray)
-            or out.dtype != dtype
-            or not out.flags.c_contiguous
-            or not out.flags.writeable
-            or out.size < n * k
-        ):
-            raise ValueError(
-                f"posteriors must be a writable C-contiguous {dtype} array of at least "
-                f"{n * k} values"
-            )
-    ll = float(fn(ptr(out), k, n, ptr(p), ptr(m), d, ptr(c), ptr(x)))
-    return out, ll
 
 
 def vl_get_gmm_data_posteriors_f(
@@ -439,10 +301,8 @@ def vl_get_gmm_data_posteriors_f(
     Fills ``posteriors`` (N*K float32; allocated if None) and returns
     ``(posteriors, loglikelihood)`` where the log-likelihood is a sum over points.
     """
-    return _posteriors(
-        np.dtype(np.float32), lib.vl_get_gmm_data_posteriors_f, posteriors, num_clusters,
-        num_data, priors, means, dimension, covariances, data,
-    )
+    return _enc.posteriors(np.dtype(np.float32), posteriors, num_clusters, num_data, priors,
+                           means, dimension, covariances, data)
 
 
 def vl_get_gmm_data_posteriors_d(
@@ -456,7 +316,5 @@ def vl_get_gmm_data_posteriors_d(
     data: Any,
 ) -> tuple[np.ndarray, float]:
     """Stateless E-step in float64 (see :func:`vl_get_gmm_data_posteriors_f`)."""
-    return _posteriors(
-        np.dtype(np.float64), lib.vl_get_gmm_data_posteriors_d, posteriors, num_clusters,
-        num_data, priors, means, dimension, covariances, data,
-    )
+    return _enc.posteriors(np.dtype(np.float64), posteriors, num_clusters, num_data, priors,
+                           means, dimension, covariances, data)

@@ -1,39 +1,18 @@
 """Which SIMD kernels libgmm uses, and forcing a level (tests and benchmarks).
 
-Levels: "scalar", "sse2", "avx2" (AVX2+FMA), "avx512" (AVX-512F). The best
-level this build and CPU support is chosen at load; ``GMM_SIMD=scalar`` in the
-environment caps it.
+Levels: "scalar", "sse2", "avx2" (AVX2+FMA), "avx512" (AVX-512F) on x86-64,
+"neon" (Advanced SIMD) on aarch64. The best level this build and CPU support
+is chosen at load; ``GMM_SIMD=scalar`` in the environment caps it (a level of
+the other architecture is ignored). ``available_levels()`` lists the levels
+``set_simd_level`` accepts here.
 """
 
 from __future__ import annotations
 
-from ._errors import InvalidArgumentError
-from ._lib import lib
+from ._core.runtime import available_simd_levels as available_levels
+from ._core.runtime import get_simd_enabled as vl_get_simd_enabled
+from ._core.runtime import set_simd_enabled as vl_set_simd_enabled
+from ._core.runtime import set_simd_level, simd_level
 
-LEVELS = ("scalar", "sse2", "avx2", "avx512")
-
-
-def simd_level() -> str:
-    """Name of the level in use."""
-    return LEVELS[lib.vl_get_simd_level()]
-
-
-def available_levels() -> list[str]:
-    """Levels this build and CPU can run, lowest first."""
-    return list(LEVELS[: lib.vl_get_simd_max_level() + 1])
-
-
-def set_simd_level(level: str) -> None:
-    """Use ``level`` (one of :func:`available_levels`) from now on."""
-    if level not in LEVELS:
-        raise InvalidArgumentError(f"unknown SIMD level {level!r}; choose from {LEVELS}")
-    lib.vl_set_simd_level(LEVELS.index(level))
-
-
-def vl_set_simd_enabled(enabled: bool) -> None:
-    """VLFeat's switch: False forces the scalar kernels, True restores SIMD."""
-    lib.vl_set_simd_enabled(int(bool(enabled)))
-
-
-def vl_get_simd_enabled() -> bool:
-    return bool(lib.vl_get_simd_enabled())
+__all__ = ["available_levels", "set_simd_level", "simd_level", "vl_get_simd_enabled",
+           "vl_set_simd_enabled"]

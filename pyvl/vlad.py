@@ -29,10 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import _numeric, as_array, as_data, ptr, vl_type_of
-from ._lib import lib
-from ._sets import as_sets, check_offsets, size_ptr
-from .fisher import check_flags
+from ._core import encoding as _enc
+from ._core.arrays import as_data, as_sets, check_centers
+from ._core.enums import VladFlag
 
 __all__ = [
     "VL_VLAD_FLAG_NORMALIZE_COMPONENTS",
@@ -43,20 +42,10 @@ __all__ = [
     "vlad_encode_batch",
 ]
 
-VL_VLAD_FLAG_NORMALIZE_COMPONENTS = 0x1
-VL_VLAD_FLAG_SQUARE_ROOT = 0x2
-VL_VLAD_FLAG_UNNORMALIZED = 0x4
-VL_VLAD_FLAG_NORMALIZE_MASS = 0x8
-_ALL_FLAGS = 0xF
-
-
-def centers_array(centers: Any, name: str = "means") -> tuple[np.ndarray, np.dtype]:
-    """(K, D) centers as a C-contiguous float32 (if given float32) or float64 array."""
-    arr = _numeric(centers, name)
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{name} must be a (K, D) array with K, D >= 1, got shape {arr.shape}")
-    dtype = np.dtype(np.float32 if arr.dtype == np.float32 else np.float64)
-    return as_array(arr, dtype, name), dtype
+VL_VLAD_FLAG_NORMALIZE_COMPONENTS = VladFlag.NORMALIZE_COMPONENTS
+VL_VLAD_FLAG_SQUARE_ROOT = VladFlag.SQUARE_ROOT
+VL_VLAD_FLAG_UNNORMALIZED = VladFlag.UNNORMALIZED
+VL_VLAD_FLAG_NORMALIZE_MASS = VladFlag.NORMALIZE_MASS
 
 
 def vl_vlad_encode(means: Any, data: Any, assignments: Any, flags: int = 0) -> np.ndarray:
@@ -77,18 +66,7 @@ def vl_vlad_encode(means: Any, data: Any, assignments: Any, flags: int = 0) -> n
     -------
     enc : (K*D,) ndarray of the centers' dtype
     """
-    m, dtype = centers_array(means)
-    k, d = m.shape
-    f = check_flags(flags, _ALL_FLAGS, "VL_VLAD_FLAG")
-    x, n = as_data(data, d, dtype)
-    a, na = as_data(assignments, k, dtype, name="assignments")
-    if na != n:
-        raise ValueError(
-            f"assignments has {na} rows for {n} descriptors: expected shape ({n}, {k})"
-        )
-    enc = np.zeros(k * d, dtype=dtype)
-    lib.vl_vlad_encode(ptr(enc), vl_type_of(dtype), ptr(m), d, k, ptr(x), n, ptr(a), f)
-    return enc
+    return _enc.vlad_encode(means, data, assignments, flags)
 
 
 def vlad_encode_batch(
@@ -114,7 +92,7 @@ def vlad_encode_batch(
     enc : (n_images, K*D) ndarray of the centers' dtype
         Row j equals ``vl_vlad_encode`` of image j, bit for bit.
     """
-    m, dtype = centers_array(means)
+    m, dtype = check_centers(means)
     k, d = m.shape
     data, offsets = as_sets(descriptor_sets, d, dtype)
     a: np.ndarray | None = None
@@ -141,19 +119,4 @@ def encode_sets(
     """:func:`vlad_encode_batch` on descriptor sets already concatenated:
     ``data`` (N_total, D), ``offsets`` (n_images + 1,), ``assignments``
     (N_total, K) or None (nearest center)."""
-    m, dtype = centers_array(means)
-    k, d = m.shape
-    f = check_flags(flags, _ALL_FLAGS, "VL_VLAD_FLAG")
-    x, total = as_data(data, d, dtype)
-    off = check_offsets(offsets, total)
-    a = None
-    if assignments is not None:
-        a, na = as_data(assignments, k, dtype, name="assignments")
-        if na != total:
-            raise ValueError(f"assignments has {na} rows for {total} descriptors")
-    n_images = off.size - 1
-    enc = np.zeros((n_images, k * d), dtype=dtype)
-    lib.vl_vlad_encode_batch(
-        ptr(enc), vl_type_of(dtype), ptr(m), d, k, ptr(x), size_ptr(off), n_images, ptr(a), f
-    )
-    return enc
+    return _enc.vlad_encode_sets(means, data, offsets, assignments, flags)

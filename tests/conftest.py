@@ -13,7 +13,7 @@ from vlapi import VLApi, find_vlfeat
 
 import pyvl
 from pyvl import simd
-from pyvl._lib import library_path
+from pyvl._core.lib import library_path
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 import pyvl
-from pyvl._lib import lib, library_path
+from pyvl._core.lib import lib, library_path
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SYMBOLS = ROOT / "libgmm" / "abi" / "symbols.txt"
@@ -78,7 +78,7 @@ km = vl_kmeans_new(VL_TYPE_FLOAT, VlDistanceL2)
 vl_kmeans_set_algorithm(km, VlKMeansElkan)
 vl_rand_seed(vl_get_rand(), 5)
 out["kmeans"] = [vl_kmeans_cluster(km, x, 4, 2000, 6), vl_kmeans_get_centers(km).tolist()]
-import pyvl._lib as L
+import pyvl._core.lib as L
 out["version"] = L.lib.vl_get_version_string().decode()
 print(json.dumps(out))
 """
@@ -108,7 +108,7 @@ def test_imports_from_the_repository_root():
     checkout's pyvl (the current directory comes first on sys.path); it must
     find the library built into the installed copy."""
     proc = subprocess.run(
-        [sys.executable, "-c", "import pyvl.gmm, pyvl._lib as L; print(L.library_path())"],
+        [sys.executable, "-c", "import pyvl.gmm, pyvl._core.lib as L; print(L.library_path())"],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -1,4 +1,4 @@
-"""Out-of-core training (pyvl/_chunked.py): GaussianMixture and KMeans on a
+"""Out-of-core training (pyvl/_training/): GaussianMixture and KMeans on a
 memmap, lists of chunks, re-iterables and callables give the in-memory
 result for the same initialisation (restarts of empty components included);
 the sampling initialisation; bounded memory on a memmap much larger than a
@@ -21,7 +21,7 @@ from conftest import mixture_data
 from sklearn.exceptions import ConvergenceWarning
 
 import pyvl
-from pyvl import _chunked
+from pyvl._training import data as _chunked
 
 N, D, K = 3000, 6, 5
 

@@ -113,7 +113,7 @@ def test_gmm_on_dask_with_the_sampling_initialisation(client):
 
 
 def test_dask_sample_is_a_uniform_subset(client):
-    from pyvl._chunked import DaskPasses
+    from pyvl._training.data import DaskPasses
 
     X = np.arange(2000, dtype=np.float64).reshape(1000, 2)
     passes = DaskPasses(da.from_array(X, chunks=(130, 2)), np.dtype(np.float64), None)

@@ -30,7 +30,7 @@ from conftest import mixture_data
 import pyvl
 import pyvl.encoders as E
 from pyvl.bovw import VL_BOVW_FLAG_SOFT, bovw_encode_batch, bovw_encode_gmm_batch
-from pyvl.encoders import _registry
+from pyvl.encoders import _base as _registry
 from pyvl.fisher import VL_FISHER_FLAG_FAST, VL_FISHER_FLAG_IMPROVED, vl_fisher_encode
 from pyvl.vlad import VL_VLAD_FLAG_SQUARE_ROOT, vl_vlad_encode, vlad_encode_batch
 

@@ -9,6 +9,7 @@ import os
 import pickle
 import signal
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -192,6 +193,36 @@ def test_ctrl_c_stops_em_within_an_iteration_and_leaves_a_valid_model():
     g.predict(X[:10])  # usable
 
 
+@pytest.mark.parametrize("init", ["kmeans", "k-means++"])
+def test_ctrl_c_during_initialisation_leaves_the_initial_model(init):
+    """SIGINT while the initialisation runs (sent from its log record): the
+    initialisation ends (its k-means after the current iteration), EM stops at
+    once, the model holds the initial parameters and KeyboardInterrupt is
+    re-raised."""
+    X = mixture_data(20000, 16, 32, np.float32, seed=2)
+
+    class CtrlC(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "initialisation 1 of 1" in record.getMessage():
+                os.kill(os.getpid(), signal.SIGINT)
+
+    logger = logging.getLogger("pyvl")
+    handler, level = CtrlC(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    g = pyvl.GaussianMixture(32, init_params=init, tol=0.0, max_iter=1000, random_state=0)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            g.fit(X)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert g.n_iter_ == 0
+    assert np.all(np.isfinite(g.means_)) and g.weights_.sum() == pytest.approx(1, abs=1e-5)
+    assert np.all(g.covariances_ > 0)
+    g.predict(X[:10])  # usable
+
+
 # ---- KMeans -------------------------------------------------------------------------
 
 
@@ -219,3 +250,161 @@ def test_kmeans_repeatable_and_array_init():
     np.testing.assert_array_equal(c.cluster_centers_, a.cluster_centers_)
     with pytest.raises(ValueError, match="init array"):
         pyvl.KMeans(5, init=np.zeros((4, 6))).fit(X)
+
+
+# ---- scikit-learn's EM loop: counting, convergence, the final M-step -------------------
+
+
+def test_max_iter_1_is_one_iteration_not_converged():
+    """scikit-learn: one E-step and one M-step, converged_ False, a ConvergenceWarning."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X = blobs()
+    with pytest.warns(ConvergenceWarning):
+        g = pyvl.GaussianMixture(5, random_state=0, max_iter=1).fit(X)
+    assert g.n_iter_ == 1 and not g.converged_ and len(g.lower_bounds_) == 1
+
+
+@pytest.mark.parametrize("max_iter", [1, 2, 7])
+def test_fit_ends_with_an_m_step(max_iter):
+    """The parameters after max_iter iterations are those of max_iter M-steps from
+    the same start: VLFeat's vl_gmm_em with max_num_iterations = max_iter (which
+    also does max_iter M-steps, then one more E-step) gives them, and the
+    estimator's lower bound is the E-step before the last M-step."""
+    from pyvl import gmm as G
+
+    X = blobs(np.float64)
+    rng = np.random.default_rng(1)
+    means = X[rng.choice(len(X), 5, replace=False)]
+    kw = dict(means_init=means, weights_init=np.full(5, 0.2),
+              precisions_init=np.ones((5, X.shape[1])), tol=0.0, max_iter=max_iter)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = pyvl.GaussianMixture(5, **kw).fit(X)
+    ref = G.vl_gmm_new(G.VL_TYPE_DOUBLE, X.shape[1], 5)
+    G.vl_gmm_set_means(ref, means)
+    G.vl_gmm_set_priors(ref, np.full(5, 0.2))
+    G.vl_gmm_set_covariances(ref, np.ones((5, X.shape[1])))
+    G.vl_gmm_set_max_num_iterations(ref, max_iter - 1)
+    ll_before = G.vl_gmm_em(ref, X)  # max_iter - 1 M-steps, then the E-step before the last
+    G.vl_gmm_set_max_num_iterations(ref, 1)
+    G.vl_gmm_em(ref, X)  # one more M-step
+    assert g.n_iter_ == max_iter == len(g.lower_bounds_)
+    np.testing.assert_allclose(g.means_, G.vl_gmm_get_means(ref).reshape(5, -1), rtol=1e-12)
+    np.testing.assert_allclose(g.covariances_, G.vl_gmm_get_covariances(ref).reshape(5, -1),
+                               rtol=1e-12)
+    assert g.lower_bound_ == pytest.approx(ll_before / len(X), rel=1e-12)
+
+
+def test_warm_start_converges_against_the_previous_lower_bound():
+    """scikit-learn's warm start: each fit's first change is measured from the
+    previous fit's lower bound, so max_iter=1 fits converge once EM settles."""
+    X = blobs()
+    g = pyvl.GaussianMixture(5, random_state=0, warm_start=True, max_iter=1, tol=1e-6)
+    bounds = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(200):
+            g.fit(X)
+            bounds.append(g.lower_bound_)
+            if g.converged_:
+                break
+    assert g.converged_ and len(bounds) > 2
+    assert abs(bounds[-1] - bounds[-2]) < 1e-6
+
+
+def test_verbose_prints_scikit_learns_lines(capsys):
+    X = blobs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = pyvl.GaussianMixture(5, random_state=0, verbose=1, verbose_interval=1, max_iter=3,
+                                 tol=0.0, n_init=2).fit(X)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["Initialization 0", "  Iteration 1", "  Iteration 2", "  Iteration 3",
+                   "Initialization did not converge.", "Initialization 1", "  Iteration 1",
+                   "  Iteration 2", "  Iteration 3", "Initialization did not converge."]
+    assert g.n_iter_ == 3
+    pyvl.GaussianMixture(5, random_state=0, verbose=2, verbose_interval=2).fit(X)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Initialization 0" and out[-1].startswith("Initialization converged.")
+    assert "lower bound" in out[-1] and all("ll change" in ln for ln in out[1:-1])
+    pyvl.GaussianMixture(5, random_state=0).fit(X)
+    assert capsys.readouterr().out == ""  # silent by default
+
+
+# ---- scikit-learn's and scikit-image's classes -------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_to_sklearn_predicts_as_pyvl(dtype):
+    from sklearn.mixture import GaussianMixture as SkGM
+
+    X = blobs(dtype)
+    g = pyvl.GaussianMixture(5, random_state=0).fit(X)
+    sk = g.to_sklearn()
+    assert type(sk) is SkGM and sk.covariance_type == "diag"
+    # scikit-learn's own E-step on pyvl's parameters
+    np.testing.assert_allclose(sk.predict_proba(X), g.predict_proba(X), atol=1e-5)
+    np.testing.assert_allclose(sk.score_samples(X), g.score_samples(X), rtol=1e-5)
+    np.testing.assert_array_equal(sk.predict(X), g.predict(X))
+    back = pyvl.GaussianMixture.from_sklearn(sk)
+    np.testing.assert_array_equal(back.means_, g.means_.astype(np.float64))
+    np.testing.assert_array_equal(back.predict(X), g.predict(X))
+
+
+def test_from_sklearn_takes_a_fitted_sklearn_mixture():
+    from sklearn.mixture import GaussianMixture as SkGM
+
+    X = blobs(np.float64)
+    sk = SkGM(4, covariance_type="diag", random_state=0).fit(X)
+    g = pyvl.GaussianMixture.from_sklearn(sk)
+    np.testing.assert_allclose(g.predict_proba(X), sk.predict_proba(X), atol=1e-10)
+    assert g.n_iter_ == sk.n_iter_ and g.converged_ == sk.converged_
+    with pytest.raises(ValueError, match="diag"):
+        pyvl.GaussianMixture.from_sklearn(SkGM(2, random_state=0).fit(X))
+
+
+def test_scikit_image_fisher_vector_accepts_a_pyvl_model():
+    import skimage.feature as skimage_feature  # a test dependency
+
+    X = blobs(np.float64)
+    g = pyvl.GaussianMixture(4, random_state=0).fit(X)
+    fv = skimage_feature.fisher_vector(X[:200], g.to_sklearn())
+    # scikit-image's formula on the same parameters, written out
+    q = g.predict_proba(X[:200])
+    n = 200
+    w, m, c = g.weights_, g.means_, g.covariances_
+    d_pi = (q.mean(0) - w) / np.sqrt(w)
+    d_mu = (q.T @ X[:200] / n - q.mean(0)[:, None] * m) / (np.sqrt(w)[:, None] * np.sqrt(c))
+    d_s = -(q.T @ X[:200] ** 2 / n) - q.mean(0)[:, None] * m**2 + q.mean(0)[:, None] * c \
+        + 2 * (q.T @ X[:200] / n) * m
+    d_s /= np.sqrt(2) * np.sqrt(w)[:, None] * c
+    np.testing.assert_allclose(fv, np.hstack([d_pi, d_mu.ravel(), d_s.ravel()]), rtol=1e-6,
+                               atol=1e-9)
+
+
+def test_kmeans_n_init_auto_and_callable_init_everywhere():
+    """n_init="auto" is scikit-learn's rule (1 for k-means++, 10 for random or a
+    callable); a callable init also seeds chunked fits (on the sample)."""
+    X = blobs(np.float64)
+    calls = []
+
+    def init(data, k, random_state):
+        calls.append(data.shape)
+        return data[random_state.choice(len(data), k, replace=False)]
+
+    km = pyvl.KMeans(5, init=init, random_state=0).fit(X)
+    assert len(calls) == 10 and all(c == X.shape for c in calls)
+    calls.clear()
+    chunked = pyvl.KMeans(5, init=init, n_init=2, random_state=0).fit([X[:700], X[700:]])
+    assert len(calls) == 2 and km.inertia_ > 0
+    fixed = X[[0, 100, 200, 300, 400]]
+    a = pyvl.KMeans(5, init=lambda x, k, r: fixed, n_init=1).fit([X[:700], X[700:]])
+    b = pyvl.KMeans(5, init=fixed, n_init=1).fit([X[:700], X[700:]])
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    assert chunked.cluster_centers_.shape == (5, X.shape[1])
+    ten = pyvl.KMeans(5, init="random", random_state=0).fit(X)
+    one = pyvl.KMeans(5, init="random", n_init=1, random_state=0).fit(X)
+    assert ten.inertia_ <= one.inertia_
+    with pytest.raises(ValueError, match="initial centers"):
+        pyvl.KMeans(5, init=lambda x, k, r: x[: k - 1]).fit(X)

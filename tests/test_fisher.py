@@ -23,7 +23,7 @@ import reference as ref
 from conftest import mixture_data
 
 import pyvl
-from pyvl._lib import lib
+from pyvl._core.lib import lib
 from pyvl.fisher import (
     VL_FISHER_FLAG_FAST,
     VL_FISHER_FLAG_IMPROVED,
@@ -316,6 +316,53 @@ def test_skimage_fisher_vector(k):
     with pytest.raises(ValueError):
         skimage_feature.fisher_vector(x[:0], gmm)
     assert np.all(vl_fisher_encode(*params, x[:0], VL_FISHER_FLAG_IMPROVED) == 0)
+
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_fisher_encoder_skimage_layout(k):
+    """FisherEncoder(layout="skimage") is scikit-image's fisher_vector on the same GMM."""
+    skimage_feature = pytest.importorskip(
+        "skimage.feature", reason="scikit-image is needed for the comparison with fisher_vector"
+    )
+    from sklearn.mixture import GaussianMixture
+
+    from pyvl.encoders import FisherEncoder
+
+    d = 5
+    x = mixture_data(1200, d, max(k, 2), seed=10 + k)
+    gmm = GaussianMixture(k, covariance_type="diag", random_state=0).fit(x)
+    params = (gmm.means_, gmm.covariances_, gmm.weights_)
+    sets = [x[:1], x[:300], mixture_data(250, d, 3, seed=98)]
+    for improved in (False, True):
+        enc = FisherEncoder.from_gmm(*params, layout="skimage", improved=improved,
+                                     dtype="float64")
+        assert enc.output_dim == 2 * k * d + k
+        ours = enc.encode_batch(sets)
+        assert ours.shape == (len(sets), 2 * k * d + k) and ours.dtype == np.float64
+        for j, y in enumerate(sets):
+            raw = skimage_feature.fisher_vector(y, gmm)
+            # ours leaves out the posteriors below 1e-6 in the u and v blocks, as VLFeat;
+            # the weight block uses every posterior, as scikit-image
+            skipped = skipped_posteriors_term(y, gmm)
+            expected = raw - np.concatenate([np.zeros(k), skipped[: k * d], -skipped[k * d :]])
+            if improved:
+                expected = ssqrt(expected) / np.linalg.norm(ssqrt(expected))
+                sk = skimage_feature.fisher_vector(y, gmm, improved=True)
+                np.testing.assert_allclose(sk, ssqrt(raw) / np.linalg.norm(ssqrt(raw)),
+                                           rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(ours[j], expected, rtol=1e-9, atol=1e-12)
+            if k == 1:  # every posterior is 1: exactly scikit-image's vector
+                sk = skimage_feature.fisher_vector(y, gmm, improved=improved)
+                np.testing.assert_allclose(ours[j], sk, rtol=1e-9, atol=1e-12)
+    # the default layout is VLFeat's, and it drops the weight block and flips v
+    vl = FisherEncoder.from_gmm(*params, improved=False, dtype="float64").encode(x[:300])
+    sk = FisherEncoder.from_gmm(*params, layout="skimage", improved=False,
+                                dtype="float64").encode(x[:300])
+    np.testing.assert_allclose(vl, skimage_to_vlfeat(sk, k, d), rtol=1e-12, atol=1e-15)
+    # an image without descriptors (scikit-image raises) encodes as zeros, as VLFeat's
+    for improved in (False, True):
+        enc = FisherEncoder.from_gmm(*params, layout="skimage", improved=improved)
+        assert np.all(enc.encode_batch([x[:0], x[:5]])[0] == 0)
 
 
 # ---- batch -------------------------------------------------------------------------

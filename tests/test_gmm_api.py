@@ -14,7 +14,14 @@ import pyvl
 from pyvl import AllocationError, InvalidArgumentError, SizeOverflowError, StateError
 from pyvl.gmm import *  # noqa: F403 - this is how notebooks use it
 from pyvl.gmm import VlGMM
-from pyvl.kmeans import VlDistanceL2, VlKMeansLloyd, vl_kmeans_new, vl_kmeans_set_algorithm
+from pyvl.kmeans import (
+    VlDistanceL2,
+    VlKMeansLloyd,
+    vl_kmeans_delete,
+    vl_kmeans_get_centers,
+    vl_kmeans_new,
+    vl_kmeans_set_algorithm,
+)
 
 
 def fitted(dtype=np.float32, n=500, d=3, k=4, seed=0):
@@ -61,11 +68,10 @@ def test_delete_twice_and_use_after_delete_raise():
 
 def test_garbage_collection_frees_the_c_object():
     g = vl_gmm_new(VL_TYPE_DOUBLE, 2, 2)  # noqa: F405
-    fin = g._finalizer
-    assert fin.alive
+    holder = weakref.ref(g._obj)  # its finalizer frees the C object
     del g
     gc.collect()
-    assert not fin.alive
+    assert holder() is None
 
 
 def test_wrong_handle_type():
@@ -309,3 +315,36 @@ def test_python_threads_run_in_parallel_with_serial_results():
 def test_handle_repr():
     g = vl_gmm_new(VL_TYPE_FLOAT, 3, 5)  # noqa: F405
     assert isinstance(g, VlGMM) and "dimension=3" in repr(g) and "num_clusters=5" in repr(g)
+
+
+def test_deleting_a_kmeans_init_object_in_use_does_not_free_it():
+    """vl_kmeans_delete on a k-means object a GMM still points to: the handle dies,
+    the C object lives until the GMM lets it go (the issue's use-after-free)."""
+    x = mixture_data(300, 3, 4, np.float32)
+    g = vl_gmm_new(VL_TYPE_FLOAT, 3, 4)  # noqa: F405
+    km = vl_kmeans_new(VL_TYPE_FLOAT, VlDistanceL2)  # noqa: F405
+    vl_kmeans_set_algorithm(km, VlKMeansLloyd)
+    vl_gmm_set_kmeans_init_object(g, km)  # noqa: F405
+    vl_gmm_set_initialization(g, VlGMMKMeans)  # noqa: F405
+    holder = weakref.ref(km._obj)
+    vl_kmeans_delete(km)
+    with pytest.raises(StateError):
+        vl_kmeans_get_centers(km)
+    gc.collect()
+    assert holder() is not None  # the GMM still points to it
+    ref = vl_gmm_new(VL_TYPE_FLOAT, 3, 4)  # noqa: F405
+    km2 = vl_kmeans_new(VL_TYPE_FLOAT, VlDistanceL2)  # noqa: F405
+    vl_kmeans_set_algorithm(km2, VlKMeansLloyd)
+    vl_gmm_set_kmeans_init_object(ref, km2)  # noqa: F405
+    vl_gmm_set_initialization(ref, VlGMMKMeans)  # noqa: F405
+    for gmm in (g, ref):
+        vl_rand_seed(vl_get_rand(), 1)  # noqa: F405
+        vl_gmm_cluster(gmm, x)  # noqa: F405
+    np.testing.assert_array_equal(vl_gmm_get_means(g), vl_gmm_get_means(ref))  # noqa: F405
+    c = vl_gmm_new_copy(g)  # noqa: F405 (points to the same k-means object)
+    vl_gmm_set_kmeans_init_object(g, None)  # noqa: F405
+    gc.collect()
+    assert holder() is not None  # the copy still points to it
+    del c
+    gc.collect()
+    assert holder() is None  # freed once nobody points to it

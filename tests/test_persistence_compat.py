@@ -36,4 +36,10 @@ def test_old_model_file_loads_and_gives_its_outputs(name: str) -> None:
         got = obj.transform([PROBE, PROBE[:10]])
     want = EXPECTED[name]
     assert got.dtype == want.dtype and got.shape == want.shape
+    if "fisher" in name and got.dtype == np.float32:
+        # float32 Fisher vectors are computed in double and rounded once since
+        # these files were written (they were rounded after every stage): the
+        # last bits differ, by design (docs/vlfeat-differences.md)
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+        return
     np.testing.assert_array_equal(got, want)

@@ -1,4 +1,4 @@
-"""Property tests (issue 7, item 2): the Python API on generated problems.
+"""Property tests: the Python API on generated problems.
 
 Hypothesis generates small shapes (N <= 40, D <= 6, K <= 4), both dtypes and
 finite values within +-1e3, with duplicate rows and constant columns, and

@@ -1,4 +1,4 @@
-"""Numerical robustness (issue 7, item 1): libgmm in float32 and float64
+"""Numerical robustness: libgmm in float32 and float64
 against the direct-form float64 NumPy reference (tests/reference.py), on data
 that breaks naive formulas, at every SIMD level this machine has.
 
@@ -75,7 +75,7 @@ import reference as ref
 from conftest import custom_init, mixture_data
 
 import pyvl
-from pyvl._lib import lib
+from pyvl._core.lib import lib
 from pyvl.bovw import (
     VL_BOVW_FLAG_NORMALIZED,
     VL_BOVW_FLAG_SOFT,

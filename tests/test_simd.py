@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import platform
+
 import numpy as np
 import pytest
 from conftest import custom_init, mixture_data
 
-from pyvl import simd
+from pyvl import InvalidArgumentError, simd
 from pyvl.gmm import (
     VL_TYPE_DOUBLE,
     VL_TYPE_FLOAT,
@@ -105,5 +107,34 @@ def test_env_var_forces_scalar(tmp_path):
 
 
 def test_unknown_level_is_an_error():
-    with pytest.raises(ValueError):
-        simd.set_simd_level("neon")
+    before = simd.simd_level()
+    with pytest.raises(InvalidArgumentError, match="unknown SIMD level 'avx9000'"):
+        simd.set_simd_level("avx9000")
+    assert simd.simd_level() == before
+
+
+def test_neon_exactly_on_aarch64():
+    on_arm = platform.machine().lower() in ("aarch64", "arm64")
+    assert ("neon" in simd.available_levels()) == on_arm
+    x86 = {"sse2", "avx2", "avx512"} & set(simd.available_levels())
+    assert not (on_arm and x86)
+
+
+def test_available_levels_are_exactly_the_settable_ones():
+    """available_levels() against what libgmm accepts, for every level it names
+    (neon on x86-64 and the x86 levels on aarch64 are named but refused)."""
+    before = simd.simd_level()
+    available = simd.available_levels()
+    try:
+        for name in ("scalar", "sse2", "avx2", "avx512", "neon"):
+            if name in available:
+                simd.set_simd_level(name)
+                assert simd.simd_level() == name
+            else:
+                level = simd.simd_level()
+                with pytest.raises(InvalidArgumentError, match="is not available"):
+                    simd.set_simd_level(name)
+                assert simd.simd_level() == level
+    finally:
+        simd.set_simd_level(before)
+    assert available[0] == "scalar" and before in available

@@ -1,4 +1,4 @@
-"""threadpoolctl sees and limits libgmm's threads (pyvl/_threadpool.py)."""
+"""threadpoolctl sees and limits libgmm's threads (pyvl/_core/threadpool.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import threadpoolctl
 
 import pyvl
 from pyvl import simd
-from pyvl._lib import library_path
+from pyvl._core.lib import library_path
 
 
 def test_threadpoolctl_is_recent_enough():
@@ -43,7 +43,7 @@ def test_threadpool_info_lists_libgmm(threads):
 def test_registered_once():
     import importlib
 
-    from pyvl import _threadpool
+    from pyvl._core import threadpool as _threadpool
 
     importlib.reload(_threadpool)  # registering again must not add a second controller
     assert _threadpool.register() is True

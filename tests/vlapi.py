@@ -138,6 +138,7 @@ class VLApi:
                 fn = getattr(lib, "vl_kmeans_get_" + name, None)
                 if fn is not None:
                     fn.restype, fn.argtypes = res, [c_void_p]
+        self._bind_ikm()
 
     def has(self, name: str) -> bool:
         return hasattr(self.lib, name)
@@ -304,3 +305,166 @@ class VLApi:
 
     def kmeans_delete(self, km: int) -> None:
         self.lib.vl_kmeans_delete(km)
+
+
+    # ---- integer k-means (vl/ikmeans.h, vl/hikmeans.h) -----------------------------
+    # Both libraries export every vl_ikm_* / vl_hikm_* function used here and
+    # VlHIKMNode has the same public layout in both, so the same code drives
+    # either (VLFeat's VlIKMFilt and VlHIKMTree are read through their getters).
+    def _bind_ikm(self) -> None:
+        for name, (res, args) in _IKM_SIGS.items():
+            fn = getattr(self.lib, name)
+            fn.restype, fn.argtypes = res, args
+
+    def set_next_draws(self, values) -> None:
+        """Make the default generator's next len(values) (<= 624) draws equal values."""
+        r = _VlRand.from_address(self.lib.vl_get_rand())
+        for i, v in enumerate(values):
+            r.mt[i] = _untemper(int(v) & 0xFFFFFFFF)
+        r.mti = 0
+
+    def ikm_centers(self, f: int) -> np.ndarray:
+        k, m = self.lib.vl_ikm_get_K(f), self.lib.vl_ikm_get_ndims(f)
+        address = self.lib.vl_ikm_get_centers(f)
+        if not address or k * m == 0:
+            return np.zeros((k, m), dtype=np.int32)
+        buf = (ctypes.c_char * (4 * k * m)).from_address(address)
+        return np.frombuffer(buf, dtype=np.int32).copy().reshape(k, m)
+
+    def ikm_run(self, data: np.ndarray, k: int, method: int, seed: int | None = None,
+                max_niters: int | None = None, init="data", train: bool = True) -> dict:
+        """new(method) -> [max_niters] -> seed -> init ("data", "rand" or a (K, M)
+        array) -> train -> push on data: every intermediate result and the next draw."""
+        x = np.ascontiguousarray(data, dtype=np.uint8)
+        n, m = x.shape
+        f = self.lib.vl_ikm_new(method)
+        assert f, "vl_ikm_new failed"
+        try:
+            if max_niters is not None:
+                self.lib.vl_ikm_set_max_niters(f, max_niters)
+            if seed is not None:
+                self.seed(seed)
+            if isinstance(init, str) and init == "data":
+                self.lib.vl_ikm_init_rand_data(f, _p(x), m, n, k)
+            elif isinstance(init, str) and init == "rand":
+                self.lib.vl_ikm_init_rand(f, m, k)
+            else:
+                c = np.ascontiguousarray(init, dtype=np.int32)
+                self.lib.vl_ikm_init(f, _p(c), c.shape[1], c.shape[0])
+            out = {"init": self.ikm_centers(f)}
+            if train:
+                out["train_return"] = self.lib.vl_ikm_train(f, _p(x), n)
+            out["centers"] = self.ikm_centers(f)
+            a = np.zeros(n, dtype=np.uint32)
+            self.lib.vl_ikm_push(f, _p(a), _p(x), n)
+            out["assignments"] = a
+            out["next_draw"] = self.lib.vl_rand_uint32(self.lib.vl_get_rand())
+            return out
+        finally:
+            self.lib.vl_ikm_delete(f)
+
+    def ikm_push_one(self, centers: np.ndarray, point: np.ndarray) -> int:
+        c = np.ascontiguousarray(centers, dtype=np.int32)
+        x = np.ascontiguousarray(point, dtype=np.uint8)
+        return int(self.lib.vl_ikm_push_one(_p(c), _p(x), c.shape[1], c.shape[0]))
+
+    def hikm_node(self, node) -> dict:
+        n = node.contents
+        k = self.lib.vl_ikm_get_K(n.filter)
+        children = None
+        if n.children and k:
+            children = [self.hikm_node(n.children[i]) for i in range(k)]
+        return {"centers": self.ikm_centers(n.filter), "children": children}
+
+    def hikm_run(self, data: np.ndarray, k: int, depth: int, method: int, seed: int,
+                 max_niters: int | None = None, push=None) -> dict:
+        """new -> [max_niters] -> init(M, K, depth) -> seed -> train: the tree as
+        nested dicts {centers (K, M) int32, children list or None}, the paths of
+        the training data, of ``push`` (if given) and the next draw."""
+        x = np.ascontiguousarray(data, dtype=np.uint8)
+        n, m = x.shape
+        t = self.lib.vl_hikm_new(method)
+        assert t, "vl_hikm_new failed"
+        try:
+            if max_niters is not None:
+                self.lib.vl_hikm_set_max_niters(t, max_niters)
+            self.lib.vl_hikm_init(t, m, k, depth)
+            self.seed(seed)
+            self.lib.vl_hikm_train(t, _p(x), n)
+            out = {"next_draw": self.lib.vl_rand_uint32(self.lib.vl_get_rand())}
+            out["tree"] = self.hikm_node(self.lib.vl_hikm_get_root(t))
+            a = np.zeros((n, depth), dtype=np.uint32)
+            self.lib.vl_hikm_push(t, _p(a), _p(x), n)
+            out["paths"] = a
+            if push is not None:
+                y = np.ascontiguousarray(push, dtype=np.uint8)
+                b = np.zeros((y.shape[0], depth), dtype=np.uint32)
+                self.lib.vl_hikm_push(t, _p(b), _p(y), y.shape[0])
+                out["pushed"] = b
+            return out
+        finally:
+            self.lib.vl_hikm_delete(t)
+
+
+# ---- integer k-means helpers ------------------------------------------------------------
+
+
+class HIKMNode(ctypes.Structure):
+    """VlHIKMNode: {VlIKMFilt *filter; VlHIKMNode **children;}."""
+
+
+HIKMNode._fields_ = [("filter", c_void_p), ("children", ctypes.POINTER(ctypes.POINTER(HIKMNode)))]
+
+_IKM_SIGS = {
+    "vl_ikm_new": (c_void_p, [c_int]),
+    "vl_ikm_delete": (None, [c_void_p]),
+    "vl_ikm_init": (None, [c_void_p, c_void_p, c_size_t, c_size_t]),
+    "vl_ikm_init_rand": (None, [c_void_p, c_size_t, c_size_t]),
+    "vl_ikm_init_rand_data": (None, [c_void_p, c_void_p, c_size_t, c_size_t, c_size_t]),
+    "vl_ikm_train": (c_int, [c_void_p, c_void_p, c_size_t]),
+    "vl_ikm_push": (None, [c_void_p, c_void_p, c_void_p, c_size_t]),
+    "vl_ikm_push_one": (ctypes.c_uint, [c_void_p, c_void_p, c_size_t, c_size_t]),
+    "vl_ikm_get_K": (c_size_t, [c_void_p]),
+    "vl_ikm_get_ndims": (c_size_t, [c_void_p]),
+    "vl_ikm_get_max_niters": (c_size_t, [c_void_p]),
+    "vl_ikm_get_verbosity": (c_int, [c_void_p]),
+    "vl_ikm_get_centers": (c_void_p, [c_void_p]),
+    "vl_ikm_set_max_niters": (None, [c_void_p, c_size_t]),
+    "vl_ikm_set_verbosity": (None, [c_void_p, c_int]),
+    "vl_hikm_new": (c_void_p, [c_int]),
+    "vl_hikm_delete": (None, [c_void_p]),
+    "vl_hikm_init": (None, [c_void_p, c_size_t, c_size_t, c_size_t]),
+    "vl_hikm_train": (None, [c_void_p, c_void_p, c_size_t]),
+    "vl_hikm_push": (None, [c_void_p, c_void_p, c_void_p, c_size_t]),
+    "vl_hikm_get_root": (ctypes.POINTER(HIKMNode), [c_void_p]),
+    "vl_hikm_get_K": (c_size_t, [c_void_p]),
+    "vl_hikm_get_depth": (c_size_t, [c_void_p]),
+    "vl_hikm_get_ndims": (c_size_t, [c_void_p]),
+    "vl_hikm_set_max_niters": (None, [c_void_p, c_int]),
+    "vl_hikm_set_verbosity": (None, [c_void_p, c_int]),
+}
+
+
+class _VlRand(ctypes.Structure):
+    _fields_ = [("mt", c_uint32 * 624), ("mti", c_size_t)]
+
+
+def _untemper(y: int) -> int:
+    """The MT19937 state word whose tempered output is y."""
+
+    def unshift_right(v: int, s: int) -> int:
+        r = v
+        for _ in range(32 // s + 1):
+            r = v ^ (r >> s)
+        return r & 0xFFFFFFFF
+
+    def unshift_left(v: int, s: int, mask: int) -> int:
+        r = v
+        for _ in range(32 // s + 1):
+            r = v ^ ((r << s) & mask)
+        return r & 0xFFFFFFFF
+
+    y = unshift_right(y, 18)
+    y = unshift_left(y, 15, 0xEFC60000)
+    y = unshift_left(y, 7, 0x9D2C5680)
+    return unshift_right(y, 11)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Print the functions declared VL_EXPORT in libgmm's public headers, sorted.
+"""Print the functions declared VL_EXPORT in libgmm's public headers (vl/ and vl/libgmm/), sorted.
 
 This is what abi/symbols.txt must contain; tests/test_abi.py checks that the
 file, the headers and the built library's dynamic symbol table all agree.
@@ -13,7 +13,7 @@ import sys
 
 def exported_functions(include_dir: pathlib.Path) -> list[str]:
     names = set()
-    for header in sorted(include_dir.glob("*.h")):
+    for header in sorted(include_dir.rglob("*.h")):
         text = header.read_text()
         text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
         text = re.sub(r"//[^\n]*", " ", text)

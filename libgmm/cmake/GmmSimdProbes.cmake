@@ -38,4 +38,16 @@ if(GMM_ENABLE_AVX512)
 int main(void) { __m512 a = _mm512_set1_ps(1.f); a = _mm512_fmadd_ps(a, a, a);
   return (int)_mm512_reduce_add_ps(a); }")
 endif()
-message(STATUS "libgmm SIMD levels: scalar sse2=${GMM_HAVE_SSE2} avx2=${GMM_HAVE_AVX2} avx512=${GMM_HAVE_AVX512}")
+# NEON: aarch64 only (float64x2_t, vfmaq_f64, frintn and the across-vector
+# reductions are A64 instructions, so 32-bit ARM fails the probe), no flags.
+if(GMM_ENABLE_NEON)
+  gmm_probe(GMM_HAVE_NEON "" "
+#include <arm_neon.h>
+#if !(defined(__aarch64__) || defined(_M_ARM64))
+#error not aarch64
+#endif
+int main(void) { float64x2_t a = vdupq_n_f64(1.0); a = vfmaq_f64(a, a, vrndnq_f64(a));
+  float32x4_t b = vdupq_n_f32(1.f); b = vfmsq_f32(b, b, b);
+  return (int)vaddvq_f64(a) + (int)vmaxnmvq_f32(b); }")
+endif()
+message(STATUS "libgmm SIMD levels: scalar sse2=${GMM_HAVE_SSE2} avx2=${GMM_HAVE_AVX2} avx512=${GMM_HAVE_AVX512} neon=${GMM_HAVE_NEON}")

@@ -14,7 +14,7 @@
  *
  * Usage: bench_kernels [N] [repetitions] [level]
  *   defaults: N = 100000, 5 repetitions (best time wins), every level;
- *   level: one of scalar, sse2, avx2, avx512 to time only that one.
+ *   level: one of scalar, sse2, avx2, avx512, neon to time only that one.
  * Not a test: built, but not registered with ctest.
  */
 #include <math.h>
@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "util/internal.h"
 #include "simd/kernels.h"
 #include "vl/libgmm.h"
 
@@ -114,7 +114,7 @@ static double time_pass(gmm_kernels const *kt, int which, size_t N, size_t D, si
     /* E-step-like rows: log-weights near -100, distances 40..200 (D = 64) */            \
     for (size_t k = 0; k < kp; ++k) c[k] = k < K ? (T)(-100.0 + frand()) : (T)(-INFINITY); \
     for (size_t j = 0; j < LSE_BLOCK * kp; ++j) src[j] = (T)(40.0 + 160.0 * frand());    \
-    for (int level = VL_SIMD_SCALAR; level <= VL_SIMD_AVX512; ++level) {                 \
+    for (int level = VL_SIMD_SCALAR; level <= VL_SIMD_NEON; ++level) {                 \
       gmm_kernels const *kt = gmm_kernels_for_level(level);                              \
       if (only && strcmp(only, vl_get_simd_level_name(level)) != 0) continue;            \
       if (!kt) {                                                                         \
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
   double checksum = 0;
 
   if (N == 0 || reps < 1) {
-    fprintf(stderr, "usage: %s [N>0] [repetitions>0] [scalar|sse2|avx2|avx512]\n", argv[0]);
+    fprintf(stderr, "usage: %s [N>0] [repetitions>0] [scalar|sse2|avx2|avx512|neon]\n", argv[0]);
     return 2;
   }
   printf("N=%zu points in blocks of %d, K=%zu, single thread, best of %d\n", N, BLOCK, K, reps);
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
       s[j] = 0.5f + frand();
       m[j] = frand();
     }
-    for (int level = VL_SIMD_SCALAR; level <= VL_SIMD_AVX512; ++level) {
+    for (int level = VL_SIMD_SCALAR; level <= VL_SIMD_NEON; ++level) {
       gmm_kernels const *kt = gmm_kernels_for_level(level);
       if (only && strcmp(only, vl_get_simd_level_name(level)) != 0) continue;
       if (!kt) {
@@ -173,7 +173,7 @@ int main(int argc, char **argv)
       double tw = time_pass(kt, 0, N, D, kp, X, s, m, out, r, &checksum);
       double tl = time_pass(kt, 1, N, D, kp, X, s, m, out, r, &checksum);
       double el = (double)N * (double)kp * (double)D;
-      printf("%-8s %5zu %14.1f %14.1f\n", kt->name, D, 4 * el / tw * 1e-9, 3 * el / tl * 1e-9);
+      printf("%-8s %5zu %14.2f %14.2f\n", kt->name, D, 4 * el / tw * 1e-9, 3 * el / tl * 1e-9);
       fflush(stdout);
     }
     gmm_free_aligned(X);

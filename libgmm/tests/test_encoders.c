@@ -2,11 +2,10 @@
  * forms, flags and norms, empty sets, batch == single bit for bit for 1 and
  * 2 threads, brute-force references, argument errors (output untouched). */
 #include "test_util.h"
-#include "internal.h"
-#include "vl/encode.h"
+#include "util/internal.h"
+#include "vl/libgmm.h"
 #include "vl/fisher.h"
 #include "vl/gmm.h"
-#include "vl/libgmm.h"
 #include "vl/vlad.h"
 
 #define EXPECT_ERROR(code)                                                        \

@@ -1,5 +1,5 @@
 /* test_errors.c: every kind of bad input against every public C function
- * group, as tabulated in docs/errors.md (issue 7, "Bad input, everywhere").
+ * group, as tabulated in docs/errors.md.
  *
  * Each row checks the documented outcome: the error code and a fragment of
  * the message in the calling thread's last error, the sentinel return value,
@@ -14,11 +14,10 @@
 #include <stdint.h>
 
 #include "test_util.h"
-#include "vl/encode.h"
+#include "vl/libgmm.h"
 #include "vl/fisher.h"
 #include "vl/gmm.h"
 #include "vl/kmeans.h"
-#include "vl/libgmm.h"
 #include "vl/random.h"
 #include "vl/vlad.h"
 
@@ -1079,6 +1078,29 @@ static void row_enums_and_flags(void)
     CHECK_T(vl_set_simd_level(-1) == VL_ERR_BAD_ARG);
     CHECK_T(vl_get_simd_level() == level);
     CHECK_T(vl_get_simd_level_name(42) == NULL);
+    /* a level of the other architecture (NEON on x86, AVX2 on aarch64) is
+     * refused and changes nothing */
+    {
+      int const foreign = vl_get_simd_max_level() == VL_SIMD_NEON ? VL_SIMD_AVX2 : VL_SIMD_NEON;
+      CHECK_T(vl_set_simd_level(foreign) == VL_ERR_BAD_ARG);
+      EXPECT_ERR(VL_ERR_BAD_ARG, "is not available");
+      CHECK_T(vl_get_simd_level() == level);
+    }
+    CHECK_T(vl_get_simd_level_name(VL_SIMD_NEON) &&
+            strcmp(vl_get_simd_level_name(VL_SIMD_NEON), "neon") == 0);
+    CHECK_T(vl_get_simd_level_name(VL_SIMD_NEON + 1) == NULL);
+    /* vl_get_simd_level_available: exactly the levels vl_set_simd_level
+     * accepts; scalar, the level in use and the best level always */
+    for (int l = -1; l <= VL_SIMD_NEON + 1; ++l) {
+      int const avail = vl_get_simd_level_available(l);
+      CHECK_T(vl_get_last_error() == VL_ERR_OK);
+      CHECK_T(avail == (vl_set_simd_level(l) == VL_ERR_OK));
+    }
+    CHECK_T(vl_set_simd_level(level) == VL_ERR_OK && vl_get_simd_level() == level);
+    CHECK_T(vl_get_simd_level_available(VL_SIMD_SCALAR));
+    CHECK_T(vl_get_simd_level_available(level));
+    CHECK_T(vl_get_simd_level_available(vl_get_simd_max_level()));
+    CHECK_T(!vl_get_simd_level_available(99) && !vl_get_simd_level_available(-1));
   }
   {
     vl_size const before = vl_get_max_threads();

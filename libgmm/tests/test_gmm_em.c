@@ -3,6 +3,7 @@
  * on this data), covariances respect their lower bounds, and the result
  * does not depend on the number of threads. */
 #include "test_util.h"
+#include "vl/libgmm.h"
 #include "vl/gmm.h"
 
 enum { N = 3000, D = 5, K = 6 };

@@ -1,6 +1,7 @@
 /* test_kmeans_stats.c: Lloyd by sufficient statistics, in chunks of any
  * size, equals in-memory Lloyd (no cluster empties on this data). */
 #include "test_util.h"
+#include "vl/libgmm.h"
 #include "vl/kmeans.h"
 
 enum { N = 4000, D = 6, K = 9, T = 8 };

@@ -1,5 +1,6 @@
 /* test_random.c: MT19937 against the reference outputs, derived draws, permutation. */
 #include "test_util.h"
+#include "vl/libgmm.h"
 #include "vl/random.h"
 #include "vl/generic.h"
 

@@ -22,9 +22,9 @@ entry-point group ``pyvl.encoders`` (loaded on first use) or with
 
 from __future__ import annotations
 
-from ._base import Encoder
-from ._registry import (
+from ._base import (
     GROUP,
+    Encoder,
     UnknownEncoderError,
     available,
     from_config,
@@ -39,6 +39,22 @@ from .vlad import VladEncoder
 for _cls in (FisherEncoder, VladEncoder, BovwEncoder):
     register(_cls.name, _cls)
 del _cls
+
+
+def __getattr__(name: str) -> type[Encoder]:
+    """A plugin encoder class by its class name (PEP 562), looked up among the
+    registered encoders and the installed entry points: how a model file naming
+    ``pyvl.encoders.<Class>`` finds a plugin's class (``pyvl.io``)."""
+    if name.startswith("_"):
+        raise AttributeError(f"module 'pyvl.encoders' has no attribute {name!r}")
+    for registered in available():
+        try:
+            cls = get_class(registered)
+        except (ImportError, TypeError, ValueError):  # a broken plugin hides no other
+            continue
+        if cls.__name__ == name:
+            return cls
+    raise AttributeError(f"module 'pyvl.encoders' has no attribute {name!r}")
 
 __all__ = [
     "GROUP",

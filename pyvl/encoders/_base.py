@@ -29,6 +29,8 @@ Options every encoder has:
 * ``dtype``: ``"float32"`` (default) or ``"float64"``: the dtype of the
   learned model, of the computation and of the encodings.
 * ``random_state``: ``None`` or a 32-bit seed for :meth:`Encoder.fit`.
+* ``verbose``: 0 (silent) or 1 (a progress bar of the training iterations,
+  if tqdm is installed, and log records on the ``pyvl`` logger).
 
 Writing an encoder (a plugin, registered through the entry-point group
 ``pyvl.encoders``): subclass :class:`Encoder`, set ``name``, store the
@@ -44,14 +46,19 @@ from __future__ import annotations
 import abc
 import inspect
 import json
+import logging
+import sys
 from collections.abc import Mapping, Sequence
+from importlib import metadata
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
-from .._arrays import _numeric, c_array
-from .._errors import StateError
-from .._sets import as_sets
+from .. import io
+from .._core.arrays import as_sets, c_array
+from .._core.arrays import check_int as _check_int
+from .._core.arrays import numeric as _numeric
+from .._core.errors import StateError
 from ._pyramid import Level, as_positions, as_sizes, normalize_pyramid, num_cells, pyramid_sets
 
 E = TypeVar("E", bound="Encoder")
@@ -64,6 +71,12 @@ class Encoder(abc.ABC):
 
     #: Registry id (``pyvl.encoders.get(name)``); also the ``"name"`` of the config.
     name: ClassVar[str] = ""
+    #: The class's name in model files (``pyvl.io``): ``pyvl.encoders.<Class>``.
+    _pyvl_name: ClassVar[str] = "pyvl.encoders.Encoder"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._pyvl_name = f"pyvl.encoders.{cls.__name__}"
 
     def __init__(
         self,
@@ -71,8 +84,10 @@ class Encoder(abc.ABC):
         pyramid: Sequence[tuple[int, int]] | None = None,
         dtype: str = "float32",
         random_state: int | None = None,
+        verbose: int = 0,
     ) -> None:
         self.pyramid: tuple[Level, ...] | None = normalize_pyramid(pyramid)
+        self.verbose: int = _check_int(verbose, "verbose", 0, allow_bool=True)
         if str(dtype) not in _DTYPES:
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.dtype: str = str(np.dtype(dtype))
@@ -129,20 +144,22 @@ class Encoder(abc.ABC):
         self._fit(self._training_data(descriptors))
         return self
 
-    def _training_data(self, descriptors: Any) -> np.ndarray:
+    def _training_data(self, descriptors: Any, name: str = "descriptors") -> np.ndarray:
+        """All training descriptors as one C-contiguous (N, D) array of :attr:`np_dtype`
+        (``name``: what the caller called them, for messages)."""
         if isinstance(descriptors, np.ndarray) or not isinstance(descriptors, (list, tuple)):
-            arr = _numeric(descriptors, "descriptors")
+            arr = _numeric(descriptors, name)
             if arr.ndim != 2:
                 raise ValueError(
-                    f"descriptors must be an (N, D) array or a list of them, got shape {arr.shape}"
+                    f"{name} must be an (N, D) array or a list of them, got shape {arr.shape}"
                 )
             return c_array(arr, dtype=self.np_dtype)
         if not descriptors:
-            raise ValueError("descriptors is an empty list")
+            raise ValueError(f"{name} is an empty list")
         dims = {int(np.shape(d)[-1]) if np.ndim(d) == 2 else -1 for d in descriptors}
         if len(dims) != 1 or -1 in dims:
-            raise ValueError("descriptors must be (N_j, D) arrays with the same D")
-        data, _ = as_sets(descriptors, dims.pop(), self.np_dtype, "descriptors")
+            raise ValueError(f"{name} must be (N_j, D) arrays with the same D")
+        data, _ = as_sets(descriptors, dims.pop(), self.np_dtype, name)
         return data
 
     # ---- wrapping trained models -----------------------------------------------------
@@ -203,6 +220,7 @@ class Encoder(abc.ABC):
         descriptor_sets: Sequence[Any],
         positions: Sequence[Any] | None = None,
         image_sizes: Any = None,
+        name: str = "descriptor_sets",
     ) -> np.ndarray:
         """Encodings of many images: (n_images, :attr:`output_dim`) of :attr:`dtype`.
 
@@ -215,7 +233,7 @@ class Encoder(abc.ABC):
         self._check_fitted()
         dimension = self.dimension
         assert dimension is not None
-        data, offsets = as_sets(descriptor_sets, dimension, self.np_dtype)
+        data, offsets = as_sets(descriptor_sets, dimension, self.np_dtype, name)
         n_images = offsets.size - 1
         if self.pyramid is None:
             return self._encode_sets(data, offsets)
@@ -230,13 +248,11 @@ class Encoder(abc.ABC):
         enc = self._encode_sets(cell_data, cell_offsets)
         return enc.reshape(n_images, num_cells(self.pyramid) * self.cell_dim)
 
-    # ---- persistence ----------------------------------------------------------------
+    # ---- persistence (the pyvl.io model-file protocol) -------------------------------
 
     def save(self, path: Any) -> None:
         """Write the config and the learned arrays to a portable ``.npz`` file
         (:func:`pyvl.io.save`; see ``docs/persistence.md``)."""
-        from .. import io
-
         io.save(self, path)
 
     @classmethod
@@ -244,9 +260,82 @@ class Encoder(abc.ABC):
         """Read an encoder written by :meth:`save` (:func:`pyvl.io.load`); the file must
         hold a ``cls`` (any encoder for ``Encoder.load``). Raises
         :class:`pyvl.io.ModelFileError` (a ``ValueError``) for an invalid file."""
-        from .. import io
+        return io.load(path, cls)
 
-        return io.load(path, cls)  # type: ignore[no-any-return]
+    def _state_schema(self) -> dict[str, int] | None:
+        """The learned arrays a fitted encoder has, name -> ndim, checked strictly
+        when loading a file (GMMs and centers get the model checks); None (a plugin
+        that does not say) checks only that they are finite numbers."""
+        return None
+
+    def _pyvl_params(self) -> dict[str, Any]:
+        try:
+            registered = get_class(self.name)
+        except ValueError:
+            registered = None
+        if registered is not type(self):
+            raise TypeError(
+                f"{type(self).__name__} is not the encoder registered as {self.name!r}; "
+                "register it (pyvl.encoders.register) to save it"
+            )
+        return self.get_config()
+
+    def _pyvl_arrays(self) -> dict[str, np.ndarray] | None:
+        if not self.is_fitted:
+            return None
+        return {f"state.{k}": v for k, v in self.get_state().items()}
+
+    @classmethod
+    def _pyvl_build(cls: type[E], params: dict[str, Any], m: io.Members | None) -> E:
+        name = params.get("name")
+        if not isinstance(name, str):
+            raise io.ModelFileError("an encoder file needs the registry 'name' in its parameters")
+        try:
+            registered = get_class(name)
+        except ValueError as exc:
+            raise io.ModelFileError(f"the file holds an unknown encoder: {exc}") from exc
+        if registered is not cls:
+            raise io.ModelFileError(
+                f"the file's class {cls._pyvl_name!r} is not the encoder registered as "
+                f"{name!r} ({registered._pyvl_name})"
+            )
+        try:
+            enc = cls.from_config(params)
+        except (TypeError, ValueError) as exc:
+            raise io.ModelFileError(f"invalid parameters for {cls.__name__}: {exc}") from exc
+        if m is not None:
+            enc._restore(m, "state.")
+        return enc
+
+    def _restore(self, m: io.Members, prefix: str) -> None:
+        """Read the ``<prefix><key>`` members of a model file into :meth:`set_state`."""
+        what = type(self).__name__
+        keys = m.keys(prefix)
+        state = {k[len(prefix):]: m.get(k) for k in keys}
+        schema = self._state_schema()
+        if schema is not None:
+            if sorted(state) != sorted(schema):
+                raise io.ModelFileError(
+                    f"{what}: the learned arrays must be {sorted(schema)}, got {sorted(state)}"
+                )
+            for key, ndim in schema.items():
+                m.floats(prefix + key, ndim, self.np_dtype)
+            if "means" in state:
+                io.check_gmm(state["means"], state["covariances"], state["priors"], what)
+            else:
+                io.check_centers(state["centers"], what)
+        else:
+            for key, a in state.items():
+                if a.dtype.kind not in "biuf":
+                    raise io.ModelFileError(f"{what}: state array {key!r} is {a.dtype}")
+                if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+                    raise io.ModelFileError(f"{what}: state array {key!r} contains NaN or Inf")
+        try:
+            self.set_state(state)
+        except (TypeError, ValueError) as exc:
+            raise io.ModelFileError(f"{what}: invalid learned arrays: {exc}") from exc
+        if not self.is_fitted:
+            raise io.ModelFileError(f"{what}: the learned arrays do not make a fitted encoder")
 
     # ---- configuration ------------------------------------------------------------
 
@@ -313,12 +402,9 @@ def _jsonable(value: Any, key: str) -> Any:
 
 
 def check_int(value: Any, name: str, minimum: int = 1) -> int:
-    """An integer option >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    """An integer option >= ``minimum`` (TypeError if not an integer, ValueError if
+    smaller)."""
+    return _check_int(value, name, minimum)
 
 
 def check_bool(value: Any, name: str) -> bool:
@@ -345,3 +431,108 @@ def check_positive(value: Any, name: str, allow_none: bool = True) -> float | No
     if not (v > 0 and np.isfinite(v)):
         raise ValueError(f"{name} must be finite and > 0, got {value!r}")
     return v
+
+
+# ---- the registry of encoders ----------------------------------------------------
+#
+# The registry of encoders: name -> class, plus lazy entry points.
+#
+# Built-in encoders are registered when :mod:`pyvl.encoders` is imported.
+# Other distributions add encoders through the entry-point group
+# ``pyvl.encoders``; in their ``pyproject.toml``::
+#
+# [project.entry-points."pyvl.encoders"]
+# mean-pool = "my_package:MeanPoolEncoder"
+#
+# An entry point is imported only when its name is first asked for
+# (:func:`get`, :func:`from_config`); :func:`available` lists it without
+# importing it. A registered name always wins over an entry point of the same
+# name.
+#
+
+GROUP = "pyvl.encoders"
+
+_log = logging.getLogger("pyvl.encoders")
+_REGISTRY: dict[str, type[Encoder]] = {}
+
+
+class UnknownEncoderError(ValueError):
+    """No encoder is registered, and no entry point is installed, under this name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"unknown encoder {name!r}; available encoders: {', '.join(available()) or 'none'}"
+        )
+
+
+def register(name: str, cls: type[Encoder]) -> None:
+    """Register ``cls`` under ``name`` (replacing a previous registration).
+
+    ``cls`` must subclass :class:`Encoder`; its ``name`` attribute is set to
+    ``name`` if empty and must otherwise equal it (configs carry the name).
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"an encoder name must be a non-empty string, got {name!r}")
+    if not (isinstance(cls, type) and issubclass(cls, Encoder)):
+        raise TypeError(f"{cls!r} is not a subclass of pyvl.encoders.Encoder")
+    if not cls.name:
+        cls.name = name
+    elif cls.name != name:
+        raise ValueError(
+            f"{cls.__name__}.name is {cls.name!r}; it cannot be registered as {name!r}"
+        )
+    _REGISTRY[name] = cls
+
+
+def _entry_points() -> dict[str, metadata.EntryPoint]:
+    if sys.version_info >= (3, 10):
+        selected = metadata.entry_points(group=GROUP)
+    else:  # Python 3.9: a dict of groups
+        selected = metadata.entry_points().get(GROUP, [])
+    return {ep.name: ep for ep in selected}
+
+
+def _lookup(name: str) -> type[Encoder]:
+    cls = _REGISTRY.get(name)
+    if cls is not None:
+        return cls
+    ep = _entry_points().get(name)
+    if ep is None:
+        raise UnknownEncoderError(name)
+    _log.debug("loading encoder %r from entry point %s", name, ep.value)
+    loaded = ep.load()
+    if not (isinstance(loaded, type) and issubclass(loaded, Encoder)):
+        raise TypeError(
+            f"entry point {name!r} ({ep.value}) in group {GROUP!r} is not a "
+            "pyvl.encoders.Encoder subclass"
+        )
+    register(name, loaded)
+    return loaded
+
+
+def get_class(name: str) -> type[Encoder]:
+    """The encoder class registered (or installed as an entry point) under ``name``."""
+    return _lookup(name)
+
+
+def get(name: str, **options: Any) -> Encoder:
+    """A new encoder: ``get("fisher", n_components=64)``.
+
+    Raises :class:`UnknownEncoderError` (a ``ValueError``) listing the
+    available names if ``name`` is unknown.
+    """
+    return _lookup(name)(**options)
+
+
+def from_config(config: Mapping[str, Any]) -> Encoder:
+    """A new (unfitted) encoder from a config dict with a ``"name"``
+    (:meth:`Encoder.get_config`)."""
+    if "name" not in config:
+        raise ValueError("an encoder config needs a 'name'")
+    return _lookup(config["name"]).from_config(config)
+
+
+def available() -> list[str]:
+    """Sorted names of the registered encoders and of the installed entry points."""
+    return sorted(set(_REGISTRY) | set(_entry_points()))

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .._arrays import _numeric
+from .._core.arrays import check_gmm
+from .._core.arrays import numeric as _numeric
 
 GMM_KEYS = ("means", "covariances", "priors")
 CENTERS_KEYS = ("centers",)
@@ -25,26 +26,9 @@ def gmm_state(
     """(means (K, D), covariances (K, D) > 0, priors (K,) >= 0), finite, as new
     C-contiguous arrays of ``dtype``; K must be ``n_components``."""
     _keys(state, GMM_KEYS, owner)
-    m = _numeric(state["means"], "means")
-    c = _numeric(state["covariances"], "covariances")
-    p = _numeric(state["priors"], "priors")
-    if m.ndim != 2 or m.shape[1] == 0 or c.shape != m.shape or p.shape != (m.shape[0],):
-        raise ValueError(
-            f"{owner}: means and covariances must be (K, D) and priors (K,); got "
-            f"{m.shape}, {c.shape}, {p.shape}"
-        )
-    if m.shape[0] != n_components:
-        raise ValueError(
-            f"{owner}: the GMM has {m.shape[0]} components, n_components is {n_components}"
-        )
-    m, c, p = (np.array(a, dtype=dtype, order="C") for a in (m, c, p))
-    if not (np.all(np.isfinite(m)) and np.all(np.isfinite(c)) and np.all(np.isfinite(p))):
-        raise ValueError(f"{owner}: the GMM parameters contain NaN or Inf")
-    if np.any(c <= 0):
-        raise ValueError(f"{owner}: covariances must be > 0")
-    if np.any(p < 0):
-        raise ValueError(f"{owner}: priors must be >= 0")
-    return m, c, p
+    m, c, p, _ = check_gmm(state["means"], state["covariances"], state["priors"], dtype=dtype,
+                           n_components=n_components, what=owner)
+    return m.copy(), c.copy(), p.copy()
 
 
 def centers_state(

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .._sets import SIZE_T
+from .._core.arrays import SIZE_T
 
 Level = tuple[int, int]
 

@@ -7,11 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from .. import bovw as B
+from .._core.encoding import bovw_encode_gmm_sets, bovw_encode_sets
+from .._core.enums import BovwFlag
+from .._training import gmm as _gmm
+from .._training import kmeans as _kmeans
 from ._base import Encoder, check_bool, check_choice, check_int, check_positive
 from ._models import CENTERS_KEYS, GMM_KEYS, centers_state, gmm_state, model_dtype
-from ._train import GMM_INITS, KMEANS_ALGORITHMS, train_gmm, train_kmeans
 from .fisher import check_bound
+
+GMM_INITS = _gmm.VLFEAT_INITS
+KMEANS_ALGORITHMS = _kmeans.ALGORITHMS
 
 
 class BovwEncoder(Encoder):
@@ -69,8 +74,10 @@ class BovwEncoder(Encoder):
         pyramid: Sequence[tuple[int, int]] | None = None,
         dtype: str = "float32",
         random_state: int | None = None,
+        verbose: int = 0,
     ) -> None:
-        super().__init__(pyramid=pyramid, dtype=dtype, random_state=random_state)
+        super().__init__(pyramid=pyramid, dtype=dtype, random_state=random_state,
+                         verbose=verbose)
         self.n_clusters = check_int(n_clusters, "n_clusters")
         self.mode = check_choice(mode, "mode", ("hard", "soft"))
         self.codebook = check_choice(codebook, "codebook", ("kmeans", "gmm"))
@@ -95,11 +102,11 @@ class BovwEncoder(Encoder):
     @property
     def flags(self) -> int:
         """The ``VL_BOVW_FLAG_*`` bits of the options."""
-        f = B.VL_BOVW_FLAG_SOFT if self.mode == "soft" else 0
-        f |= B.VL_BOVW_FLAG_FREQUENCIES if self.frequencies else 0
-        f |= B.VL_BOVW_FLAG_SQUARE_ROOT if self.square_root else 0
-        f |= B.VL_BOVW_FLAG_NORMALIZED if self.normalized else 0
-        return f
+        f = BovwFlag.SOFT if self.mode == "soft" else 0
+        f |= BovwFlag.FREQUENCIES if self.frequencies else 0
+        f |= BovwFlag.SQUARE_ROOT if self.square_root else 0
+        f |= BovwFlag.NORMALIZED if self.normalized else 0
+        return int(f)
 
     @classmethod
     def from_centers(cls, centers: Any, **options: Any) -> BovwEncoder:
@@ -123,24 +130,26 @@ class BovwEncoder(Encoder):
 
     def _fit(self, data: np.ndarray) -> None:
         if self.codebook == "kmeans":
-            centers = train_kmeans(
+            centers = _kmeans.cluster_vlfeat(
                 data,
                 self.n_clusters,
-                algorithm=self.algorithm,
+                algorithm=KMEANS_ALGORITHMS[self.algorithm],
                 max_num_iterations=self.max_num_iterations,
                 num_repetitions=self.num_repetitions,
                 random_state=self.random_state,
+                verbose=self.verbose,
             )
             self.set_state({"centers": centers})
         else:
-            m, c, p = train_gmm(
+            m, c, p = _gmm.cluster_vlfeat(
                 data,
                 self.n_clusters,
-                init=self.init,
+                init=GMM_INITS[self.init],
                 covariance_bound=self.covariance_bound,
                 max_num_iterations=self.max_num_iterations,
                 num_repetitions=self.num_repetitions,
                 random_state=self.random_state,
+                verbose=self.verbose,
             )
             self.set_state({"means": m, "covariances": c, "priors": p})
 
@@ -156,10 +165,14 @@ class BovwEncoder(Encoder):
 
     def _encode_sets(self, data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         if self.codebook == "kmeans":
-            return B.encode_sets(self.centers_, data, offsets, self.sigma, self.flags)
-        return B.encode_gmm_sets(
-            self.means_, self.covariances_, self.priors_, data, offsets, self.flags
-        )
+            return bovw_encode_sets(self.centers_, data, offsets, self.sigma, self.flags)
+        return bovw_encode_gmm_sets(self.means_, self.covariances_, self.priors_, data, offsets,
+                                    self.flags)
+
+    def _state_schema(self) -> dict[str, int]:
+        if self.codebook == "kmeans":
+            return {"centers": 2}
+        return {"covariances": 2, "means": 2, "priors": 1}
 
     def get_state(self) -> dict[str, np.ndarray]:
         keys = CENTERS_KEYS if self.codebook == "kmeans" else GMM_KEYS

@@ -7,10 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import fisher as F
+from .._core.encoding import bovw_encode_gmm_sets, fisher_encode_sets
+from .._core.enums import BovwFlag, FisherFlag
+from .._training.gmm import VLFEAT_INITS as GMM_INITS
+from .._training.gmm import cluster_vlfeat
 from ._base import Encoder, check_bool, check_choice, check_int
 from ._models import GMM_KEYS, gmm_state, model_dtype
-from ._train import GMM_INITS, train_gmm
 
 
 def check_bound(value: Any) -> float | None:
@@ -26,10 +28,18 @@ def check_bound(value: Any) -> float | None:
 
 
 class FisherEncoder(Encoder):
-    """Fisher vectors of a K-component diagonal GMM: 2*K*D values per cell.
+    """Fisher vectors of a K-component diagonal GMM: 2*K*D values per cell
+    (K + 2*K*D with ``layout="skimage"``).
 
     Layout ``[u_0 .. u_{K-1}, v_0 .. v_{K-1}]`` (mean blocks, then variance
-    blocks, each D long), as :func:`pyvl.fisher.vl_fisher_encode`.
+    blocks, each D long), as :func:`pyvl.fisher.vl_fisher_encode`. With
+    ``layout="skimage"``, scikit-image's ``fisher_vector``: ``[d_pi (K), u,
+    -v]``, where d_pi_k = (mean posterior of k - pi_k) / sqrt(pi_k) is the
+    weight block VLFeat leaves out and the variance block has the opposite
+    sign; ``improved`` is then scikit-image's (signed square root and L2
+    normalisation of the whole vector, weights included) and ``square_root``,
+    ``normalized`` and ``fast`` are not used. The two agree to rounding except
+    where posteriors below 1e-6, which VLFeat skips, matter.
 
     Parameters
     ----------
@@ -49,6 +59,8 @@ class FisherEncoder(Encoder):
         EM settings for :meth:`fit`.
     covariance_bound : float or None
         Lower bound of the variances (None: libgmm's default, 1e-4).
+    layout : {"vlfeat", "skimage"}, default "vlfeat"
+        The output layout (see above).
     pyramid, dtype, random_state
         See :class:`pyvl.encoders.Encoder`.
 
@@ -69,11 +81,15 @@ class FisherEncoder(Encoder):
         max_num_iterations: int = 100,
         num_repetitions: int = 1,
         covariance_bound: float | None = None,
+        layout: str = "vlfeat",
         pyramid: Sequence[tuple[int, int]] | None = None,
         dtype: str = "float32",
         random_state: int | None = None,
+        verbose: int = 0,
     ) -> None:
-        super().__init__(pyramid=pyramid, dtype=dtype, random_state=random_state)
+        super().__init__(pyramid=pyramid, dtype=dtype, random_state=random_state,
+                         verbose=verbose)
+        self.layout = check_choice(layout, "layout", ("vlfeat", "skimage"))
         self.n_components = check_int(n_components, "n_components")
         self.improved = check_bool(improved, "improved")
         self.square_root = check_bool(square_root, "square_root")
@@ -90,11 +106,11 @@ class FisherEncoder(Encoder):
     @property
     def flags(self) -> int:
         """The ``VL_FISHER_FLAG_*`` bits of the options."""
-        f = F.VL_FISHER_FLAG_IMPROVED if self.improved else 0
-        f |= F.VL_FISHER_FLAG_SQUARE_ROOT if self.square_root else 0
-        f |= F.VL_FISHER_FLAG_NORMALIZED if self.normalized else 0
-        f |= F.VL_FISHER_FLAG_FAST if self.fast else 0
-        return f
+        f = FisherFlag.IMPROVED if self.improved else 0
+        f |= FisherFlag.SQUARE_ROOT if self.square_root else 0
+        f |= FisherFlag.NORMALIZED if self.normalized else 0
+        f |= FisherFlag.FAST if self.fast else 0
+        return int(f)
 
     @classmethod
     def from_gmm(cls, means: Any, covariances: Any, priors: Any, **options: Any) -> FisherEncoder:
@@ -107,14 +123,15 @@ class FisherEncoder(Encoder):
         return enc
 
     def _fit(self, data: np.ndarray) -> None:
-        m, c, p = train_gmm(
+        m, c, p = cluster_vlfeat(
             data,
             self.n_components,
-            init=self.init,
+            init=GMM_INITS[self.init],
             max_num_iterations=self.max_num_iterations,
             num_repetitions=self.num_repetitions,
             covariance_bound=self.covariance_bound,
             random_state=self.random_state,
+            verbose=self.verbose,
         )
         self.set_state({"means": m, "covariances": c, "priors": p})
 
@@ -125,12 +142,35 @@ class FisherEncoder(Encoder):
     @property
     def cell_dim(self) -> int:
         self._check_fitted()
-        return 2 * self.n_components * int(self.dimension or 0)
+        extra = self.n_components if self.layout == "skimage" else 0
+        return 2 * self.n_components * int(self.dimension or 0) + extra
 
     def _encode_sets(self, data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        return F.encode_sets(
-            self.means_, self.covariances_, self.priors_, data, offsets, self.flags
-        )
+        if self.layout == "vlfeat":
+            return fisher_encode_sets(self.means_, self.covariances_, self.priors_, data, offsets,
+                                      self.flags)[0]
+        # scikit-image's layout: the weight block from the mean posteriors (a soft
+        # bag of words of the GMM), the mean and (negated) variance blocks from the
+        # raw Fisher vector, then its "improved" normalisation over all of it
+        raw = fisher_encode_sets(self.means_, self.covariances_, self.priors_, data, offsets, 0)[0]
+        q = bovw_encode_gmm_sets(self.means_, self.covariances_, self.priors_, data, offsets,
+                                 BovwFlag.SOFT | BovwFlag.FREQUENCIES)
+        assert self.priors_ is not None
+        w = self.priors_.astype(np.float64)
+        kd = raw.shape[1] // 2
+        out = np.empty((raw.shape[0], self.cell_dim), dtype=np.float64)
+        empty = np.diff(offsets.astype(np.int64)) == 0
+        out[:, : self.n_components] = np.where(empty[:, None], 0.0, (q - w) / np.sqrt(w))
+        out[:, self.n_components : self.n_components + kd] = raw[:, :kd]
+        out[:, self.n_components + kd :] = -raw[:, kd:].astype(np.float64)
+        if self.improved:
+            out = np.sign(out) * np.sqrt(np.abs(out))
+            norm = np.linalg.norm(out, axis=1, keepdims=True)
+            out = np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
+        return out.astype(self.np_dtype)
+
+    def _state_schema(self) -> dict[str, int]:
+        return {"covariances": 2, "means": 2, "priors": 1}
 
     def get_state(self) -> dict[str, np.ndarray]:
         if self.means_ is None:

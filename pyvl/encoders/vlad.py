@@ -7,10 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import vlad as V
+from .._core.encoding import vlad_encode_sets
+from .._core.enums import VladFlag
+from .._training.kmeans import ALGORITHMS as KMEANS_ALGORITHMS
+from .._training.kmeans import cluster_vlfeat
 from ._base import Encoder, check_bool, check_choice, check_int
 from ._models import centers_state, model_dtype
-from ._train import KMEANS_ALGORITHMS, train_kmeans
 
 
 class VladEncoder(Encoder):
@@ -53,8 +55,10 @@ class VladEncoder(Encoder):
         pyramid: Sequence[tuple[int, int]] | None = None,
         dtype: str = "float32",
         random_state: int | None = None,
+        verbose: int = 0,
     ) -> None:
-        super().__init__(pyramid=pyramid, dtype=dtype, random_state=random_state)
+        super().__init__(pyramid=pyramid, dtype=dtype, random_state=random_state,
+                         verbose=verbose)
         self.n_clusters = check_int(n_clusters, "n_clusters")
         self.normalize_components = check_bool(normalize_components, "normalize_components")
         self.square_root = check_bool(square_root, "square_root")
@@ -68,11 +72,11 @@ class VladEncoder(Encoder):
     @property
     def flags(self) -> int:
         """The ``VL_VLAD_FLAG_*`` bits of the options."""
-        f = V.VL_VLAD_FLAG_NORMALIZE_COMPONENTS if self.normalize_components else 0
-        f |= V.VL_VLAD_FLAG_SQUARE_ROOT if self.square_root else 0
-        f |= V.VL_VLAD_FLAG_NORMALIZE_MASS if self.normalize_mass else 0
-        f |= V.VL_VLAD_FLAG_UNNORMALIZED if self.unnormalized else 0
-        return f
+        f = VladFlag.NORMALIZE_COMPONENTS if self.normalize_components else 0
+        f |= VladFlag.SQUARE_ROOT if self.square_root else 0
+        f |= VladFlag.NORMALIZE_MASS if self.normalize_mass else 0
+        f |= VladFlag.UNNORMALIZED if self.unnormalized else 0
+        return int(f)
 
     @classmethod
     def from_centers(cls, centers: Any, **options: Any) -> VladEncoder:
@@ -84,13 +88,14 @@ class VladEncoder(Encoder):
         return enc
 
     def _fit(self, data: np.ndarray) -> None:
-        centers = train_kmeans(
+        centers = cluster_vlfeat(
             data,
             self.n_clusters,
-            algorithm=self.algorithm,
+            algorithm=KMEANS_ALGORITHMS[self.algorithm],
             max_num_iterations=self.max_num_iterations,
             num_repetitions=self.num_repetitions,
             random_state=self.random_state,
+            verbose=self.verbose,
         )
         self.set_state({"centers": centers})
 
@@ -104,7 +109,10 @@ class VladEncoder(Encoder):
         return self.n_clusters * int(self.dimension or 0)
 
     def _encode_sets(self, data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-        return V.encode_sets(self.centers_, data, offsets, None, self.flags)
+        return vlad_encode_sets(self.centers_, data, offsets, None, self.flags)
+
+    def _state_schema(self) -> dict[str, int]:
+        return {"centers": 2}
 
     def get_state(self) -> dict[str, np.ndarray]:
         return {} if self.centers_ is None else {"centers": self.centers_.copy()}

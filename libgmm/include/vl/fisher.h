@@ -15,6 +15,7 @@
  ** assignment to the most likely component.
  **
  ** An empty descriptor set (N = 0) encodes to all zeros, whatever the flags.
+ ** The encoding is computed in double and rounded once to the data type.
  **/
 #ifndef VL_FISHER_H
 #define VL_FISHER_H
@@ -34,7 +35,10 @@ extern "C" {
  ** @param enc output, 2*numClusters*dimension elements of @p dataType (overwritten).
  ** @return the number of (point, component) pairs accumulated, or 0 with the
  ** last error set on bad arguments (NULL, zero sizes, unknown flags,
- ** non-finite values, non-positive covariances, negative priors). */
+ ** non-finite values, non-positive covariances, negative priors), or with
+ ** VL_ERR_OVERFLOW when the vector is not representable in the data type
+ ** (unnormalised values beyond its range, or double data whose squared
+ ** distances to the model exceed 1e308); @p enc is then unchanged. */
 VL_EXPORT vl_size vl_fisher_encode(void *enc, vl_type dataType, void const *means,
                                    vl_size dimension, vl_size numClusters,
                                    void const *covariances, void const *priors,

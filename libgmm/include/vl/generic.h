@@ -9,7 +9,7 @@
  **
  ** libgmm never prints on its own: messages are produced only when a caller
  ** raised an object's verbosity, and they go through the printf hook
- ** (::vl_set_printf_func) or the log hook (::vl_set_log_func, libgmm.h).
+ ** (::vl_set_printf_func) or the log hook (::vl_set_log_func, vl/libgmm/base.h).
  **/
 #ifndef VL_GENERIC_H
 #define VL_GENERIC_H
@@ -38,7 +38,7 @@ typedef vl_uint32 vl_type;
 /** @} */
 
 /** @name Error codes
- ** Codes 0-5 are VLFeat's; 16 and up are libgmm extensions.
+ ** VLFeat's codes; libgmm's own (16 and up) are in vl/libgmm/base.h.
  ** @{ */
 #define VL_ERR_MSG_LEN   1024
 #define VL_ERR_OK        0   /**< no error */
@@ -48,8 +48,6 @@ typedef vl_uint32 vl_type;
 #define VL_ERR_IO        4   /**< input/output error */
 #define VL_ERR_EOF       5   /**< end of file or sequence */
 #define VL_ERR_NO_MORE   5   /**< deprecated alias of ::VL_ERR_EOF */
-#define VL_ERR_BAD_STATE 16  /**< the object is not ready for this call (e.g. no centers) */
-#define VL_ERR_INTERRUPTED 17 /**< an iteration callback asked to stop (results are valid) */
 /** @} */
 
 /** @brief Version string of the library (e.g. "0.1.0"). */
@@ -57,14 +55,14 @@ VL_EXPORT char const *vl_get_version_string(void);
 
 /** @name SIMD
  ** ::vl_set_simd_enabled(0) forces the portable scalar kernels (as does the
- ** environment variable `GMM_SIMD=scalar`); see libgmm.h for finer control.
+ ** environment variable `GMM_SIMD=scalar`); see vl/libgmm/simd.h for finer control.
  ** @{ */
 VL_EXPORT void vl_set_simd_enabled(vl_bool x);
 VL_EXPORT vl_bool vl_get_simd_enabled(void);
 /** @} */
 
 /** @name Threads
- ** `vl_set_num_threads(0)` restores the default (OpenMP's default, normally
+ ** `vl_set_num_threads(0)` restores the default (`OMP_NUM_THREADS` if set, else
  ** the number of cores). Results do not depend on the number of threads.
  ** @{ */
 VL_EXPORT vl_size vl_get_max_threads(void);

@@ -13,6 +13,7 @@
  ** cluster/refine call; ::vl_kmeans_new_copy copies every setting;
  ** reductions are in a fixed order so results do not depend on the number
  ** of threads; invalid arguments set the last error instead of aborting.
+ ** libgmm's extensions are in vl/libgmm/kmeans.h.
  **/
 #ifndef VL_KMEANS_H
 #define VL_KMEANS_H
@@ -109,36 +110,6 @@ VL_EXPORT void vl_kmeans_set_min_energy_variation(VlKMeans *self, double minEner
 VL_EXPORT void vl_kmeans_set_verbosity(VlKMeans *self, int verbosity);
 VL_EXPORT void vl_kmeans_set_max_num_comparisons(VlKMeans *self, vl_size maxNumComparisons);
 VL_EXPORT void vl_kmeans_set_num_trees(VlKMeans *self, vl_size numTrees);
-/** @} */
-
-/** @name libgmm extensions
- ** @{ */
-/** @brief Called once per iteration of EM or k-means with the iteration
- ** number (from 0) and the log-likelihood (EM) or energy (k-means) of the
- ** current parameters. A non-zero return stops training: the object keeps
- ** valid parameters (those the value was computed for) and the training call
- ** sets the last error to ::VL_ERR_INTERRUPTED. */
-typedef int (*vl_iteration_callback)(void *user, vl_size iteration, double value);
-/** @brief Set (or clear, with NULL) the iteration callback. */
-VL_EXPORT void vl_kmeans_set_iteration_callback(VlKMeans *self, vl_iteration_callback callback,
-                                                void *user);
-/** @brief Lloyd's iteration by sufficient statistics, for data that is
- ** not in one array (chunks, a cluster). A statistics buffer has
- ** ::vl_kmeans_stats_size doubles: [counts (K) | sums (K x D, row-major) |
- ** energy | number of points]. Accumulate every chunk's statistics against
- ** the current centers (exact nearest center, first minimum wins; squared
- ** L2 distance only), add buffers together (::vl_kmeans_stats_merge), then
- ** ::vl_kmeans_update_from_stats moves every center to the mean of its
- ** points. The energy is that of the centers the statistics were taken for.
- ** A center with no point keeps its position (in-memory Lloyd instead
- ** restarts it at a random data point). */
-VL_EXPORT vl_size vl_kmeans_stats_size(VlKMeans const *self);
-/** Adds the statistics of @p numData points (N x D of the object's type). */
-VL_EXPORT int vl_kmeans_stats_accumulate(VlKMeans const *self, double *stats, void const *data,
-                                         vl_size numData);
-VL_EXPORT int vl_kmeans_stats_merge(VlKMeans const *self, double *dst, double const *src);
-/** New centers from statistics; sets the energy to the buffer's. */
-VL_EXPORT int vl_kmeans_update_from_stats(VlKMeans *self, double const *stats);
 /** @} */
 
 /** @brief Alias for the name VLFeat's header declares (its library exports only the lower-case one). */

@@ -1,13 +1,29 @@
 /** @file libgmm.h
- ** @brief libgmm extensions to the VLFeat API: version, SIMD level control, log hook.
+ ** @brief libgmm: VLFeat's API (vl/gmm.h, vl/kmeans.h, vl/fisher.h,
+ ** vl/vlad.h, vl/random.h) and libgmm's extensions (the headers in vl/libgmm/).
  **
- ** Everything here is new API (not in VLFeat). Functions return 0 on success
- ** or a VL_ERR_* code (the message is available from ::vl_get_last_error_message).
+ ** The headers in vl/ declare VLFeat's API only, so a program written for
+ ** VLFeat compiles against them unchanged; a program that uses libgmm's
+ ** own functions (version, SIMD level, log hook, iteration callbacks,
+ ** E-step outputs, EM and k-means by sufficient statistics, batch encoders,
+ ** bags of words) includes this header. Extension functions return 0 on
+ ** success or a VL_ERR_* code (the message is available from
+ ** ::vl_get_last_error_message).
  **/
 #ifndef VL_LIBGMM_H
 #define VL_LIBGMM_H
 
-#include "generic.h"
+#include "fisher.h"
+#include "gmm.h"
+#include "kmeans.h"
+#include "random.h"
+#include "vlad.h"
+
+#include "libgmm/base.h"
+#include "libgmm/encode.h"
+#include "libgmm/gmm.h"
+#include "libgmm/kmeans.h"
+#include "libgmm/simd.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,35 +40,6 @@ extern "C" {
 #define LIBGMM_VERSION_STRING "0.1.0"
 /** @return LIBGMM_ABI_VERSION of the library actually loaded. */
 VL_EXPORT int vl_get_abi_version(void);
-/** @} */
-
-/** @name SIMD level
- ** Kernels exist for several instruction sets and are chosen at run time
- ** from the CPU. The environment variable `GMM_SIMD` (scalar, sse2, avx2,
- ** avx512), read once when the library first needs its kernels, caps the
- ** level; ::vl_set_simd_level changes it later. ::vl_set_simd_enabled(0) is
- ** the same as choosing ::VL_SIMD_SCALAR.
- ** @{ */
-#define VL_SIMD_SCALAR 0
-#define VL_SIMD_SSE2   1
-#define VL_SIMD_AVX2   2   /**< AVX2 + FMA */
-#define VL_SIMD_AVX512 3   /**< AVX-512F */
-/** @return the level in use. */
-VL_EXPORT int vl_get_simd_level(void);
-/** @return the best level this library was compiled with and this CPU supports. */
-VL_EXPORT int vl_get_simd_max_level(void);
-/** @return 0, or VL_ERR_BAD_ARG if @p level is unknown or not available here. */
-VL_EXPORT int vl_set_simd_level(int level);
-/** @return "scalar", "sse2", "avx2", "avx512", or NULL for an unknown level. */
-VL_EXPORT char const *vl_get_simd_level_name(int level);
-/** @} */
-
-/** @name Log hook
- ** When set, verbose messages (one line each, without the trailing newline)
- ** go to @p func instead of the printf hook. NULL restores the printf hook.
- ** @{ */
-typedef void (*vl_log_func_t)(void *user, char const *message);
-VL_EXPORT void vl_set_log_func(vl_log_func_t func, void *user);
 /** @} */
 
 #ifdef __cplusplus

@@ -25,7 +25,10 @@ extern "C" {
 
 /** @brief VLAD of one descriptor set.
  ** @param enc output, numClusters*dimension elements of @p dataType.
- ** On bad arguments the last error is set and @p enc is left unchanged. */
+ ** On bad arguments the last error is set and @p enc is left unchanged; so
+ ** it is with VL_ERR_OVERFLOW, when the encoding is not representable in the
+ ** data type (sums beyond the double range, or unnormalised values beyond the
+ ** type's). */
 VL_EXPORT void vl_vlad_encode(void *enc, vl_type dataType, void const *means, vl_size dimension,
                               vl_size numClusters, void const *data, vl_size numData,
                               void const *assignments, int flags);

@@ -1,11 +1,11 @@
-/* cpu_x86.c: which SIMD levels the CPU and the OS support.
+/* cpu_x86.c: which SIMD levels the CPU and the OS support (x86; aarch64 is
+ * in cpu_arm.c).
  *
  * A level is usable only if the CPU has the instructions (CPUID) and the OS
  * saves the register state on context switches (OSXSAVE + XGETBV): AVX needs
- * XMM|YMM state, AVX-512 also opmask and ZMM state. Non-x86 builds report
- * the scalar level only. */
-#include "cpu.h"
-#include "vl/libgmm.h"
+ * XMM|YMM state, AVX-512 also opmask and ZMM state. Builds for other
+ * architectures than x86 and aarch64 report the scalar level only. */
+#include "simd/cpu.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
@@ -43,7 +43,7 @@ int gmm_cpu_max_level(void)
   return level;
 }
 
-#else
+#elif !(defined(__aarch64__) || defined(_M_ARM64))
 
 int gmm_cpu_max_level(void) { return VL_SIMD_SCALAR; }
 

@@ -7,9 +7,8 @@
 #include <string.h>
 #include <stdatomic.h>
 
-#include "kernels.h"
-#include "cpu.h"
-#include "vl/libgmm.h"
+#include "simd/cpu.h"
+#include "simd/kernels.h"
 
 static gmm_kernels const *table_of(int level)
 {
@@ -24,11 +23,30 @@ static gmm_kernels const *table_of(int level)
 #if GMM_HAVE_AVX512
     case VL_SIMD_AVX512: return &gmm_kernels_avx512;
 #endif
+#if GMM_HAVE_NEON
+    case VL_SIMD_NEON: return &gmm_kernels_neon;
+#endif
     default: return NULL;
   }
 }
 
-static int max_available_level(void)
+/* Level names, indexed by level. */
+static char const *const g_level_names[] = {"scalar", "sse2", "avx2", "avx512", "neon"};
+#define NUM_LEVELS ((int)(sizeof g_level_names / sizeof g_level_names[0]))
+
+char const *gmm_simd_level_name(int level)
+{
+  return level >= 0 && level < NUM_LEVELS ? g_level_names[level] : NULL;
+}
+
+/* The level numbers order the x86 levels among themselves; NEON (aarch64)
+ * is of another family, and scalar belongs to every family. */
+static int same_family(int a, int b)
+{
+  return a == VL_SIMD_SCALAR || b == VL_SIMD_SCALAR || (a == VL_SIMD_NEON) == (b == VL_SIMD_NEON);
+}
+
+int gmm_simd_max_level(void)
 {
   int level = gmm_cpu_max_level();
   while (level > VL_SIMD_SCALAR && !table_of(level)) --level;
@@ -37,9 +55,8 @@ static int max_available_level(void)
 
 static int level_from_name(char const *s)
 {
-  static char const *const names[] = {"scalar", "sse2", "avx2", "avx512"};
-  for (int i = 0; i < 4; ++i)
-    if (strcmp(s, names[i]) == 0) return i;
+  for (int i = 0; i < NUM_LEVELS; ++i)
+    if (strcmp(s, g_level_names[i]) == 0) return i;
   return -1;
 }
 
@@ -49,82 +66,56 @@ static atomic_int g_level = -1;
 static atomic_int g_simd_enabled = 1;
 static int g_level_before_disable = -1;
 
-static int current_level(void)
+int gmm_simd_level(void)
 {
   int level = atomic_load_explicit(&g_level, memory_order_acquire);
   if (level < 0) {
     char const *env = getenv("GMM_SIMD");
-    int max = max_available_level();
+    int max = gmm_simd_max_level();
     level = max;
     if (env && *env) {
+      /* caps, never raises; a level of another family is ignored, and a cap
+       * on a level not compiled in falls to the next one below it */
       int want = level_from_name(env);
-      if (want >= 0 && want < max) level = want; /* caps; never raises */
+      if (want >= 0 && want < max && same_family(want, max)) {
+        level = want;
+        while (level > VL_SIMD_SCALAR && !table_of(level)) --level;
+      }
     }
     atomic_store_explicit(&g_level, level, memory_order_release);
   }
   return level;
 }
 
-gmm_kernels const *gmm_kernels_get(void) { return table_of(current_level()); }
+gmm_kernels const *gmm_kernels_get(void) { return table_of(gmm_simd_level()); }
 
 gmm_kernels const *gmm_kernels_for_level(int level)
 {
-  if (level < VL_SIMD_SCALAR || level > max_available_level()) return NULL;
+  if (level < VL_SIMD_SCALAR || level > gmm_simd_max_level()) return NULL;
   return table_of(level);
 }
 
-VL_EXPORT int vl_get_simd_level(void)
+int gmm_simd_set_level(int level)
 {
-  gmm_clear_error();
-  return current_level();
-}
-
-VL_EXPORT int vl_get_simd_max_level(void)
-{
-  gmm_clear_error();
-  return max_available_level();
-}
-
-VL_EXPORT int vl_set_simd_level(int level)
-{
-  gmm_clear_error();
   if (!gmm_kernels_for_level(level))
     return gmm_error(VL_ERR_BAD_ARG,
                      "vl_set_simd_level: level %d is not available (best here: %d = %s)", level,
-                     max_available_level(), table_of(max_available_level())->name);
+                     gmm_simd_max_level(), table_of(gmm_simd_max_level())->name);
   atomic_store(&g_level, level);
   atomic_store(&g_simd_enabled, level != VL_SIMD_SCALAR);
   return VL_ERR_OK;
 }
 
-VL_EXPORT char const *vl_get_simd_level_name(int level)
+void gmm_simd_set_enabled(int enabled)
 {
-  static char const *const names[] = {"scalar", "sse2", "avx2", "avx512"};
-  gmm_clear_error();
-  if (level < 0 || level > 3) {
-    gmm_error(VL_ERR_BAD_ARG, "vl_get_simd_level_name: unknown level %d", level);
-    return NULL;
-  }
-  return names[level];
-}
-
-VL_EXPORT void vl_set_simd_enabled(vl_bool x)
-{
-  gmm_clear_error();
-  if (!x) {
-    int cur = current_level();
+  if (!enabled) {
+    int const cur = gmm_simd_level();
     if (cur != VL_SIMD_SCALAR) g_level_before_disable = cur;
     atomic_store(&g_level, VL_SIMD_SCALAR);
     atomic_store(&g_simd_enabled, 0);
   } else if (!atomic_load(&g_simd_enabled)) {
-    int level = g_level_before_disable >= 0 ? g_level_before_disable : max_available_level();
+    int const level = g_level_before_disable >= 0 ? g_level_before_disable : gmm_simd_max_level();
     atomic_store(&g_level, level);
     atomic_store(&g_simd_enabled, level != VL_SIMD_SCALAR);
   }
-}
-
-VL_EXPORT vl_bool vl_get_simd_enabled(void)
-{
-  gmm_clear_error();
-  return current_level() != VL_SIMD_SCALAR;
 }

@@ -13,14 +13,14 @@
 #define GMM_SIMD_KERNELS_H
 
 #include <stddef.h>
-#include "../internal.h"
+#include "util/internal.h"
 
 /* Padding of the component dimension: a multiple of every vector width
  * (16 floats = one AVX-512 register) so kernels need no column tails. */
 #define GMM_KPAD 16
 
 typedef struct gmm_kernels {
-  char const *name; /* "scalar", "sse2", "avx2", "avx512" */
+  char const *name; /* "scalar", "sse2", "avx2", "avx512", "neon" */
   int level;        /* VL_SIMD_* */
 
   /* Scaled squared distances (the E-step's Mahalanobis term):
@@ -75,7 +75,18 @@ typedef struct gmm_kernels {
   void (*vexp_d)(size_t n, double const *x, double *y);
 } gmm_kernels;
 
-/* The table in use (detected once; GMM_SIMD and vl_set_simd_level honoured). */
+/* The level in use (detected once; GMM_SIMD and vl_set_simd_level honoured),
+ * the best level built and supported here, and the setters behind
+ * vl_set_simd_level (VL_ERR_BAD_ARG if unavailable) and vl_set_simd_enabled. */
+GMM_HIDDEN int gmm_simd_level(void);
+GMM_HIDDEN int gmm_simd_max_level(void);
+GMM_HIDDEN int gmm_simd_set_level(int level);
+GMM_HIDDEN void gmm_simd_set_enabled(int enabled);
+/* "scalar", "sse2", "avx2", "avx512", "neon" by VL_SIMD_* level, or NULL
+ * for an unknown level (no error set). */
+GMM_HIDDEN char const *gmm_simd_level_name(int level);
+
+/* The table in use. */
 GMM_HIDDEN gmm_kernels const *gmm_kernels_get(void);
 /* The table of one level, or NULL if not compiled in or not supported by the CPU. */
 GMM_HIDDEN gmm_kernels const *gmm_kernels_for_level(int level);
@@ -85,6 +96,7 @@ GMM_HIDDEN extern gmm_kernels const gmm_kernels_scalar;
 GMM_HIDDEN extern gmm_kernels const gmm_kernels_sse2;
 GMM_HIDDEN extern gmm_kernels const gmm_kernels_avx2;
 GMM_HIDDEN extern gmm_kernels const gmm_kernels_avx512;
+GMM_HIDDEN extern gmm_kernels const gmm_kernels_neon;
 
 /* The scalar log-sum-exp, for tables of levels without their own. */
 GMM_HIDDEN void gmm_lse_scalar_f(size_t n, size_t K, size_t kp, float const *c, float *tile,

@@ -24,28 +24,10 @@
 
 #include <emmintrin.h>
 
-#include "kernels.h"
-#include "vexp.h"
-#include "vl/libgmm.h"
+#include "simd/kernels.h"
+#include "simd/kinline.h"
+#include "simd/vexp.h"
 
-#if defined(__GNUC__) || defined(__clang__)
-#define GMM_KINLINE static inline __attribute__((always_inline))
-#elif defined(_MSC_VER)
-#define GMM_KINLINE static __forceinline
-#else
-#define GMM_KINLINE static inline
-#endif
-/* Complete unrolling of the loops over a tile's rows and vectors (their
- * trip counts are constants once inlined), so the accumulator arrays become
- * registers even below -O3. Clang's unroll(full) waits for a constant trip
- * count, where its "GCC unroll" would unroll the not-yet-inlined body. */
-#if defined(__clang__)
-#define GMM_UNROLL _Pragma("clang loop unroll(full)")
-#elif defined(__GNUC__)
-#define GMM_UNROLL _Pragma("GCC unroll 16")
-#else
-#define GMM_UNROLL
-#endif
 
 /* Rows per tile: 8 accumulators + 4 parameter vectors + broadcast and two
  * temporaries = 15 of the 16 xmm registers (x86-64). */

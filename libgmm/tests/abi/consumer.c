@@ -16,7 +16,6 @@
 #include <vl/gmm.h>
 #include <vl/fisher.h>
 #include <vl/vlad.h>
-#include <vl/encode.h>
 #include <vl/libgmm.h>
 
 #include <stdio.h>
@@ -291,6 +290,8 @@ int main(int argc, char **argv)
   check_version(argc > 2 ? argv[2] : NULL);
   EXPECT(vl_get_simd_level_name(vl_get_simd_level()) != NULL);
   EXPECT(vl_get_simd_level() <= vl_get_simd_max_level());
+  EXPECT(vl_get_simd_level_available(vl_get_simd_level()));
+  EXPECT(vl_get_simd_level_available(VL_SIMD_SCALAR) && !vl_get_simd_level_available(99));
   check_errors(data);
 
   g = train_gmm(data);

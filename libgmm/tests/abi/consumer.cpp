@@ -5,7 +5,6 @@
 //
 // Same arguments and exit status as consumer.c.
 #include <vl/libgmm.h>
-#include <vl/encode.h>
 #include <vl/fisher.h>
 #include <vl/gmm.h>
 #include <vl/kmeans.h>

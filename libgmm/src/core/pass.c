@@ -1,0 +1,117 @@
+/* pass.c: sufficient-statistics passes (see pass.h); the typed passes are pass.tc. */
+#include <string.h>
+
+#include "core/pass.h"
+
+#define GMM_TEMPLATE "core/pass.tc"
+#include "util/instantiate.h"
+
+int gmm_stats_alloc(gmm_stats *st, size_t K, size_t D)
+{
+  memset(st, 0, sizeof *st);
+  st->K = K;
+  st->D = D;
+  st->s0 = gmm_alloc_array(K, 1, sizeof(double), 1);
+  st->s0all = st->s0 ? gmm_alloc_array(K, 1, sizeof(double), 1) : NULL;
+  st->s1 = st->s0all ? gmm_alloc_array(K, D, sizeof(double), 1) : NULL;
+  st->s2 = st->s1 ? gmm_alloc_array(K, D, sizeof(double), 1) : NULL;
+  if (!st->s2) {
+    gmm_stats_free(st);
+    return gmm_last_error();
+  }
+  return VL_ERR_OK;
+}
+
+void gmm_stats_free(gmm_stats *st)
+{
+  gmm_free(st->s0);
+  gmm_free(st->s0all);
+  gmm_free(st->s1);
+  gmm_free(st->s2);
+  st->s0 = st->s0all = st->s1 = st->s2 = NULL;
+}
+
+void gmm_stats_zero(gmm_stats *st)
+{
+  memset(st->s0, 0, st->K * sizeof(double));
+  memset(st->s0all, 0, st->K * sizeof(double));
+  memset(st->s1, 0, st->K * st->D * sizeof(double));
+  memset(st->s2, 0, st->K * st->D * sizeof(double));
+  st->ll = st->nsparse = st->nkept = st->n = 0;
+}
+
+int gmm_stats_finite(gmm_stats const *st)
+{
+  int ok = 1;
+  for (size_t k = 0; k < st->K; ++k) ok &= (st->s0[k] - st->s0[k] == 0) & (st->s0all[k] - st->s0all[k] == 0);
+  for (size_t j = 0; j < st->K * st->D; ++j) ok &= (st->s1[j] - st->s1[j] == 0) & (st->s2[j] - st->s2[j] == 0);
+  return ok;
+}
+
+size_t gmm_stats_bytes(size_t K, size_t D)
+{
+  return (K * (2 * D + 2)) * sizeof(double); /* no overflow: K x D checked by the callers */
+}
+
+void gmm_stats_add(gmm_stats *dst, gmm_stats const *src)
+{
+  size_t const K = dst->K, KD = dst->K * dst->D;
+  for (size_t k = 0; k < K; ++k) {
+    dst->s0[k] += src->s0[k];
+    dst->s0all[k] += src->s0all[k];
+  }
+  for (size_t j = 0; j < KD; ++j) {
+    dst->s1[j] += src->s1[j];
+    dst->s2[j] += src->s2[j];
+  }
+  dst->ll += src->ll;
+  dst->nsparse += src->nsparse;
+  dst->nkept += src->nkept;
+  dst->n += src->n;
+}
+
+int gmm_pass_init(gmm_pass *p, vl_type type, size_t K, size_t D, size_t N, gmm_eparams const *ep,
+                  int span_workers)
+{
+  size_t const es = gmm_type_size(type);
+  size_t kd, accn, accbytes;
+
+  memset(p, 0, sizeof *p);
+  p->type = type;
+  p->K = K;
+  p->D = D;
+  p->N = N;
+  p->nslabs = gmm_slab_count(N, gmm_stats_bytes(K, D));
+  p->nw = span_workers ? span_workers : gmm_workers(p->nslabs, gmm_num_threads());
+  /* s2 (K x D doubles), s0, s0all, s1 (K + K + K x D of T), flags, indices */
+  if (gmm_mul_size(K, D, &kd) || gmm_mul_size(kd, sizeof(double) + es, &accbytes))
+    return gmm_last_error();
+  accn = 2 * K * es + K + 8 + K * sizeof(vl_uint32);
+  if (accbytes > SIZE_MAX - accn) return gmm_error(VL_ERR_OVERFLOW, "statistics buffers too large");
+  accbytes += accn;
+
+  if (!(p->slab = gmm_alloc_array(p->nslabs, 1, sizeof(gmm_stats), 1))) goto done;
+  for (size_t s = 0; s < p->nslabs; ++s)
+    if (gmm_stats_alloc(&p->slab[s], K, D) != VL_ERR_OK) goto done;
+  if (!(p->acc = gmm_alloc_array((size_t)p->nw, 1, sizeof(void *), 1))) goto done;
+  for (int t = 0; t < p->nw; ++t)
+    if (!(p->acc[t] = gmm_alloc_array(accbytes, 1, 1, 1))) goto done;
+  if (ep && !(p->ws = gmm_ework_alloc_n(ep, p->nw))) goto done;
+  return VL_ERR_OK;
+done: /* reached on a failed allocation only */
+  gmm_pass_free(p);
+  return gmm_last_error();
+}
+
+void gmm_pass_free(gmm_pass *p)
+{
+  if (p->slab)
+    for (size_t s = 0; s < p->nslabs; ++s) gmm_stats_free(&p->slab[s]);
+  gmm_free(p->slab);
+  if (p->acc)
+    for (int t = 0; t < p->nw; ++t) gmm_free(p->acc[t]);
+  gmm_free(p->acc);
+  gmm_ework_free_n(p->ws, p->nw);
+  memset(p, 0, sizeof *p);
+}
+

@@ -1,0 +1,296 @@
+/* test_threads.c: libgmm's thread pool (core/sched.c).
+ *
+ *   test_threads          the scheduler's contract, bit-identical results of
+ *                         every entry point for 1, 2, 3 and 8 threads, many
+ *                         caller threads at once, fork() during and after use
+ *                         (GMM_TEST_QUICK: 1500 points, fork after use only)
+ *   test_threads nothread every thread creation fails: the same results, on
+ *                         the calling thread alone, and no error
+ *
+ * Every result is compared bit for bit with the one-thread result of the
+ * same process. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test_util.h"
+#include "core/sched.h"
+#include "util/thread.h"
+#include "vl/libgmm.h"
+
+/* ---- the scheduler's contract ---------------------------------------------------------- */
+
+typedef struct {
+  atomic_int *count;
+  int bound;
+  atomic_int bad_worker;
+} count_job;
+
+static void count_item(void *ctx, size_t item, int worker)
+{
+  count_job *j = ctx;
+  atomic_fetch_add(&j->count[item], 1);
+  if (worker < 0 || worker >= j->bound) atomic_store(&j->bad_worker, 1);
+}
+
+static void test_contract(void)
+{
+  static size_t const ns[] = {0, 1, 2, 3, 7, 64, 1000, 5000};
+  static int const nts[] = {1, 2, 3, 8};
+  for (size_t a = 0; a < sizeof ns / sizeof ns[0]; ++a)
+    for (size_t b = 0; b < sizeof nts / sizeof nts[0]; ++b) {
+      size_t const n = ns[a];
+      count_job j;
+      j.count = calloc(n ? n : 1, sizeof *j.count);
+      j.bound = gmm_workers(n, nts[b]);
+      atomic_init(&j.bad_worker, 0);
+      gmm_run(n, nts[b], count_item, &j);
+      for (size_t i = 0; i < n; ++i) CHECK_MSG(j.count[i] == 1, "n %zu threads %d item %zu ran %d times", n, nts[b], i, (int)j.count[i]);
+      CHECK(!atomic_load(&j.bad_worker));
+      free(j.count);
+    }
+}
+
+/* ---- a workload touching every parallel entry point ---------------------------------- */
+
+#define NMAX 6000
+#define D 13
+#define K 24
+#define IMAGES 5
+
+typedef struct {
+  unsigned char *bytes;
+  size_t len, cap;
+} digest;
+
+static void put(digest *g, void const *p, size_t n)
+{
+  if (g->len + n > g->cap) {
+    g->cap = 2 * (g->len + n);
+    g->bytes = realloc(g->bytes, g->cap);
+  }
+  memcpy(g->bytes + g->len, p, n);
+  g->len += n;
+}
+
+static float g_x[NMAX * D];
+static size_t N = NMAX; /* GMM_TEST_QUICK (valgrind): 1500 */
+
+static void make_data(void)
+{
+  test_seed(77);
+  for (size_t i = 0; i < N; ++i) {
+    size_t const c = (size_t)(test_uniform() * 7);
+    for (size_t d = 0; d < D; ++d) g_x[i * D + d] = (float)(3.0 * (double)((c * 7 + d) % 5) + test_normal());
+  }
+}
+
+/* Everything computed with `threads` threads, appended to g. */
+static void workload(int threads, digest *g)
+{
+  vl_size const offsets[IMAGES + 1] = {0, N / 60, N * 17 / 60, N * 17 / 60, N * 2 / 3, N};
+  size_t const nstats = 2 * K + 2 * K * D + 2;
+  float *post = malloc(N * K * sizeof *post), *enc = malloc(IMAGES * 2 * K * D * sizeof *enc);
+  float *dist = malloc(N * sizeof *dist);
+  double *ll = malloc(N * sizeof *ll), *stats = calloc(nstats, sizeof *stats);
+  vl_uint32 *labels = malloc(N * sizeof *labels);
+  VlGMM *gmm = vl_gmm_new(VL_TYPE_FLOAT, D, K);
+  double v;
+
+  vl_set_num_threads((vl_size)threads);
+  /* EM from k-means++ (rand) and from k-means (ANN) initialisations */
+  vl_rand_seed(vl_get_rand(), 5);
+  vl_gmm_set_max_num_iterations(gmm, 20);
+  v = vl_gmm_cluster(gmm, g_x, N);
+  put(g, &v, sizeof v);
+  put(g, vl_gmm_get_means(gmm), K * D * sizeof(float));
+  put(g, vl_gmm_get_covariances(gmm), K * D * sizeof(float));
+  put(g, vl_gmm_get_posteriors(gmm), (size_t)N * K * sizeof(float));
+  {
+    VlGMM *g2 = vl_gmm_new(VL_TYPE_FLOAT, D, K);
+    vl_gmm_set_initialization(g2, VlGMMKMeans);
+    vl_gmm_set_max_num_iterations(g2, 5);
+    v = vl_gmm_cluster(g2, g_x, N);
+    put(g, &v, sizeof v);
+    put(g, vl_gmm_get_means(g2), K * D * sizeof(float));
+    vl_gmm_delete(g2);
+  }
+  /* E-steps: the object's, the stateless one, the statistics API */
+  v = vl_gmm_estep(gmm, g_x, N, post, ll, labels);
+  put(g, &v, sizeof v);
+  put(g, post, (size_t)N * K * sizeof(float));
+  put(g, ll, N * sizeof(double));
+  put(g, labels, N * sizeof(vl_uint32));
+  v = vl_get_gmm_data_posteriors_f(post, K, N, vl_gmm_get_priors(gmm), vl_gmm_get_means(gmm), D,
+                                   vl_gmm_get_covariances(gmm), g_x);
+  put(g, &v, sizeof v);
+  put(g, post, (size_t)N * K * sizeof(float));
+  CHECK(vl_gmm_stats_accumulate(gmm, stats, g_x, N, NULL, NULL, 0) == 0);
+  put(g, stats, nstats * sizeof(double));
+  /* encoders, single and batch */
+  put(g, &(vl_size){vl_fisher_encode(enc, VL_TYPE_FLOAT, vl_gmm_get_means(gmm), D, K,
+                                     vl_gmm_get_covariances(gmm), vl_gmm_get_priors(gmm), g_x, N,
+                                     VL_FISHER_FLAG_IMPROVED)}, sizeof(vl_size));
+  put(g, enc, 2 * K * D * sizeof(float));
+  CHECK(vl_fisher_encode_batch(enc, VL_TYPE_FLOAT, vl_gmm_get_means(gmm), D, K,
+                               vl_gmm_get_covariances(gmm), vl_gmm_get_priors(gmm), g_x, offsets,
+                               IMAGES, VL_FISHER_FLAG_IMPROVED, NULL) == 0);
+  put(g, enc, IMAGES * 2 * K * D * sizeof(float));
+  vl_vlad_encode(enc, VL_TYPE_FLOAT, vl_gmm_get_means(gmm), D, K, g_x, N, post, 0);
+  put(g, enc, K * D * sizeof(float));
+  CHECK(vl_vlad_encode_batch(enc, VL_TYPE_FLOAT, vl_gmm_get_means(gmm), D, K, g_x, offsets, IMAGES,
+                             NULL, 0) == 0);
+  put(g, enc, IMAGES * K * D * sizeof(float));
+  CHECK(vl_bovw_encode(enc, VL_TYPE_FLOAT, vl_gmm_get_means(gmm), D, K, g_x, N, 2.0,
+                       VL_BOVW_FLAG_SOFT) == 0);
+  put(g, enc, K * sizeof(float));
+  CHECK(vl_bovw_encode_batch(enc, VL_TYPE_FLOAT, vl_gmm_get_means(gmm), D, K, g_x, offsets,
+                             IMAGES, 0.0, 0) == 0);
+  put(g, enc, IMAGES * K * sizeof(float));
+  CHECK(vl_bovw_encode_gmm_batch(enc, VL_TYPE_FLOAT, vl_gmm_get_means(gmm), D, K,
+                                 vl_gmm_get_covariances(gmm), vl_gmm_get_priors(gmm), g_x,
+                                 offsets, IMAGES, VL_BOVW_FLAG_SOFT) == 0);
+  put(g, enc, IMAGES * K * sizeof(float));
+  /* k-means: Lloyd, Elkan, ANN, L1; quantization */
+  for (int alg = 0; alg < 4; ++alg) {
+    VlKMeans *km = vl_kmeans_new(VL_TYPE_FLOAT, alg == 3 ? VlDistanceL1 : VlDistanceL2);
+    vl_kmeans_set_algorithm(km, alg == 3 ? VlKMeansLloyd : (VlKMeansAlgorithm)alg);
+    vl_kmeans_set_initialization(km, VlKMeansPlusPlus);
+    vl_kmeans_set_max_num_iterations(km, 15);
+    vl_rand_seed(vl_get_rand(), 9);
+    v = vl_kmeans_cluster(km, g_x, D, N, K);
+    put(g, &v, sizeof v);
+    put(g, vl_kmeans_get_centers(km), K * D * sizeof(float));
+    vl_kmeans_quantize(km, labels, dist, g_x, N);
+    put(g, labels, N * sizeof(vl_uint32));
+    put(g, dist, N * sizeof(float));
+    vl_kmeans_quantize_ann(km, labels, dist, g_x, N, 0);
+    put(g, labels, N * sizeof(vl_uint32));
+    vl_kmeans_delete(km);
+  }
+  CHECK_MSG(vl_get_last_error() == 0, "%s", vl_get_last_error_message());
+  vl_gmm_delete(gmm);
+  free(post);
+  free(enc);
+  free(dist);
+  free(ll);
+  free(stats);
+  free(labels);
+}
+
+static digest g_ref;
+
+static int same_as_ref(digest const *g) { return g->len == g_ref.len && !memcmp(g->bytes, g_ref.bytes, g->len); }
+
+static void test_thread_counts(void)
+{
+  static int const nts[] = {2, 3, 8, 1};
+  for (size_t b = 0; b < sizeof nts / sizeof nts[0]; ++b) {
+    digest g = {0};
+    workload(nts[b], &g);
+    CHECK_MSG(same_as_ref(&g), "%d threads: results differ from 1 thread", nts[b]);
+    free(g.bytes);
+  }
+}
+
+/* ---- many caller threads at once --------------------------------------------------------- */
+
+static atomic_int g_mismatch;
+
+static void *caller(void *arg)
+{
+  digest g = {0};
+  (void)arg;
+  workload(2, &g);
+  if (!same_as_ref(&g)) atomic_store(&g_mismatch, 1);
+  free(g.bytes);
+  return NULL;
+}
+
+static void test_callers(void)
+{
+  pthread_t th[6];
+  atomic_store(&g_mismatch, 0);
+  for (int i = 0; i < 6; ++i) CHECK(pthread_create(&th[i], NULL, caller, NULL) == 0);
+  for (int i = 0; i < 6; ++i) pthread_join(th[i], NULL);
+  CHECK_MSG(!atomic_load(&g_mismatch), "a caller thread got other results");
+}
+
+/* ---- fork ---------------------------------------------------------------------------------- */
+
+static atomic_int g_stop;
+
+static void *busy(void *arg)
+{
+  (void)arg;
+  while (!atomic_load(&g_stop)) {
+    digest g = {0};
+    workload(2, &g);
+    free(g.bytes);
+  }
+  return NULL;
+}
+
+/* fork() now; the child computes the workload with `threads` threads and
+ * exits 0 if it matches (a hang is killed by the alarm). */
+static void fork_and_check(int threads, char const *when)
+{
+  pid_t pid = fork();
+  int status = 0;
+  if (pid == 0) {
+    digest g = {0};
+    alarm(120);
+    workload(threads, &g);
+    _exit(same_as_ref(&g) ? 0 : 3);
+  }
+  CHECK(pid > 0);
+  if (pid <= 0) return;
+  waitpid(pid, &status, 0);
+  CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child (%s, %d threads): %s %d", when,
+            threads, WIFEXITED(status) ? "exit" : "signal",
+            WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
+static void test_fork(void)
+{
+  pthread_t th;
+  fork_and_check(2, "after 2-thread use");
+  fork_and_check(1, "after 2-thread use");
+  /* Another thread inside libgmm while this one forks. Not under
+   * GMM_TEST_QUICK (valgrind): memcheck reports, as leaks of the child, the
+   * blocks of that thread (which does not exist in the child) and fails the
+   * child; ASan and TSan run this part. */
+  if (getenv("GMM_TEST_QUICK")) return;
+  atomic_store(&g_stop, 0);
+  CHECK(pthread_create(&th, NULL, busy, NULL) == 0);
+  for (int i = 0; i < 3; ++i) fork_and_check(2, "while another thread computes");
+  atomic_store(&g_stop, 1);
+  pthread_join(th, NULL);
+}
+
+int main(int argc, char **argv)
+{
+  int const nothread = argc > 1 && !strcmp(argv[1], "nothread");
+  if (getenv("GMM_TEST_QUICK")) N = 1500;
+  make_data();
+  if (nothread) gmm_thread_fail_next(1 << 30);
+  test_contract();
+  workload(1, &g_ref);
+  if (nothread) {
+    digest g = {0};
+    workload(8, &g);
+    CHECK_MSG(same_as_ref(&g), "8 threads requested, none could start: results differ");
+    CHECK(gmm_pool_workers() == 0);
+    free(g.bytes);
+    free(g_ref.bytes);
+    TEST_EXIT();
+  }
+  test_thread_counts();
+  CHECK(gmm_pool_workers() >= 7);
+  test_callers();
+  test_fork();
+  free(g_ref.bytes);
+  TEST_EXIT();
+}
