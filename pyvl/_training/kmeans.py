@@ -79,7 +79,10 @@ def fit(p: KMeansParams, source: Source) -> KMeansFit:
             monitor.close()
             km.set_iteration_callback(None)
         centers = km.centers_2d()
-    n_iter = max(len(monitor.values) - 1, 1 if p.max_iter > 0 else 0)
+    # Lloyd and ANN (and Lloyd by passes) report the energy before every update and once
+    # after the last one; libgmm's Elkan reports before every update only
+    after_last = not (isinstance(source, InMemory) and p.algorithm == "elkan")
+    n_iter = max(len(monitor.values) - after_last, 1 if p.max_iter > 0 else 0)
     return KMeansFit(centers, energy, n_iter, monitor.interrupted)
 
 
