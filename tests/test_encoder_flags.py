@@ -4,7 +4,7 @@ An encoder option becomes a flag bit of a C call (``FisherEncoder(square_root=Tr
 ``VL_FISHER_FLAG_SQUARE_ROOT``). Comparing two encoders, or an encoder with a transformer,
 cannot see a wrong mapping: both go through it. Here the expected flags are built from the
 bit values written in the C headers -- VLFeat's own ``vl/fisher.h`` and ``vl/vlad.h``
-(Debian's libvlfeat-dev, the test oracle) and libgmm's ``vl/encode.h`` for bags of words --
+(Debian's libvlfeat-dev, the test oracle) and libgmm's ``vl/libgmm/encode.h`` for bags of words --
 and the result of ``pyvl.encoders`` and of the scikit-learn transformers must equal
 ``pyvl.fisher.vl_fisher_encode`` / ``pyvl.vlad.vl_vlad_encode`` / ``pyvl.bovw.bovw_encode``
 called with those flags, bit for bit, for every combination of options. A check that no
@@ -33,7 +33,8 @@ LIBGMM_INCLUDE = Path(__file__).resolve().parents[1] / "libgmm" / "include" / "v
 def header_flags(path: Path, prefix: str) -> dict[str, int]:
     """The ``#define PREFIX_* <expr>`` flag values of a C header (shifts, ors, names)."""
     if not path.is_file():
-        pytest.fail(f"{path} is missing (VLFeat's headers come with libvlfeat-dev)")
+        pytest.fail(f"{path} is missing (VLFeat's headers come with libvlfeat-dev, "
+                    "libgmm's are in the repository)")
     values: dict[str, int] = {}
     for name, expr in re.findall(rf"#define\s+({prefix}_\w+)\s+(.+)", path.read_text()):
         expr = expr.split("/*")[0].strip()
@@ -46,7 +47,7 @@ def header_flags(path: Path, prefix: str) -> dict[str, int]:
 
 FISHER = header_flags(VLFEAT_INCLUDE / "fisher.h", "VL_FISHER_FLAG")
 VLAD = header_flags(VLFEAT_INCLUDE / "vlad.h", "VL_VLAD_FLAG")
-BOVW = header_flags(LIBGMM_INCLUDE / "encode.h", "VL_BOVW_FLAG")
+BOVW = header_flags(LIBGMM_INCLUDE / "libgmm" / "encode.h", "VL_BOVW_FLAG")
 
 
 def test_headers_define_the_expected_bits():

@@ -6,8 +6,8 @@ only see components of mass about 0 (far from every point) or well above the thr
 so a threshold of 1e-2 (without the N/K factor) would pass them. Here a component sits on
 a few outlier points: its mass is between 1e-2 and 1e-2 N/K, so VLFeat restarts it; the
 test first checks that premise on VLFeat's own posteriors, then that libgmm's EM gives
-VLFeat's parameters (spec tolerances: 1e-8 relative in double, 1e-3 in float) through
-the restart, in memory and by sufficient statistics (chunked fit).
+VLFeat's parameters (test_gmm_vlfeat.py's tolerances: 1e-8 relative in double, 1e-3 in
+float) through the restart, in memory and by sufficient statistics (chunked fit).
 
 The rule that picks the component to split (largest entropy score, widest dimension) is
 checked on its own: ``vl_gmm_plan_restart`` against the rule written in NumPy, on random
@@ -15,8 +15,6 @@ parameters and masses around the threshold.
 """
 
 from __future__ import annotations
-
-import ctypes
 
 import numpy as np
 import pytest
@@ -93,8 +91,8 @@ def test_chunked_fit_restarts_the_same_component(vlfeat, case):
 
 
 def reference_plan(priors, means, covs, mass, n, start):
-    """The restart rule of the spec (section 2.7), in NumPy: the first component i >= start
-    with mass < 1e-2 max(1, N/K) for which a component j != i exists to split: the one of
+    """The restart rule (vl_gmm_plan_restart in vl/libgmm/gmm.h), in NumPy: the first
+    component i >= start with mass < 1e-2 max(1, N/K) for which a component j != i exists to split: the one of
     largest pi (D/2 (1 + log 2 pi) + 1/2 log det - log pi) among priors >= 1e-6 (first
     maximum), split at its mean along its widest dimension (first maximum)."""
     k, d = means.shape
@@ -119,7 +117,6 @@ def reference_plan(priors, means, covs, mass, n, start):
 
 
 def plan(priors, means, covs, mass, n, start):
-    from pyvl import _clib
     from pyvl import gmm as G
 
     k, d = means.shape
@@ -130,9 +127,8 @@ def plan(priors, means, covs, mass, n, start):
         G.vl_gmm_set_covariances(g, covs)
         split = np.zeros(4)
         m = np.ascontiguousarray(mass, dtype=np.float64)
-        dp = ctypes.POINTER(ctypes.c_double)
-        nxt = _clib.vl_gmm_plan_restart(g, m.ctypes.data_as(dp), n, start, split.ctypes.data_as(dp))
-        return int(nxt), (split.tolist() if nxt else None)
+        nxt = g.plan_restart(m, n, start, split)  # vl_gmm_plan_restart
+        return nxt, (split.tolist() if nxt else None)
     finally:
         G.vl_gmm_delete(g)
 

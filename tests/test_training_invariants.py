@@ -11,7 +11,7 @@
   chunked; ``lower_bound_`` is the last per-sample value.
 * ``n_init`` keeps the run with the best log-likelihood (each run reproduced alone).
 * KMeans' ``init="k-means++"`` and ``"random"`` are VLFeat's seedings (the same seed gives
-  VLFeat's k-means object's result).
+  VLFeat's k-means object's result, with as many repetitions as ``n_init='auto'`` runs).
 * The reservoir sample of out-of-core initialisation is the documented Algorithm R,
   written here as a plain loop.
 """
@@ -27,7 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import pyvl
-from pyvl import _chunked
+from pyvl._training import data as _data
 
 K, D = 4, 3
 
@@ -158,13 +158,16 @@ def test_n_init_keeps_the_best_log_likelihood():
 # ---- KMeans seeding is VLFeat's --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("init, vl_init", [("k-means++", 1), ("random", 0)])
-def test_kmeans_seeding_is_vlfeats(vlfeat, init, vl_init):
+# n_init='auto' (the default) is scikit-learn's rule: one run after k-means++, ten after
+# random seeding; in memory they are VLFeat's repetitions of one vl_kmeans_cluster call
+@pytest.mark.parametrize("init, vl_init, runs", [("k-means++", 1, 1), ("random", 0, 10)])
+def test_kmeans_seeding_is_vlfeats(vlfeat, init, vl_init, runs):
     X = data(n=800, seed=9)
     km = pyvl.KMeans(K, init=init, max_iter=0, random_state=4).fit(X)
     # the estimator seeds libgmm's generator with one draw of its RandomState
     seed = int(np.random.RandomState(4).randint(np.iinfo(np.int32).max))
-    h = vlfeat.kmeans_new(np.float64, initialization=vl_init, max_num_iterations=0)
+    h = vlfeat.kmeans_new(np.float64, initialization=vl_init, max_num_iterations=0,
+                          num_repetitions=runs)
     try:
         vlfeat.seed(seed)
         vlfeat.lib.vl_kmeans_cluster(h, X.ctypes.data, D, len(X), K)
@@ -178,7 +181,7 @@ def test_kmeans_seeding_is_vlfeats(vlfeat, init, vl_init):
 
 
 def algorithm_r(rows: np.ndarray, m: int, seed: int) -> np.ndarray:
-    """Vitter's Algorithm R as documented in pyvl/_chunked.py, one row at a time."""
+    """Vitter's Algorithm R as documented in pyvl/_training/data.py, one row at a time."""
     rng = np.random.default_rng(seed)
     res = rows[:m].copy()
     for i in range(m, len(rows)):
@@ -192,6 +195,6 @@ def algorithm_r(rows: np.ndarray, m: int, seed: int) -> np.ndarray:
 def test_reservoir_sample_is_algorithm_r(chunk):
     X = np.arange(3000, dtype=np.float64).reshape(1000, 3)
     for m, seed in [(50, 11), (1, 2), (999, 5)]:
-        got, n = _chunked.reservoir_sample(_chunked.ChunkSource([X], chunk), m, seed, np.dtype(np.float64))
+        got, n = _data.reservoir_sample(_data.ChunkSource([X], chunk), m, seed, np.dtype(np.float64))
         assert n == 1000
         np.testing.assert_array_equal(got, algorithm_r(X, m, seed))
