@@ -1,4 +1,4 @@
-"""tests/skip_guard.py: an unlisted skip fails the pytest run; listed ones do not."""
+"""tests/skip_guard.py: an unlisted skip fails the pytest run; listed and declared ones do not."""
 
 from __future__ import annotations
 
@@ -78,6 +78,47 @@ def test_brackets_of_parametrized_ids_are_literal(tmp_path):
     assert "test_extra.py::test_p[b]" in out and "test_p[a-1]" not in out
     assert matches("x.py::t[A()-c(n=1)]", "x.py::t[A()-c(*)]")
     assert not matches("x.py::t[A()-c(n=1)]", "x.py::t[B()-c(*)]")
+
+
+DECLARING_CONFTEST = textwrap.dedent(
+    """
+    import pytest
+    from skip_guard import declare_skip
+
+    def pytest_collection_modifyitems(config, items):
+        for item in items:
+            if item.name.startswith("test_declared"):
+                item.add_marker(pytest.mark.skip(reason="excluded (x): on purpose"))
+                declare_skip(config, item.nodeid, "excluded (x): on purpose")
+    """
+)
+
+
+def test_declared_skips_pass_and_nothing_else(tmp_path):
+    """A suite's own exclusions (declare_skip, as tests/sklearn_upstream/conftest.py does)
+    are accepted for their node ids and reasons only; another skip beside them fails."""
+    (tmp_path / "conftest.py").write_text(DECLARING_CONFTEST)
+    extra = ('import pytest\n\ndef test_declared_a():\n    pass\n\n'
+             '@pytest.mark.parametrize("v", [1, 2])\ndef test_declared_b(v):\n    pass\n\n'
+             'def test_other():\n    pytest.skip("excluded (x): on purpose")\n')
+    code, out = run_pytest(tmp_path, ["test_sample.py::test_listed"], extra)
+    assert code == 1, out
+    assert "1 skip(s) not listed" in out and "test_extra.py::test_other" in out
+    assert "test_extra.py::test_declared" not in out.split("unlisted skips")[-1]
+    code, out = run_pytest(tmp_path, ["test_sample.py::test_listed", "test_extra.py::test_other"],
+                           extra)
+    assert code == 0, out
+
+
+def test_a_declared_node_skipped_for_another_reason_fails(tmp_path):
+    conftest = DECLARING_CONFTEST.replace(
+        'item.add_marker(pytest.mark.skip(reason="excluded (x): on purpose"))',
+        'item.add_marker(pytest.mark.skip(reason="something else"))')
+    (tmp_path / "conftest.py").write_text(conftest)
+    extra = "def test_declared_a():\n    pass\n"
+    code, out = run_pytest(tmp_path, ["test_sample.py::test_listed"], extra)
+    assert code == 1, out
+    assert "test_extra.py::test_declared_a: Skipped: something else" in out
 
 
 def test_the_repository_list_is_readable():

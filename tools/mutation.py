@@ -505,9 +505,9 @@ def _mutmut_config(modules: list[str], tests: list[str], pytest_args: list[str])
         f"only_mutate ={lines(modules)}\n"
         f"pytest_add_cli_args_test_selection ={lines(tests)}\n"
         f"pytest_add_cli_args ={lines(pytest_args)}\n"
-        # libgomp is not fork-safe once a parallel region ran: fork the workers from a
-        # process that only imported the tests
-        "process_isolation = forkserver\n"
+        # mutmut forks one worker per mutant straight from its main process (its default,
+        # process_isolation = fork), after that process ran the tests: libgmm's thread
+        # pool is fork-safe (docs/architecture.md, "The thread runtime")
         "use_git_change_detection = false\n"
         "timeout_multiplier = 5\n"
     )
