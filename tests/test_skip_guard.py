@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -11,6 +13,7 @@ from pathlib import Path
 from skip_guard import DEFAULT_LIST, known_skips, matches
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 
 SAMPLE = textwrap.dedent(
     """
@@ -124,3 +127,48 @@ def test_a_declared_node_skipped_for_another_reason_fails(tmp_path):
 def test_the_repository_list_is_readable():
     patterns = known_skips(DEFAULT_LIST)
     assert patterns and all("::" in p for p in patterns)
+
+
+def readme_test_command() -> str:
+    """The README line that .ci/run extracts and runs (its own pattern)."""
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    match = re.search(r"grep -m1 -E '([^']+)' README.md", ci)
+    assert match, ".ci/run no longer takes its test command from the README"
+    pattern = match.group(1)
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    found = [line for line in lines if re.search(pattern, line)]
+    assert found, f"no README line matches .ci/run's pattern {pattern!r}"
+    return found[0]
+
+
+def test_ci_runs_the_readme_command_and_fails_with_it():
+    """.ci/run runs the README's command under ``set -e`` and ``pipefail``, so a failing
+    pytest (an unlisted skip included) fails CI; neither disables the guard."""
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
+    assert "set -euo pipefail" in ci
+    assert 'bash -euo pipefail -c "$readme_test"' in ci
+    assert "PYVL_KNOWN_SKIPS" not in ci
+    pytest_args = shlex.split(readme_test_command().split("&&")[-1])
+    assert pytest_args[0] == "pytest"
+    for arg in pytest_args[1:]:  # nothing that drops tests/conftest.py or the plugin
+        assert not arg.startswith(("-p", "--noconftest", "--confcutdir", "-c", "--rootdir")), arg
+
+
+def test_the_readme_command_fails_on_an_unlisted_skip():
+    """The README's pytest command, from the repository root with its configuration and
+    tests/conftest.py, on a file with one unlisted skip: exit status 1, the skip named."""
+    pytest_args = shlex.split(readme_test_command().split("&&")[-1])
+    script = Path(sys.executable).with_name("pytest")
+    # the installed entry point, as the README runs it (python -m would put the
+    # repository root first on sys.path); sys.executable -m pytest where there is none
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "pytest"]
+    env = {k: v for k, v in os.environ.items() if k != "PYVL_KNOWN_SKIPS"}
+    proc = subprocess.run(
+        [*command, *pytest_args[1:], "-p", "no:cacheprovider", "tests/data/skip_guard_target.py"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "1 passed" not in out and "1 skipped" in out
+    assert "1 skip(s) not listed in known_skips.txt" in out
+    assert "skip_guard_target.py::test_unlisted_skip" in out
