@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import image_sizes, images
 
 import pyvl.encoders as E
 from pyvl import bovw as B
@@ -83,9 +84,8 @@ def descriptors(n: int = 60, d: int = 5, seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(n, d)) * 1.5 + 0.7
 
 
-def images(n_images: int = 4, d: int = 5, seed: int = 2) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return [rng.normal(size=(int(rng.integers(20, 60)), d)) * 2 + 0.5 for _ in range(n_images)]
+# 4 images of 20..59 descriptors
+IMAGE_SIZES = image_sizes(4, low=20, seed=2, empty=None)
 
 
 def nearest(centers: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -228,7 +228,7 @@ def test_fisher_transformer_options(options):
     from pyvl.transformers import FisherVectorEncoder
 
     improved, square_root, normalized, fast = options
-    X = images()
+    X = images(IMAGE_SIZES, 5, seed=2)
     t = FisherVectorEncoder(
         n_components=3, improved=improved, square_root=square_root, normalized=normalized,
         fast=fast, max_iter=5, dtype="float64", random_state=0,
@@ -248,7 +248,7 @@ def test_vlad_transformer_options(options):
     from pyvl.transformers import VladEncoder
 
     nc, sq, nm, un = options
-    X = images()
+    X = images(IMAGE_SIZES, 5, seed=2)
     t = VladEncoder(
         n_clusters=3, normalize_components=nc, square_root=sq, normalize_mass=nm,
         unnormalized=un, max_iter=5, dtype="float64", random_state=0,
@@ -270,7 +270,7 @@ def test_bovw_transformer_options(codebook_mode, options):
     codebook, mode = codebook_mode
     frequencies, square_root, normalized = options
     sigma = 1.3 if (codebook, mode) == ("kmeans", "soft") else None
-    X = images()
+    X = images(IMAGE_SIZES, 5, seed=2)
     t = BovwEncoder(
         n_clusters=3, mode=mode, sigma=sigma, codebook=codebook, frequencies=frequencies,
         square_root=square_root, normalized=normalized, max_iter=5, dtype="float64",

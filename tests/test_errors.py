@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import mixture_data
+from helpers import mixture_data
 from sklearn.exceptions import NotFittedError
 
 import pyvl

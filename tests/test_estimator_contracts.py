@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import mixture_data
+from helpers import mixture_data
 from sklearn.exceptions import ConvergenceWarning
 
 import pyvl

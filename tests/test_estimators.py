@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import mixture_data
+from helpers import mixture_data
 from reference import posteriors as ref_posteriors
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import mixture_data
-from test_gmm_vlfeat import TOL, assert_state_close
+from helpers import assert_state_close, mixture_data
+from test_gmm_vlfeat import TOL
 
 import pyvl
 

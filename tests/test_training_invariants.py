@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import mixture_data
+from helpers import mixture_data
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
