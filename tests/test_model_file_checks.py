@@ -170,3 +170,32 @@ def test_save_refuses_what_load_rejects(tmp_path):
     with pytest.raises(ModelFileError, match="cannot be saved"):
         g.save(tmp_path / "g.npz")
     assert not (tmp_path / "g.npz").exists()
+
+
+def test_a_stream_longer_than_a_model_file_can_be(model_bytes, monkeypatch):
+    """A file object is read up to MAX_TOTAL_BYTES + 1 bytes; more is refused, saying so.
+    The limit (2 GiB) is lowered to the file's size to test it at its boundary."""
+    from pyvl.io import archive as A
+
+    monkeypatch.setattr(A, "MAX_TOTAL_BYTES", len(model_bytes) - 1)
+    with pytest.raises(ModelFileError,
+                       match=f"^more than {len(model_bytes) - 1} bytes: not a pyvl model file$"):
+        load(model_bytes)
+    monkeypatch.setattr(A, "MAX_TOTAL_BYTES", len(model_bytes))
+    assert isinstance(load(model_bytes), pyvl.GaussianMixture)  # exactly the limit loads
+
+
+def test_a_kmeans_of_zero_inertia_round_trips():
+    """inertia_ = 0 (every point on its center) is a valid model: the bound is inclusive;
+    a negative inertia is refused."""
+    X = np.repeat(np.eye(3), 5, axis=0)
+    km = pyvl.KMeans(3, random_state=0, n_init=1).fit(X)
+    assert km.inertia_ == 0.0
+    buf = io.BytesIO()
+    km.save(buf)
+    back = load(buf.getvalue())
+    assert back.inertia_ == 0.0
+    np.testing.assert_array_equal(back.cluster_centers_, km.cluster_centers_)
+    bad = with_member(buf.getvalue(), "inertia_.npy", npy(np.asarray(-1.0)))
+    with pytest.raises(ModelFileError, match="member 'inertia_' is -1.0, below 0.0"):
+        load(bad)
