@@ -48,3 +48,12 @@ def threads():
     """Restore libgmm's thread count after a test changes it."""
     yield
     pyvl.vl_set_num_threads(0)
+
+
+@pytest.fixture
+def restore_threads():
+    """Restore libgmm's thread count after the test, and check it is the one before."""
+    before = pyvl.vl_get_max_threads()
+    yield
+    pyvl.vl_set_num_threads(0)
+    assert pyvl.vl_get_max_threads() == before

@@ -15,6 +15,12 @@ Comparisons -- two tolerances, with different meanings:
     data layouts (in memory, chunked, Dask).
     :func:`assert_state_close`: :func:`assert_close` on each array of two GMM states.
 
+Bad-input tables (tests/test_errors_*.py)
+    Their data (``N`` points of ``D`` dimensions, a ``K``-component model ``MU``, ``COV``,
+    ``PRI``, ...), input variants (:func:`nan_at`, :func:`readonly`, :func:`strided`), the
+    exact-exception check :func:`expect`, and the objects a failed call must leave usable
+    (:func:`vl_objects`, :func:`check_usable`, :func:`fisher_encoder_f32`).
+
 C encoders
     :func:`c_fisher` and :func:`c_vlad` call ``vl_fisher_encode`` / ``vl_vlad_encode`` of the
     library behind a :class:`vlapi.VLApi` (VLFeat, the oracle, or libgmm through the same
@@ -25,9 +31,15 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pytest
+
+from pyvl import gmm as G
+from pyvl import kmeans as KM
+from pyvl import random as R
 
 # vl_type of VLFeat's vl/generic.h
 VL_TYPES = {np.dtype(np.float32): 1, np.dtype(np.float64): 2}
@@ -132,3 +144,90 @@ def c_vlad(api, means, x, assignments, flags: int) -> np.ndarray:
     api.lib.vl_vlad_encode(enc.ctypes.data_as(ctypes.c_void_p), VL_TYPES[np.dtype(dtype)],
                            p[0], d, k, p[1], x.shape[0], p[2], flags)
     return enc
+
+
+# ---- the bad-input tables (tests/test_errors_*.py) -----------------------------------
+# Their data (N points of D dimensions, a K-component model), the variants of an input,
+# the exact-exception check and the VLFeat-API objects whose state a failed call must keep.
+
+N, D, K = 120, 3, 4  # the tables' data: N points, D dimensions, K components
+SIZE_MAX = 2**64 - 1
+X = mixture_data(N, D, K, np.float64, seed=3)
+XF = X.astype(np.float32)
+MU = X[:K].copy()
+COV = np.ones((K, D))
+PRI = np.full(K, 1.0 / K)
+ASSIGN = np.eye(K)[np.arange(N) % K]
+
+
+def nan_at(a, where=(5, 1), value=np.nan):
+    """A float64 copy of ``a`` with ``value`` at ``where``."""
+    b = np.array(a, dtype=np.float64, copy=True)
+    b[where] = value
+    return b
+
+
+def readonly(a):
+    """A read-only copy of ``a``."""
+    b = np.array(a, copy=True)
+    b.flags.writeable = False
+    return b
+
+
+def strided(a):
+    """The same values, not contiguous (every other column of a wider array)."""
+    wide = np.zeros((a.shape[0], 2 * a.shape[1]), dtype=a.dtype)
+    wide[:, ::2] = a
+    view = wide[:, ::2]
+    assert not view.flags.c_contiguous
+    return view
+
+
+def expect(exc, match, call, *args):
+    """``call(*args)`` raises exactly ``exc`` (not merely a subclass) with ``match``."""
+    with pytest.raises(exc, match=match) as info:
+        call(*args)
+    assert type(info.value) is exc, f"{type(info.value).__name__} is not {exc.__name__}"
+    return info.value
+
+
+def vl_objects():
+    """A fitted VlGMM and VlKMeans (of ``X``) and a VlRand, through VLFeat's API."""
+    g = G.vl_gmm_new(G.VL_TYPE_DOUBLE, D, K)
+    G.vl_rand_seed(G.vl_get_rand(), 1)
+    G.vl_gmm_set_max_num_iterations(g, 10)
+    G.vl_gmm_cluster(g, X)
+    km = KM.vl_kmeans_new(KM.VL_TYPE_DOUBLE, KM.VlDistanceL2)
+    KM.vl_kmeans_cluster(km, X, D, None, K)
+    return SimpleNamespace(gmm=g, km=km, rand=R.vl_rand_new(7))
+
+
+def check_usable(o):
+    """The objects of :func:`vl_objects` still work: EM on a copy, posteriors, quantization,
+    random numbers."""
+    g = G.vl_gmm_new_copy(o.gmm)
+    G.vl_gmm_set_max_num_iterations(g, 2)
+    assert np.isfinite(G.vl_gmm_em(g, X))
+    post, ll = G.vl_get_gmm_data_posteriors_d(
+        None,
+        K,
+        N,
+        G.vl_gmm_get_priors(o.gmm),
+        G.vl_gmm_get_means(o.gmm),
+        D,
+        G.vl_gmm_get_covariances(o.gmm),
+        X,
+    )
+    assert np.isfinite(ll) and np.allclose(post.reshape(N, K).sum(1), 1)
+    a, _ = KM.vl_kmeans_quantize(o.km, X)
+    assert a.shape == (N,) and a.max() < K
+    assert 0 <= R.vl_rand_uindex(o.rand, 10) < 10
+
+
+def fisher_encoder_f32():
+    """A float32 FisherEncoder of the tables' model (``MU``, ``COV``, ``PRI``)."""
+    import pyvl.encoders as E
+
+    return E.FisherEncoder.from_gmm(
+        MU.astype(np.float32), COV.astype(np.float32), PRI.astype(np.float32)
+    )
