@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
+
+# Shared helpers live in tests/helpers.py; re-exported for test files that import them
+# from conftest (branches written before helpers.py existed).
+from helpers import custom_init, mixture_data  # noqa: F401
+from skip_guard import (  # noqa: F401 - hooks: an unlisted skip fails the run
+    pytest_collectreport,
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+)
 from vlapi import VLApi, find_vlfeat
 
 import pyvl
@@ -26,26 +34,6 @@ def ours() -> VLApi:
     return VLApi(library_path())
 
 
-def mixture_data(n: int, d: int, k: int, dtype=np.float64, seed: int = 0, spread: float = 3.0):
-    """n points from a random diagonal GMM with k components in d dimensions."""
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(size=(k, d)) * spread
-    scales = rng.uniform(0.5, 1.5, size=(k, d))
-    labels = rng.integers(0, k, size=n)
-    x = centers[labels] + rng.normal(size=(n, d)) * scales[labels]
-    return x.astype(dtype)
-
-
-def custom_init(x: np.ndarray, k: int, seed: int = 1):
-    """Means at k distinct data points, unit variances, uniform priors."""
-    rng = np.random.default_rng(seed)
-    n, d = x.shape
-    means = x[rng.choice(n, size=k, replace=False)].copy()
-    covs = np.ones((k, d), dtype=x.dtype)
-    priors = np.full(k, 1.0 / k, dtype=x.dtype)
-    return means, covs, priors
-
-
 @pytest.fixture(params=simd.available_levels())
 def simd_level(request):
     """Run the test once per SIMD level this machine supports."""
@@ -60,3 +48,12 @@ def threads():
     """Restore libgmm's thread count after a test changes it."""
     yield
     pyvl.vl_set_num_threads(0)
+
+
+@pytest.fixture
+def restore_threads():
+    """Restore libgmm's thread count after the test, and check it is the one before."""
+    before = pyvl.vl_get_max_threads()
+    yield
+    pyvl.vl_set_num_threads(0)
+    assert pyvl.vl_get_max_threads() == before

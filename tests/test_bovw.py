@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import reference as ref
-from conftest import mixture_data
+from helpers import assert_close, mixture_data
 
 import pyvl
 from pyvl.bovw import (
@@ -62,12 +62,6 @@ def finish_reference(votes, flags):
     if flags & VL_BOVW_FLAG_NORMALIZED and n:
         hist = hist / max(np.linalg.norm(hist), 1e-12)
     return hist
-
-
-def assert_close(a, b, rtol):
-    scale = max(float(np.max(np.abs(b))), 1e-30)
-    err = float(np.max(np.abs(a.astype(np.float64) - b))) / scale
-    assert err <= rtol, f"relative error {err:.2e} > {rtol:.0e}"
 
 
 def codebook(n, d, k, dtype, seed=0):

@@ -27,7 +27,7 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import mixture_data
+from helpers import assert_close, c_fisher, c_vlad, mixture_data
 
 from pyvl.compat import cyvlfeat as cy
 from pyvl.compat.cyvlfeat import fisher, gmm, kmeans, kmeans_quantize, vlad
@@ -86,16 +86,6 @@ ENC_TOL = {np.float32: 1e-4, np.float64: 1e-10}
 
 def seed(s: int) -> None:
     vl_rand_seed(vl_get_rand(), s)
-
-
-def assert_close_scaled(a, b, tol):
-    """|a - b| <= tol * max|b| elementwise."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape
-    scale = max(float(np.max(np.abs(b))), 1e-30)
-    err = float(np.max(np.abs(a - b))) / scale
-    assert err <= tol, f"relative error {err:.2e} > {tol:.0e}"
 
 
 # ---- signatures ------------------------------------------------------------------------
@@ -284,10 +274,10 @@ def test_gmm_rand_equals_vlfeat(vlfeat, dtype):
     means, covars, priors, ll, posteriors = gmm(x, 5, max_num_iterations=30)
     ref = vlfeat.gmm_cluster(x, 5, VlGMMRand, seed=7, max_iterations=30)
     tol = VLFEAT_TOL[dtype]
-    assert_close_scaled(means, ref["means"], tol)
-    assert_close_scaled(covars, ref["covariances"], tol)
-    assert_close_scaled(priors, ref["priors"], tol)
-    assert_close_scaled(posteriors, ref["posteriors"], tol * 10)
+    assert_close(means, ref["means"], tol)
+    assert_close(covars, ref["covariances"], tol)
+    assert_close(priors, ref["priors"], tol)
+    assert_close(posteriors, ref["posteriors"], tol * 10)
     assert ll == pytest.approx(ref["cluster_return"], rel=1e-10 if dtype == np.float64 else 1e-5)
 
 
@@ -302,10 +292,10 @@ def test_gmm_custom_equals_vlfeat(vlfeat, dtype):
         x, 4, VlGMMCustom, seed=0, max_iterations=20, custom=(means0, covars0, priors0)
     )
     tol = VLFEAT_TOL[dtype]
-    assert_close_scaled(means, ref["means"], tol)
-    assert_close_scaled(covars, ref["covariances"], tol)
-    assert_close_scaled(priors, ref["priors"], tol)
-    assert_close_scaled(posteriors, ref["posteriors"], tol * 10)
+    assert_close(means, ref["means"], tol)
+    assert_close(covars, ref["covariances"], tol)
+    assert_close(priors, ref["priors"], tol)
+    assert_close(posteriors, ref["posteriors"], tol * 10)
     assert ll == pytest.approx(ref["cluster_return"], rel=1e-10 if dtype == np.float64 else 1e-5)
 
 
@@ -454,9 +444,9 @@ def test_gmm_per_dimension_bound_equals_vlfeat(vlfeat, dtype):
     )
     ref = vlfeat.gmm_em(x, m0, c0, p0, 20, bound=bound.astype(np.float64))
     tol = VLFEAT_TOL[dtype]
-    assert_close_scaled(means, ref["means"], tol)
-    assert_close_scaled(covars, ref["covariances"], tol)
-    assert_close_scaled(priors, ref["priors"], tol)
+    assert_close(means, ref["means"], tol)
+    assert_close(covars, ref["covariances"], tol)
+    assert_close(priors, ref["priors"], tol)
     assert ll == pytest.approx(ref["em_return"], rel=1e-10 if dtype == np.float64 else 1e-5)
 
 
@@ -497,9 +487,15 @@ def test_gmm_recovers_two_clusters(init_mode):
     seed(0)
     means, covars, priors, _, posteriors = gmm(x, n_clusters=2, init_mode=init_mode)
     order = np.argsort(means[:, 0])
-    np.testing.assert_allclose(means[order], [[0, 0], [6, 6]], atol=0.35)
-    np.testing.assert_allclose(covars[order], [[1, 1], [4, 9]], rtol=0.3)
-    np.testing.assert_allclose(priors, [0.5, 0.5], atol=0.05)
+    # Against the generating parameters only sampling error limits the agreement (a
+    # variance from 500 points is known to about sqrt(2/500) = 6%, here 6.0%), so compare
+    # with the statistics of the two halves themselves: EM's estimate differs from them by
+    # the few points that fall on the other side (3 of 1000): 1.8% at most here.
+    halves = (x[:500], x[500:])
+    np.testing.assert_allclose(means[order], [h.mean(0) for h in halves], atol=0.03)
+    np.testing.assert_allclose(covars[order], [h.var(0) for h in halves], rtol=0.03)
+    np.testing.assert_allclose(covars[order], [[1, 1], [4, 9]], rtol=0.1)
+    np.testing.assert_allclose(priors, [0.5, 0.5], atol=0.005)
     assert posteriors[0, order[0]] > 0.9 and posteriors[999, order[1]] > 0.9
 
 
@@ -602,28 +598,6 @@ def fisher_model(dtype, n=200, d=5, k=4, s=0):
     return x, means, covs, priors
 
 
-def c_fisher(api, means, covs, priors, x, flags):
-    """vl_fisher_encode of the real VLFeat (tests/vlapi.py)."""
-    dtype = means.dtype
-    k, d = means.shape
-    enc = np.full(2 * k * d, np.nan, dtype=dtype)
-    arrs = [np.ascontiguousarray(a, dtype=dtype) for a in (means, covs, priors, x)]
-    p = [a.ctypes.data_as(ctypes.c_void_p) for a in arrs]
-    api.lib.vl_fisher_encode(
-        enc.ctypes.data_as(ctypes.c_void_p),
-        VL_TYPES[np.dtype(dtype)],
-        p[0],
-        d,
-        k,
-        p[1],
-        p[2],
-        p[3],
-        x.shape[0],
-        flags,
-    )
-    return enc
-
-
 FISHER_OPTIONS = list(itertools.product([False, True], repeat=4))
 
 
@@ -653,7 +627,7 @@ def test_fisher_options_equal_vl_fisher_encode_and_vlfeat(
     )
     flags = fisher_flags(normalized, square_root, improved, fast)
     np.testing.assert_array_equal(enc, vl_fisher_encode(m, c, p, x, flags))
-    assert_close_scaled(enc, c_fisher(vlfeat, m, c, p, x, flags), ENC_TOL[dtype])
+    assert_close(enc, c_fisher(vlfeat, m, c, p, x, flags)[0], ENC_TOL[dtype])
     if normalized or improved:
         assert np.linalg.norm(enc.astype(np.float64)) == pytest.approx(1.0, rel=1e-5)
 
@@ -675,7 +649,7 @@ def test_fisher_arange_model_equals_vlfeat(vlfeat, dtype):
     sigma2 = np.ones((k, d), dtype=dtype)
     prior = np.full(k, 1.0 / k, dtype=dtype)
     enc = fisher(x, mu, sigma2, prior)
-    assert_close_scaled(enc, c_fisher(vlfeat, mu, sigma2, prior, x, 0), ENC_TOL[dtype])
+    assert_close(enc, c_fisher(vlfeat, mu, sigma2, prior, x, 0)[0], ENC_TOL[dtype])
 
 
 def test_fisher_no_descriptors_is_zeros():
@@ -733,26 +707,6 @@ def vlad_model(dtype, n=150, d=4, k=5, s=0, soft=False):
     return x, means, a
 
 
-def c_vlad(api, means, x, assignments, flags):
-    dtype = means.dtype
-    k, d = means.shape
-    enc = np.full(k * d, np.nan, dtype=dtype)
-    arrs = [np.ascontiguousarray(a, dtype=dtype) for a in (means, x, assignments)]
-    p = [a.ctypes.data_as(ctypes.c_void_p) for a in arrs]
-    api.lib.vl_vlad_encode(
-        enc.ctypes.data_as(ctypes.c_void_p),
-        VL_TYPES[np.dtype(dtype)],
-        p[0],
-        d,
-        k,
-        p[1],
-        x.shape[0],
-        p[2],
-        flags,
-    )
-    return enc
-
-
 VLAD_OPTIONS = list(itertools.product([False, True], repeat=4))
 
 
@@ -789,7 +743,7 @@ def test_vlad_options_equal_vl_vlad_encode_and_vlfeat(
         | (8 if normalize_mass else 0)
     )
     np.testing.assert_array_equal(enc, vl_vlad_encode(m, x, a, flags))
-    assert_close_scaled(enc, c_vlad(vlfeat, m, x, a, flags), ENC_TOL[dtype])
+    assert_close(enc, c_vlad(vlfeat, m, x, a, flags), ENC_TOL[dtype])
 
 
 def test_vlad_arange_model_equals_vlfeat(vlfeat):
@@ -799,7 +753,7 @@ def test_vlad_arange_model_equals_vlfeat(vlfeat):
     mu = np.arange(k * d, dtype=np.float32).reshape(k, d)
     assign = (np.arange(n * k, dtype=np.float32) / (k * n)).reshape(n, k)
     enc = vlad(x, mu, assign)
-    assert_close_scaled(enc, c_vlad(vlfeat, mu, x, assign, 0), ENC_TOL[np.float32])
+    assert_close(enc, c_vlad(vlfeat, mu, x, assign, 0), ENC_TOL[np.float32])
 
 
 def test_vlad_verbose_code_dimension_is_k_times_d(capsys):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from conftest import mixture_data
+from helpers import mixture_data
 
 import pyvl
 import pyvl.encoders as E

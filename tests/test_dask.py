@@ -10,15 +10,13 @@ import signal
 import threading
 import warnings
 
+import dask
+import dask.array as da
+import dask.bag as db
+import distributed
 import numpy as np
 import pytest
-
-dask = pytest.importorskip("dask")
-da = pytest.importorskip("dask.array")
-db = pytest.importorskip("dask.bag")
-distributed = pytest.importorskip("distributed")
-
-from conftest import mixture_data
+from helpers import assert_allclose_scaled, image_sizes, images, mixture_data
 from sklearn.exceptions import ConvergenceWarning
 
 import pyvl
@@ -69,11 +67,6 @@ def blocks(X):
     return out
 
 
-def assert_close(a, b, rtol):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
-
-
 def fit(est, X):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -91,7 +84,7 @@ def test_gmm_on_dask_equals_in_memory_and_chunked(client, dtype):
     rtol = 1e-5 if dtype == np.float32 else 1e-9
     for name in ("weights_", "means_", "covariances_"):
         assert getattr(got, name).dtype == dtype
-        assert_close(getattr(got, name), getattr(ref, name), rtol)
+        assert_allclose_scaled(getattr(got, name), getattr(ref, name), rtol)
         # the same blocks as the chunks, tree within one node: bit for bit
         np.testing.assert_array_equal(getattr(got, name), getattr(chunked, name))
     assert got.n_iter_ == ref.n_iter_ == 25
@@ -105,7 +98,7 @@ def test_gmm_on_dask_with_the_sampling_initialisation(client):
     dX = da.from_array(X, chunks=(700, D))
     got = pyvl.GaussianMixture(K, random_state=2).fit(dX)  # sample >= N: the in-memory init
     assert got.n_iter_ == ref.n_iter_
-    assert_close(got.means_, ref.means_, 1e-9)
+    assert_allclose_scaled(got.means_, ref.means_, 1e-9)
     # a real sample (500 of 3000 rows): reproducible
     a = pyvl.GaussianMixture(K, random_state=2, init_sample_size=500).fit(dX)
     b = pyvl.GaussianMixture(K, random_state=2, init_sample_size=500).fit(dX)
@@ -146,12 +139,12 @@ def test_kmeans_on_dask_equals_in_memory(client, dtype):
     got = pyvl.KMeans(K, init=init, max_iter=20, tol=0.0).fit(da.from_array(X, chunks=(CHUNKS, D)))
     rtol = 1e-5 if dtype == np.float32 else 1e-9
     assert got.cluster_centers_.dtype == dtype
-    assert_close(got.cluster_centers_, ref.cluster_centers_, rtol)
+    assert_allclose_scaled(got.cluster_centers_, ref.cluster_centers_, rtol)
     assert got.n_iter_ == ref.n_iter_
     assert got.inertia_ == pytest.approx(ref.inertia_, rel=rtol)
     np.testing.assert_array_equal(got.labels_.compute(), ref.labels_)
     seeded = pyvl.KMeans(K, random_state=1).fit(da.from_array(X, chunks=(1000, D)))
-    assert_close(seeded.cluster_centers_, pyvl.KMeans(K, random_state=1).fit(X).cluster_centers_,
+    assert_allclose_scaled(seeded.cluster_centers_, pyvl.KMeans(K, random_state=1).fit(X).cluster_centers_,
                  rtol)
 
 
@@ -198,13 +191,6 @@ def test_a_worker_dying_mid_fit_changes_nothing(client):
 # ---- pyvl.dask.encode ---------------------------------------------------------------------
 
 
-def images(dtype=np.float32, n=23, seed=0):
-    rng = np.random.default_rng(seed)
-    sizes = rng.integers(0, 60, size=n)
-    sizes[3] = 0  # an image without descriptors
-    return [rng.normal(size=(s, D)).astype(dtype) for s in sizes]
-
-
 @pytest.fixture(scope="module")
 def encoders():
     rng = np.random.default_rng(1)
@@ -221,7 +207,7 @@ def encoders():
 @pytest.mark.parametrize("name", ["fisher", "vlad", "bovw"])
 def test_encode_lists_bags_and_delayed(client, encoders, name):
     enc = encoders[name]
-    imgs = images()
+    imgs = images(image_sizes(23, seed=0), D, seed=0, dtype=np.float32)
     expected = enc.encode_batch(imgs)
     got = pyvl.dask.encode(enc, imgs, batch_size=5)
     assert got.shape == (len(imgs), enc.output_dim) and got.dtype == enc.np_dtype
@@ -237,7 +223,7 @@ def test_encode_with_a_pyramid(client, encoders):
     rng = np.random.default_rng(3)
     means = encoders["vlad"].get_state()["centers"]
     enc = E.get_class("vlad").from_centers(means, pyramid=[(1, 1), (2, 2)])
-    imgs = images(n=9)
+    imgs = images(image_sizes(9, seed=0), D, seed=0, dtype=np.float32)
     pos = [rng.uniform(0, 100, size=(len(x), 2)) for x in imgs]
     expected = enc.encode_batch(imgs, pos, (100, 100))
     items = [(x, p, (100, 100)) for x, p in zip(imgs, pos)]

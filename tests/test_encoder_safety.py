@@ -21,6 +21,7 @@ import textwrap
 import numpy as np
 import pytest
 import reference as ref
+from helpers import assert_close
 
 import pyvl
 from pyvl.bovw import VL_BOVW_FLAG_SOFT, bovw_encode, bovw_encode_gmm_batch
@@ -66,12 +67,6 @@ def fisher_ref(means, covs, priors, x, flags: int) -> np.ndarray:
     return enc
 
 
-def close(got: np.ndarray, want: np.ndarray, rtol: float) -> None:
-    assert np.all(np.isfinite(got))
-    scale = np.max(np.abs(want))
-    np.testing.assert_allclose(got.astype(np.float64), want, rtol=0, atol=rtol * scale)
-
-
 # ---- Fisher ----------------------------------------------------------------------------
 
 
@@ -80,17 +75,17 @@ def test_fisher_float_data_scaled_by_1e20():
     x = descriptors() * 1e20
     mf, cf, pf, xf = (a.astype(np.float32) for a in (m, c, p, x))
     want = fisher_ref(mf, cf, pf, xf, VL_FISHER_FLAG_IMPROVED)
-    close(vl_fisher_encode(mf, cf, pf, xf, VL_FISHER_FLAG_IMPROVED), want, 1e-5)
+    assert_close(vl_fisher_encode(mf, cf, pf, xf, VL_FISHER_FLAG_IMPROVED), want, 1e-5)
     # the square root alone brings the values (~1e40) back into float's range
     want = fisher_ref(mf, cf, pf, xf, VL_FISHER_FLAG_SQUARE_ROOT)
-    close(vl_fisher_encode(mf, cf, pf, xf, VL_FISHER_FLAG_SQUARE_ROOT), want, 1e-5)
+    assert_close(vl_fisher_encode(mf, cf, pf, xf, VL_FISHER_FLAG_SQUARE_ROOT), want, 1e-5)
     # the plain vector does not fit float: an error, not Inf or NaN
     with pytest.raises(pyvl.SizeOverflowError, match="not representable"):
         vl_fisher_encode(mf, cf, pf, xf, 0)
     # the same in a batch, next to an ordinary image (whose row is unaffected)
     out = fisher_encode_batch(mf, cf, pf, [xf, descriptors(50).astype(np.float32)],
                               VL_FISHER_FLAG_IMPROVED)
-    close(out[0], fisher_ref(mf, cf, pf, xf, VL_FISHER_FLAG_IMPROVED), 1e-5)
+    assert_close(out[0], fisher_ref(mf, cf, pf, xf, VL_FISHER_FLAG_IMPROVED), 1e-5)
     with pytest.raises(pyvl.SizeOverflowError, match="image 1"):
         fisher_encode_batch(mf, cf, pf, [descriptors(50).astype(np.float32), xf], 0)
 
@@ -102,7 +97,7 @@ def test_fisher_double_data_near_the_limit_is_an_error():
         vl_fisher_encode(m, c, p, x, VL_FISHER_FLAG_IMPROVED)
     # 1e150 still fits: the squared distances (1e300) do
     x = descriptors(20) * 1e150
-    close(vl_fisher_encode(m, c, p, x, VL_FISHER_FLAG_IMPROVED),
+    assert_close(vl_fisher_encode(m, c, p, x, VL_FISHER_FLAG_IMPROVED),
           fisher_ref(m, c, p, x, VL_FISHER_FLAG_IMPROVED), 1e-10)
 
 
@@ -112,7 +107,7 @@ def test_fisher_tiny_float_covariances():
     mf, pf = m.astype(np.float32), p.astype(np.float32)
     x = (m[np.arange(40) % K] + 1e-21 * np.random.default_rng(3).normal(size=(40, D))).astype(np.float32)
     want = fisher_ref(mf, c, pf, x, VL_FISHER_FLAG_IMPROVED)
-    close(vl_fisher_encode(mf, c, pf, x, VL_FISHER_FLAG_IMPROVED), want, 1e-5)
+    assert_close(vl_fisher_encode(mf, c, pf, x, VL_FISHER_FLAG_IMPROVED), want, 1e-5)
     with pytest.raises(pyvl.SizeOverflowError):
         vl_fisher_encode(mf, c, pf, x * 1e5, 0)
 
@@ -123,7 +118,7 @@ def test_fisher_huge_float_means():
     cf, pf = c.astype(np.float32), p.astype(np.float32)
     x = descriptors(200).astype(np.float32)
     want = fisher_ref(mf, cf, pf, x, VL_FISHER_FLAG_IMPROVED)
-    close(vl_fisher_encode(mf, cf, pf, x, VL_FISHER_FLAG_IMPROVED), want, 1e-5)
+    assert_close(vl_fisher_encode(mf, cf, pf, x, VL_FISHER_FLAG_IMPROVED), want, 1e-5)
 
 
 def test_fisher_ordinary_input_unchanged_by_the_safe_path():
@@ -132,7 +127,7 @@ def test_fisher_ordinary_input_unchanged_by_the_safe_path():
     for dt, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
         a = [t.astype(dt) for t in (m, c, p, descriptors())]
         for flags in range(4):
-            close(vl_fisher_encode(*a, flags), fisher_ref(*a, flags), tol)
+            assert_close(vl_fisher_encode(*a, flags), fisher_ref(*a, flags), tol)
 
 
 # ---- VLAD ------------------------------------------------------------------------------
@@ -159,12 +154,12 @@ def test_vlad_float_data_far_from_every_center():
     x = (np.float64(1e20) * (1 + 0.1 * rng.normal(size=(200, D)))).astype(np.float32)
     centers = (m + 1e19 * np.arange(K)[:, None]).astype(np.float32)
     got = vlad_encode_batch(centers, [x])[0]
-    close(got, vlad_ref(centers, x), 1e-5)
+    assert_close(got, vlad_ref(centers, x), 1e-5)
     # unnormalised sums of 3e37-sized descriptors do not fit float
     big = (x / np.float32(1e20) * np.float32(3e37)).astype(np.float32)
     with pytest.raises(pyvl.SizeOverflowError, match="not representable"):
         vlad_encode_batch(centers, [big], flags=VL_VLAD_FLAG_UNNORMALIZED)
-    close(vlad_encode_batch(centers, [big])[0], vlad_ref(centers, big), 1e-5)
+    assert_close(vlad_encode_batch(centers, [big])[0], vlad_ref(centers, big), 1e-5)
 
 
 def test_vlad_double_sums_that_overflow_are_an_error():
@@ -183,18 +178,18 @@ def test_bovw_float_data_far_from_every_center():
     x = (np.float64(1e20) * (2.2 + 0.05 * np.random.default_rng(6).normal(size=(100, D)))).astype(np.float32)
     d2 = ((x.astype(np.float64)[:, None, :] - centers.astype(np.float64)[None]) ** 2).sum(-1)
     hard = np.bincount(np.argmin(d2, 1), minlength=K).astype(np.float64)
-    close(bovw_encode(centers, x), hard, 1e-6)
+    assert_close(bovw_encode(centers, x), hard, 1e-6)
     sigma = 3e19
     w = np.exp(-(d2 - d2.min(1, keepdims=True)) / (2 * sigma**2))
     soft = (w / w.sum(1, keepdims=True)).sum(0)
-    close(bovw_encode(centers, x, sigma=sigma, flags=VL_BOVW_FLAG_SOFT), soft, 1e-5)
+    assert_close(bovw_encode(centers, x, sigma=sigma, flags=VL_BOVW_FLAG_SOFT), soft, 1e-5)
     # GMM votes: float distances overflow, the E-step is redone in double
     mf = centers
     cf = np.ones((K, D), np.float32)
     pf = p.astype(np.float32)
     q, _ = ref.posteriors(x.astype(np.float64), mf.astype(np.float64), cf.astype(np.float64),
                           pf.astype(np.float64))
-    close(bovw_encode_gmm_batch(mf, cf, pf, [x], VL_BOVW_FLAG_SOFT)[0], q.sum(0), 1e-5)
+    assert_close(bovw_encode_gmm_batch(mf, cf, pf, [x], VL_BOVW_FLAG_SOFT)[0], q.sum(0), 1e-5)
 
 
 def test_bovw_double_data_too_far_is_an_error():
@@ -206,7 +201,7 @@ def test_bovw_double_data_too_far_is_an_error():
     got = bovw_encode(m, np.full((3, D), 1e154))  # squared distances 6e308, halved 1.5e308
     want = np.zeros(K)
     want[np.argmin(((0.5e154 - 0.5 * m) ** 2).sum(1))] = 3
-    close(got, want, 0)
+    assert_close(got, want, 0)
 
 
 # ---- offsets changed by another thread during a batch call ------------------------------

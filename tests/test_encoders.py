@@ -25,7 +25,7 @@ from importlib import metadata
 
 import numpy as np
 import pytest
-from conftest import mixture_data
+from helpers import images, mixture_data
 
 import pyvl
 import pyvl.encoders as E
@@ -69,10 +69,8 @@ def training_data(seed: int = 0) -> np.ndarray:
     return mixture_data(1500, D, 4, np.float64, seed=seed)
 
 
-def images(seed: int = 1) -> list[np.ndarray]:
-    x = mixture_data(400, D, 4, np.float64, seed=seed)
-    cuts = [0, 120, 120, 121, 300, 400]  # includes an empty and a one-descriptor image
-    return [x[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+# an empty and a one-descriptor image among them
+IMAGE_SIZES = (120, 0, 1, 179, 100)
 
 
 def positions_for(sets, size=(64.0, 48.0), seed=2):
@@ -259,7 +257,7 @@ def test_repr_is_a_constructor_call(encoder):
 
 
 def test_encode_batch_equals_loop(encoder):
-    sets = images()
+    sets = images(IMAGE_SIZES, D)
     batch = encoder.encode_batch(sets)
     assert batch.shape == (len(sets), encoder.output_dim)
     assert batch.dtype == np.dtype(encoder.dtype)
@@ -270,7 +268,7 @@ def test_encode_batch_equals_loop(encoder):
 
 
 def test_output_dim_and_empty_images(encoder):
-    x = images()[0]
+    x = images(IMAGE_SIZES, D)[0]
     assert encoder.output_dim == len(encoder.encode(x))
     assert np.all(encoder.encode(np.zeros((0, D))) == 0)
     assert encoder.encode_batch([]).shape == (0, encoder.output_dim)
@@ -281,9 +279,9 @@ def test_state_round_trip(encoder):
     assert state and all(isinstance(v, np.ndarray) for v in state.values())
     other = E.from_config(encoder.get_config())
     with pytest.raises(pyvl.StateError):
-        other.encode(images()[0])
+        other.encode(images(IMAGE_SIZES, D)[0])
     other.set_state(state)
-    x = images()[0]
+    x = images(IMAGE_SIZES, D)[0]
     np.testing.assert_array_equal(other.encode(x), encoder.encode(x))
     # get_state returns copies
     for value in encoder.get_state().values():
@@ -298,7 +296,7 @@ def test_pyramid_of_one_cell_equals_plain(encoder):
     config["pyramid"] = [[1, 1]]
     pyr = E.from_config(config)
     pyr.set_state(encoder.get_state())
-    sets = images()
+    sets = images(IMAGE_SIZES, D)
     pos = positions_for(sets)
     assert pyr.output_dim == encoder.output_dim
     np.testing.assert_array_equal(pyr.encode_batch(sets, pos, (64, 48)), encoder.encode_batch(sets))
@@ -321,7 +319,7 @@ def test_pyramid_cells_partition_the_descriptors(encoder):
     pyr = E.from_config(config)
     pyr.set_state(encoder.get_state())
     size = (64.0, 48.0)
-    sets = images()
+    sets = images(IMAGE_SIZES, D)
     pos = positions_for(sets, size)
     n_cells = sum(c * r for c, r in PYRAMID)
     assert pyr.output_dim == n_cells * encoder.output_dim
@@ -341,7 +339,7 @@ def test_pyramid_cells_partition_the_descriptors(encoder):
 def test_pyramid_needs_positions_inside_the_image(fitted):
     enc = E.from_config({**fitted["vlad"].get_config(), "pyramid": [[2, 2]]})
     enc.set_state(fitted["vlad"].get_state())
-    x = images()[0]
+    x = images(IMAGE_SIZES, D)[0]
     p = positions_for([x])[0]
     with pytest.raises(ValueError, match="positions"):
         enc.encode(x)
@@ -354,7 +352,7 @@ def test_pyramid_needs_positions_inside_the_image(fitted):
     with pytest.raises(ValueError, match="width"):
         enc.encode(x, p, (0, 48))
     # per-image sizes
-    sets = images()
+    sets = images(IMAGE_SIZES, D)
     pos = positions_for(sets, (64, 48))
     sizes = np.array([[64, 48], [10, 10], [80, 50], [64, 48], [100, 100]])
     batch = enc.encode_batch(sets, pos, sizes)
@@ -381,7 +379,7 @@ def test_fisher_from_gmm_is_vl_fisher_encode():
     rng = np.random.default_rng(0)
     means, covs = rng.normal(size=(4, D)), rng.uniform(0.5, 2, size=(4, D))
     priors = np.full(4, 0.25)
-    x = images()[0]
+    x = images(IMAGE_SIZES, D)[0]
     enc = E.FisherEncoder.from_gmm(means, covs, priors)
     assert enc.dtype == "float64" and enc.n_components == 4
     np.testing.assert_array_equal(
@@ -404,7 +402,7 @@ def test_fisher_from_gmm_is_vl_fisher_encode():
 def test_vlad_from_centers_is_hard_vlad():
     rng = np.random.default_rng(1)
     centers = rng.normal(size=(5, D)) * 2
-    sets = images()
+    sets = images(IMAGE_SIZES, D)
     enc = E.VladEncoder.from_centers(centers, square_root=True)
     np.testing.assert_array_equal(
         enc.encode_batch(sets), vlad_encode_batch(centers, sets, None, VL_VLAD_FLAG_SQUARE_ROOT)
@@ -423,7 +421,7 @@ def test_vlad_from_centers_is_hard_vlad():
 def test_bovw_from_models():
     rng = np.random.default_rng(2)
     centers = rng.normal(size=(6, D))
-    sets = images()
+    sets = images(IMAGE_SIZES, D)
     soft = E.BovwEncoder.from_centers(centers, mode="soft", sigma=0.7)
     np.testing.assert_array_equal(
         soft.encode_batch(sets), bovw_encode_batch(centers, sets, 0.7, VL_BOVW_FLAG_SOFT)

@@ -8,11 +8,12 @@ import logging
 import os
 import pickle
 import signal
+import sys
 import warnings
 
 import numpy as np
 import pytest
-from conftest import mixture_data
+from helpers import mixture_data
 from reference import posteriors as ref_posteriors
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -158,11 +159,19 @@ def test_gmm_n_threads_does_not_change_results():
     assert a.means_.tobytes() == b.means_.tobytes()
 
 
-def test_verbose_logs_and_progress(caplog, capsys):
+def test_verbose_logs(caplog, monkeypatch):
+    """verbose=2 logs every iteration, with or without tqdm (an optional dependency)."""
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # importing tqdm now fails
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     X = blobs()
     with caplog.at_level(logging.DEBUG, logger="pyvl"):
         pyvl.GaussianMixture(5, random_state=0, verbose=2).fit(X)
     assert any("iteration 1" in r.message for r in caplog.records)
+
+
+def test_verbose_progress_bar(capsys):
+    pytest.importorskip("tqdm")  # optional for users; installed by the test extra (CI)
+    pyvl.GaussianMixture(5, random_state=0, verbose=1).fit(blobs())
     assert "GaussianMixture" in capsys.readouterr().err  # the tqdm bar
 
 

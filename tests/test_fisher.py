@@ -20,7 +20,7 @@ import ctypes
 import numpy as np
 import pytest
 import reference as ref
-from conftest import mixture_data
+from helpers import assert_close, c_fisher, mixture_data
 
 import pyvl
 from pyvl._core.lib import lib
@@ -55,26 +55,6 @@ def gmm_for(n: int, d: int, k: int, dtype, seed: int = 0):
     priors = rng.dirichlet(np.ones(k) * 3)
     x = mixture_data(n, d, k, np.float64, seed=seed + n) if n else np.zeros((0, d))
     return [a.astype(dtype) for a in (means, covs, priors, x)]
-
-
-def c_fisher(api, means, covs, priors, x, flags):
-    """vl_fisher_encode through tests/vlapi.py: (enc, numTerms)."""
-    dtype = means.dtype
-    k, d = means.shape
-    enc = np.full(2 * k * d, np.nan, dtype=dtype)
-    vt = 1 if dtype == np.float32 else 2
-    args = [np.ascontiguousarray(a, dtype=dtype) for a in (means, covs, priors, x)]
-    p = [a.ctypes.data_as(ctypes.c_void_p) for a in args]
-    terms = api.lib.vl_fisher_encode(
-        enc.ctypes.data_as(ctypes.c_void_p), vt, p[0], d, k, p[1], p[2], p[3], x.shape[0], flags
-    )
-    return enc, int(terms)
-
-
-def assert_enc_close(a, b, rtol):
-    scale = max(float(np.max(np.abs(b))), 1e-30) if b.size else 1.0
-    err = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) / scale
-    assert err <= rtol, f"relative error {err:.2e} > {rtol:.0e}"
 
 
 def ssqrt(z):
@@ -120,7 +100,7 @@ def test_vlfeat(ours, vlfeat, dtype, shape, flags):
     means, covs, priors, x = gmm_for(*shape, dtype)
     a, ta = c_fisher(ours, means, covs, priors, x, flags)
     b, tb = c_fisher(vlfeat, means, covs, priors, x, flags)
-    assert_enc_close(a, b, TOL[dtype])
+    assert_close(a, b, TOL[dtype])
     assert ta == tb
     if shape[0] == 0:
         assert ta == 0 and np.all(a == 0)
@@ -140,7 +120,7 @@ def test_vlfeat_far_descriptors(ours, vlfeat, dtype, flags):
     a, ta = c_fisher(ours, means, covs, priors, x, flags)
     b, tb = c_fisher(vlfeat, means, covs, priors, x, flags)
     assert np.all(np.isfinite(a))
-    assert_enc_close(a, b, TOL[dtype])
+    assert_close(a, b, TOL[dtype])
     assert ta == tb
 
 
@@ -152,7 +132,7 @@ def test_vlfeat_tiny_priors(ours, vlfeat, dtype, flags):
     priors = np.array([0.6, 5e-7, 0.4 - 2e-6, 1.5e-6], dtype=dtype)
     a, ta = c_fisher(ours, means, covs, priors, x, flags)
     b, tb = c_fisher(vlfeat, means, covs, priors, x, flags)
-    assert_enc_close(a, b, TOL[dtype])
+    assert_close(a, b, TOL[dtype])
     assert ta == tb
     k, d = means.shape
     assert np.all(a[d : 2 * d] == 0) and np.all(a[k * d + d : k * d + 2 * d] == 0)
@@ -210,7 +190,7 @@ def test_reference(dtype, shape, flags):
     means, covs, priors, x = gmm_for(*shape, dtype, seed=7)
     enc, terms = vl_fisher_encode(means, covs, priors, x, flags, return_num_terms=True)
     expected, expected_terms = fisher_reference(x, means, covs, priors, flags)
-    assert_enc_close(enc, expected, TOL[dtype])
+    assert_close(enc, expected, TOL[dtype])
     if dtype == np.float64:
         assert terms == expected_terms
     else:  # float posteriors may cross the 1e-6 threshold differently
@@ -224,7 +204,7 @@ def test_reference_tiny_priors_and_far_points():
     x[:50] += 50
     enc, terms = vl_fisher_encode(means, covs, priors, x, return_num_terms=True)
     expected, expected_terms = fisher_reference(x, means, covs, priors)
-    assert_enc_close(enc, expected, 1e-10)
+    assert_close(enc, expected, 1e-10)
     assert terms == expected_terms
 
 
@@ -292,9 +272,9 @@ def test_skimage_fisher_vector(k):
         assert ours.dtype == np.float64 and sk.dtype == np.float64
         # 1 + 2: layout and sign; 3: the posteriors below 1e-6 VLFeat skips
         expected = skimage_to_vlfeat(sk, k, d) - skipped_posteriors_term(y, gmm)
-        assert_enc_close(ours, expected, 1e-10)
+        assert_close(ours, expected, 1e-10)
         if k == 1:  # one component: every posterior is 1, nothing is skipped
-            assert_enc_close(ours, skimage_to_vlfeat(sk, k, d), 1e-12)
+            assert_close(ours, skimage_to_vlfeat(sk, k, d), 1e-12)
         # the prior block is what the formula says
         q = gmm.predict_proba(y)
         np.testing.assert_allclose(
@@ -304,14 +284,14 @@ def test_skimage_fisher_vector(k):
         sk_improved = skimage_to_vlfeat(skimage_feature.fisher_vector(y, gmm, improved=True), k, d)
         unnormalised = ssqrt(ours + skipped_posteriors_term(y, gmm))
         scale = np.linalg.norm(np.concatenate([ssqrt(sk[:k]), unnormalised]))
-        assert_enc_close(sk_improved, unnormalised / scale, 1e-10)
+        assert_close(sk_improved, unnormalised / scale, 1e-10)
         # dropping d_pi and renormalising gives VLFeat's IMPROVED vector of the
         # same (unthresholded) statistics; with K = 1 that is exactly ours
         renormalised = sk_improved / np.linalg.norm(sk_improved)
-        assert_enc_close(renormalised, unnormalised / np.linalg.norm(unnormalised), 1e-10)
+        assert_close(renormalised, unnormalised / np.linalg.norm(unnormalised), 1e-10)
         if k == 1:
             ours_improved = vl_fisher_encode(*params, y, VL_FISHER_FLAG_IMPROVED)
-            assert_enc_close(ours_improved, renormalised, 1e-12)
+            assert_close(ours_improved, renormalised, 1e-12)
     # 5: no descriptors
     with pytest.raises(ValueError):
         skimage_feature.fisher_vector(x[:0], gmm)

@@ -8,7 +8,7 @@ import weakref
 
 import numpy as np
 import pytest
-from conftest import custom_init, mixture_data
+from helpers import custom_init, mixture_data
 
 import pyvl
 from pyvl import AllocationError, InvalidArgumentError, SizeOverflowError, StateError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import reference as ref
-from conftest import custom_init, mixture_data
+from helpers import custom_init, mixture_data
 
 from pyvl.gmm import (
     VL_TYPE_DOUBLE,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import custom_init, mixture_data
+from helpers import assert_state_close, custom_init, mixture_data
 from vlapi import VlGMMCustom, VlGMMKMeans, VlGMMRand, VlKMeansLloyd
 
 TOL = {np.float64: 1e-8, np.float32: 1e-3}
@@ -21,13 +21,6 @@ SHAPES = [  # (N, D, K)
     (1000, 8, 10),
     (2000, 32, 16),
 ]
-
-
-def assert_state_close(a: dict, b: dict, rtol: float, keys=("means", "covariances", "priors")):
-    for key in keys:
-        scale = max(np.max(np.abs(b[key])), 1e-30)
-        err = np.max(np.abs(a[key].astype(np.float64) - b[key])) / scale
-        assert err <= rtol, f"{key}: relative error {err:.2e} > {rtol:.0e}"
 
 
 def assert_posteriors_close(a: np.ndarray, b: np.ndarray, rtol: float):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import mixture_data
+from helpers import mixture_data
 from vlapi import (
     VlDistanceL1,
     VlDistanceL2,

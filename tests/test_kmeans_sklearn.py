@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn.cluster
-from conftest import mixture_data
+from helpers import mixture_data
 from sklearn.exceptions import ConvergenceWarning
 
 import pyvl

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import mixture_data
+from helpers import mixture_data
 from scipy import stats as scipy_stats
 
 from pyvl import InvalidArgumentError

@@ -23,7 +23,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import mixture_data
+from helpers import images, mixture_data
 from sklearn.base import clone
 
 import pyvl
@@ -43,10 +43,8 @@ def data(dtype=np.float64, n=600, seed=0):
     return mixture_data(n, D, 3, dtype, seed=seed)
 
 
-def images(seed=1):
-    x = mixture_data(300, D, 3, np.float64, seed=seed)
-    cuts = [0, 100, 100, 101, 220, 300]  # an empty and a one-descriptor image
-    return [x[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+# an empty and a one-descriptor image among them
+IMAGE_SIZES = (100, 0, 1, 119, 80)
 
 
 def positions(sets, size=(40.0, 30.0)):
@@ -82,17 +80,17 @@ def _kmeans_init():
 
 def _enc(name, **options):
     def make():
-        return E.get(name, random_state=0, max_num_iterations=20, **options).fit(images())
+        return E.get(name, random_state=0, max_num_iterations=20, **options).fit(images(IMAGE_SIZES, D, k=3))
     return make
 
 
 def _plugin():
-    return E.get("mean-pool").fit(images())
+    return E.get("mean-pool").fit(images(IMAGE_SIZES, D, k=3))
 
 
 def _transformer(cls, **options):
     def make():
-        return cls(random_state=0, max_iter=20, **options).fit(images())
+        return cls(random_state=0, max_iter=20, **options).fit(images(IMAGE_SIZES, D, k=3))
     return make
 
 
@@ -127,11 +125,11 @@ def outputs(obj):
         x = data(obj.cluster_centers_.dtype, seed=9)
         return [obj.predict(x), obj.transform(x), np.asarray(obj.score(x))]
     if isinstance(obj, E.Encoder):
-        sets = images(seed=5)
+        sets = images(IMAGE_SIZES, D, k=3, seed=5)
         if obj.pyramid is not None:
             return [obj.encode_batch(sets, positions(sets), (40.0, 30.0))]
         return [obj.encode_batch(sets)]
-    return [obj.transform(images(seed=5))]
+    return [obj.transform(images(IMAGE_SIZES, D, k=3, seed=5))]
 
 
 def assert_same_outputs(a, b):

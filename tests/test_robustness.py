@@ -72,7 +72,7 @@ import warnings
 import numpy as np
 import pytest
 import reference as ref
-from conftest import custom_init, mixture_data
+from helpers import custom_init, mixture_data
 
 import pyvl
 from pyvl._core.lib import lib

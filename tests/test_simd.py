@@ -6,7 +6,7 @@ import platform
 
 import numpy as np
 import pytest
-from conftest import custom_init, mixture_data
+from helpers import custom_init, mixture_data
 
 from pyvl import InvalidArgumentError, simd
 from pyvl.gmm import (

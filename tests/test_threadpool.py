@@ -8,12 +8,17 @@ import sys
 
 import numpy as np
 import pytest
+import threadpoolctl
 
 import pyvl
 from pyvl import simd
 from pyvl._core.lib import library_path
 
-threadpoolctl = pytest.importorskip("threadpoolctl", minversion="3.5")
+
+def test_threadpoolctl_is_recent_enough():
+    """pyvl's threadpoolctl controller needs threadpoolctl >= 3.5 (a test dependency)."""
+    major, minor = (int(v) for v in threadpoolctl.__version__.split(".")[:2])
+    assert (major, minor) >= (3, 5), threadpoolctl.__version__
 
 
 def _pyvl_entries() -> list[dict]:

@@ -18,7 +18,7 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import mixture_data
+from helpers import image_sizes, images
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
@@ -31,6 +31,10 @@ import pyvl
 import pyvl.encoders as E
 
 D = 5
+
+
+# 12 images of 1..59 descriptors, one of them empty
+IMAGE_SIZES = image_sizes(12, low=1)
 
 
 def patches(image: np.ndarray, size: int = 4) -> np.ndarray:
@@ -52,17 +56,6 @@ def digits():
     order = rng.permutation(len(X))
     train, test = order[:1200], order[1200:]
     return [X[i] for i in train], y[train], [X[i] for i in test], y[test]
-
-
-def images(seed: int = 1, n: int = 12) -> list[np.ndarray]:
-    """n images of 0..59 descriptors each (one empty), D = 5, float64."""
-    rng = np.random.default_rng(seed)
-    x = mixture_data(40 * n, D, 4, np.float64, seed=seed)
-    counts = rng.integers(1, 60, size=n)
-    counts[3] = 0
-    cuts = np.concatenate([[0], np.cumsum(counts)])
-    x = np.concatenate([x, mixture_data(int(cuts[-1]), D, 4, seed=seed + 7)])
-    return [x[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
 
 
 SMALL = [
@@ -169,7 +162,7 @@ def test_transformer_is_the_estimator_codebook_in_the_encoder(transformer_, trai
     vocabulary), and transform is the encoder on it, bit for bit."""
     import warnings
 
-    X = images()
+    X = images(IMAGE_SIZES, D)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = transformer_.fit_transform(X)
@@ -193,7 +186,7 @@ def test_a_trained_model_is_used_as_given():
     from sklearn.frozen import FrozenEstimator
     from sklearn.mixture import GaussianMixture as SkGM
 
-    X = images()
+    X = images(IMAGE_SIZES, D)
     data = np.concatenate(X)
     gm = pyvl.GaussianMixture(3, random_state=0).fit(data)
     sk_gm = SkGM(3, covariance_type="diag", random_state=0).fit(data)
@@ -224,7 +217,7 @@ def test_a_trained_model_is_used_as_given():
 def test_pyramid_and_one_array_as_one_image():
     """With a pyramid, each image is (descriptors, positions, size) and the output is
     the encoder's pyramid encoding; a single (n, D) array is one image."""
-    X = images()
+    X = images(IMAGE_SIZES, D)
     rng = np.random.default_rng(4)
     pos = [rng.uniform(0, 10, size=(len(x), 2)) for x in X]
     t = pyvl.VladEncoder(3, pyramid=[(1, 1), (2, 2)], random_state=0)
@@ -248,7 +241,7 @@ def test_pyramid_and_one_array_as_one_image():
 
 
 def test_fitted_attributes(transformer):
-    X = images()
+    X = images(IMAGE_SIZES, D)
     assert not any(k.endswith("_") for k in vars(transformer))
     assert transformer.fit(X, y=np.arange(len(X))) is transformer  # y is ignored
     enc = transformer.encoder_
@@ -265,7 +258,7 @@ def test_fitted_attributes(transformer):
 
 
 def test_transform_input_forms(transformer):
-    X = images()
+    X = images(IMAGE_SIZES, D)
     transformer.fit(X)
     Y = transformer.transform(X)
     assert Y.shape == (len(X), transformer.output_dim_)
@@ -287,7 +280,7 @@ def test_transform_input_forms(transformer):
 
 def test_unfitted_and_empty(transformer):
     with pytest.raises(NotFittedError):
-        transformer.transform(images())
+        transformer.transform(images(IMAGE_SIZES, D))
     with pytest.raises(NotFittedError):
         transformer.get_feature_names_out()
     with pytest.raises(ValueError, match="empty"):
@@ -297,7 +290,7 @@ def test_unfitted_and_empty(transformer):
 
 
 def test_parameters_are_validated_in_fit_not_init():
-    X = images()
+    X = images(IMAGE_SIZES, D)
     bad = [
         pyvl.FisherVectorEncoder(n_components=0),
         pyvl.FisherVectorEncoder(init_params="nope"),
@@ -320,7 +313,7 @@ def test_parameters_are_validated_in_fit_not_init():
 
 
 def test_random_state_forms():
-    X = images()
+    X = images(IMAGE_SIZES, D)
     a = pyvl.VladEncoder(4, random_state=np.random.RandomState(8)).fit_transform(X)
     b = pyvl.VladEncoder(4, random_state=np.random.RandomState(8)).fit_transform(X)
     np.testing.assert_array_equal(a, b)
@@ -331,12 +324,12 @@ def test_random_state_forms():
 def test_get_set_params_and_clone(transformer):
     params = transformer.get_params()
     assert clone(transformer).get_params() == params
-    transformer.fit(images())
+    transformer.fit(images(IMAGE_SIZES, D))
     twin = clone(transformer)
     assert not hasattr(twin, "encoder_")
     key = "n_components" if "n_components" in params else "n_clusters"
     assert twin.set_params(**{key: params[key] + 1}) is twin
-    twin.fit(images())
+    twin.fit(images(IMAGE_SIZES, D))
     state = twin.encoder_.get_state()
     assert next(iter(state.values())).shape[0] == params[key] + 1
     with pytest.raises(ValueError):
@@ -373,7 +366,7 @@ def test_tags():
 
 
 def test_feature_names_follow_the_layout():
-    X = images()
+    X = images(IMAGE_SIZES, D)
     k = 3
     fv = pyvl.FisherVectorEncoder(k, random_state=0).fit(X)
     names = fv.get_feature_names_out()
@@ -402,7 +395,7 @@ def test_feature_names_match_the_fisher_blocks():
     """The column named fv_mu_k{c}_d{j} is the mean gradient of component c, dimension j:
     with one image of one descriptor, fast mode and no normalisation it is
     (x_j - mu_cj) / sigma_cj / sqrt(prior_c) for the assigned component, 0 elsewhere."""
-    X = images()
+    X = images(IMAGE_SIZES, D)
     fv = pyvl.FisherVectorEncoder(3, improved=False, fast=True, dtype="float64",
                                   random_state=0).fit(X)
     x = X[0][:1]
@@ -419,7 +412,7 @@ def test_feature_names_match_the_fisher_blocks():
 
 
 def test_save_load_and_pickle(transformer, tmp_path):
-    X = images()
+    X = images(IMAGE_SIZES, D)
     transformer.fit(X)
     path = tmp_path / "model.npz"
     transformer.save(path)

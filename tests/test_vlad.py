@@ -9,11 +9,9 @@ rows, and every batch row equals the single-image encoding bit for bit.
 
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 import pytest
-from conftest import mixture_data
+from helpers import assert_close, c_vlad, mixture_data
 
 import pyvl
 from pyvl.vlad import (
@@ -28,33 +26,6 @@ from pyvl.vlad import (
 DTYPES = [np.float32, np.float64]
 TOL = {np.float32: 1e-5, np.float64: 1e-10}
 FLAGS = list(range(16))
-
-
-def c_vlad(api, means, x, assignments, flags):
-    """vl_vlad_encode through tests/vlapi.py."""
-    dtype = means.dtype
-    k, d = means.shape
-    enc = np.full(k * d, np.nan, dtype=dtype)
-    args = [np.ascontiguousarray(a, dtype=dtype) for a in (means, x, assignments)]
-    p = [a.ctypes.data_as(ctypes.c_void_p) for a in args]
-    api.lib.vl_vlad_encode(
-        enc.ctypes.data_as(ctypes.c_void_p),
-        1 if dtype == np.float32 else 2,
-        p[0],
-        d,
-        k,
-        p[1],
-        x.shape[0],
-        p[2],
-        flags,
-    )
-    return enc
-
-
-def assert_enc_close(a, b, rtol):
-    scale = max(float(np.max(np.abs(b))), 1e-30)
-    err = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) / scale
-    assert err <= rtol, f"relative error {err:.2e} > {rtol:.0e}"
 
 
 def nearest(x, centers):
@@ -91,7 +62,7 @@ def test_vlfeat(ours, vlfeat, dtype, flags, case, shape):
     a = CASES[case](x, centers, np.random.default_rng(flags)).astype(dtype)
     ea = c_vlad(ours, centers, x, a, flags)
     eb = c_vlad(vlfeat, centers, x, a, flags)
-    assert_enc_close(ea, eb, TOL[dtype])
+    assert_close(ea, eb, TOL[dtype])
     np.testing.assert_array_equal(vl_vlad_encode(centers, x, a, flags), ea)
 
 
@@ -110,7 +81,7 @@ def test_vlfeat_empty_cluster_and_ignored_weights(ours, vlfeat, dtype, flags):
     ea = c_vlad(ours, centers, x, a, flags)
     eb = c_vlad(vlfeat, centers, x, a, flags)
     assert np.all(np.isfinite(ea))
-    assert_enc_close(ea, eb, TOL[dtype])
+    assert_close(ea, eb, TOL[dtype])
     assert np.all(ea[2 * 5 : 3 * 5] == 0)
     cleaned = np.where(a > 0, a, 0).astype(dtype)
     np.testing.assert_array_equal(vl_vlad_encode(centers, x, cleaned, flags), ea)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from skip_guard import declare_skip
 
 from . import upstream_harness as harness
 
@@ -39,7 +40,8 @@ def _upstream_key(item: pytest.Item) -> str | None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Marks every upstream test by its entry in expectations.toml: excluded tests
-    are skipped, parity gaps are strict xfails (or neither, when measuring)."""
+    are skipped (each skip declared to tests/skip_guard.py, which accepts exactly
+    these), parity gaps are strict xfails (or neither, when measuring)."""
     mode = harness.mode()
     expectations = None
     for item in items:
@@ -61,6 +63,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason = entry.describe(expectations.gaps)
         if entry.category in harness.EXCLUDED and mode in ("", "raw"):
             item.add_marker(pytest.mark.skip(reason=reason))
+            declare_skip(config, item.nodeid, reason)
         elif entry.category == "gap" and mode == "":
             item.add_marker(pytest.mark.xfail(strict=True, reason=reason))
 

@@ -1,83 +1,47 @@
-"""Bad input, everywhere: the Python rows of docs/errors.md.
+"""Bad input to VLFeat's API (pyvl.gmm, pyvl.kmeans, pyvl.random, pyvl.fisher,
+pyvl.vlad, pyvl.bovw: the facade over the object layer): the Python rows of
+docs/errors.md.
 
 Every row calls one entry point with one kind of bad input and asserts the
 exact exception type and a fragment of its message, then that the object it
-was called on is unchanged and still works. Rows of accepted input (read-only,
-non-contiguous, object arrays of numbers, priors not summing to one, ...)
-assert that the result equals the one for the clean input.
+was called on is unchanged and still works. The rows' data and helpers are in
+tests/helpers.py; docs/errors.md is the table they check.
+
+Rows of accepted input (read-only, non-contiguous, object arrays of numbers, priors
+not summing to one, ...) assert that the result equals the one for the clean input;
+objects used after their delete raise StateError.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import zipfile
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
-from conftest import mixture_data
-from sklearn.exceptions import NotFittedError
+from helpers import (
+    ASSIGN,
+    COV,
+    MU,
+    PRI,
+    D,
+    K,
+    N,
+    X,
+    check_usable,
+    expect,
+    nan_at,
+    readonly,
+    strided,
+    vl_objects,
+)
 
 import pyvl
-import pyvl.encoders
-import pyvl.io
 import pyvl.simd
-from pyvl import (
-    AllocationError,
-    InvalidArgumentError,
-    SizeOverflowError,
-    StateError,
-)
+from pyvl import AllocationError, InvalidArgumentError, SizeOverflowError, StateError
 from pyvl import bovw as B
 from pyvl import fisher as F
 from pyvl import gmm as G
 from pyvl import kmeans as KM
 from pyvl import random as R
 from pyvl import vlad as V
-
-N, D, K = 120, 3, 4
-SIZE_MAX = 2**64 - 1
-X = mixture_data(N, D, K, np.float64, seed=3)
-XF = X.astype(np.float32)
-MU = X[:K].copy()
-COV = np.ones((K, D))
-PRI = np.full(K, 1.0 / K)
-ASSIGN = np.eye(K)[np.arange(N) % K]
-
-
-def nan_at(a, where=(5, 1), value=np.nan):
-    b = np.array(a, dtype=np.float64, copy=True)
-    b[where] = value
-    return b
-
-
-def readonly(a):
-    b = np.array(a, copy=True)
-    b.flags.writeable = False
-    return b
-
-
-def strided(a):
-    """The same values, not contiguous (every other column of a wider array)."""
-    wide = np.zeros((a.shape[0], 2 * a.shape[1]), dtype=a.dtype)
-    wide[:, ::2] = a
-    view = wide[:, ::2]
-    assert not view.flags.c_contiguous
-    return view
-
-
-# ---- objects, their state and "still usable" ---------------------------------------------
-
-
-def _objects():
-    g = G.vl_gmm_new(G.VL_TYPE_DOUBLE, D, K)
-    G.vl_rand_seed(G.vl_get_rand(), 1)
-    G.vl_gmm_set_max_num_iterations(g, 10)
-    G.vl_gmm_cluster(g, X)
-    km = KM.vl_kmeans_new(KM.VL_TYPE_DOUBLE, KM.VlDistanceL2)
-    KM.vl_kmeans_cluster(km, X, D, None, K)
-    return SimpleNamespace(gmm=g, km=km, rand=R.vl_rand_new(7))
 
 
 def _state(o):
@@ -100,51 +64,14 @@ def _state(o):
     )
 
 
-def _check_usable(o):
-    g = G.vl_gmm_new_copy(o.gmm)
-    G.vl_gmm_set_max_num_iterations(g, 2)
-    assert np.isfinite(G.vl_gmm_em(g, X))
-    post, ll = G.vl_get_gmm_data_posteriors_d(
-        None,
-        K,
-        N,
-        G.vl_gmm_get_priors(o.gmm),
-        G.vl_gmm_get_means(o.gmm),
-        D,
-        G.vl_gmm_get_covariances(o.gmm),
-        X,
-    )
-    assert np.isfinite(ll) and np.allclose(post.reshape(N, K).sum(1), 1)
-    a, _ = KM.vl_kmeans_quantize(o.km, X)
-    assert a.shape == (N,) and a.max() < K
-    assert 0 <= R.vl_rand_uindex(o.rand, 10) < 10
-
 
 @pytest.fixture
 def objs():
-    o = _objects()
+    o = vl_objects()
     yield o
 
 
-@pytest.fixture
-def restore_threads():
-    before = pyvl.vl_get_max_threads()
-    yield
-    pyvl.vl_set_num_threads(0)
-    assert pyvl.vl_get_max_threads() == before
 
-
-def expect(exc, match, call, *args):
-    """``call(*args)`` raises exactly ``exc`` (not merely a subclass) with ``match``."""
-    with pytest.raises(exc, match=match) as info:
-        call(*args)
-    assert type(info.value) is exc, f"{type(info.value).__name__} is not {exc.__name__}"
-    return info.value
-
-
-# =====================================================================================
-# vl_* mirrors (pyvl.gmm, pyvl.kmeans, pyvl.random, pyvl.fisher, pyvl.vlad, pyvl.bovw)
-# =====================================================================================
 
 # (kind of bad input, entry point, call(o), exception type, message fragment)
 MIRROR_ROWS = [
@@ -1121,7 +1048,7 @@ def test_mirror_row(objs, restore_threads, kind, entry, call, exc, match):
     before = _state(objs)
     expect(exc, match, call, objs)
     assert _state(objs) == before, "a failed call changed the object"
-    _check_usable(objs)
+    check_usable(objs)
 
 
 # ---- accepted inputs: converted (copied only when needed), same result as clean input ----
@@ -1276,7 +1203,7 @@ def test_empty_input_is_not_an_error():
 def test_numpy_memory_error_is_a_memory_error(objs):
     with pytest.raises(MemoryError):
         R.vl_rand_permute_indexes(objs.rand, 2**50)
-    _check_usable(objs)
+    check_usable(objs)
 
 
 # ---- use after delete ---------------------------------------------------------------------
@@ -1303,14 +1230,14 @@ AFTER_DELETE = [
 
 @pytest.mark.parametrize("entry, call", AFTER_DELETE, ids=[r[0] for r in AFTER_DELETE])
 def test_use_after_delete_raises_state_error(entry, call):
-    o = _objects()
+    o = vl_objects()
     G.vl_gmm_delete(o.gmm)
     KM.vl_kmeans_delete(o.km)
     err = expect(StateError, "has (already )?been deleted", call, o.gmm, o.km)
     assert isinstance(err, RuntimeError)
     assert "deleted" in repr(o.gmm) and "deleted" in repr(o.km)
-    fresh = _objects()  # the library itself is unaffected
-    _check_usable(fresh)
+    fresh = vl_objects()  # the library itself is unaffected
+    check_usable(fresh)
 
 
 def test_no_centers_yet(objs):
@@ -1320,517 +1247,3 @@ def test_no_centers_yet(objs):
     expect(StateError, "no centers yet", KM.vl_kmeans_refine_centers, km, X)
     assert KM.vl_kmeans_get_centers(km) is None
     assert np.isfinite(KM.vl_kmeans_cluster(km, X, D, None, K))
-
-
-# =====================================================================================
-# scikit-learn estimators (GaussianMixture, KMeans)
-# =====================================================================================
-
-
-ESTIMATOR_FIT_ROWS = [
-    # (kind, X or params, exception, message fragment); applied to both estimators
-    ("NaN data", {"X": nan_at(X)}, ValueError, "Input X contains NaN"),
-    ("Inf data", {"X": nan_at(X, value=np.inf)}, ValueError, "Input X contains infinity"),
-    ("N < K", {"X": X[:3]}, ValueError, "(n_samples >= n_components|should be >= n_clusters)"),
-    ("0 samples", {"X": X[:0]}, ValueError, "0 sample"),
-    ("1-d", {"X": X[:, 0]}, ValueError, "Expected 2D array, got 1D array"),
-    ("0-d", {"X": np.float64(1)}, ValueError, "Expected 2D array, got scalar array"),
-    ("3-d", {"X": X.reshape(2, N // 2, D)}, ValueError, "Found array with dim 3"),
-    ("complex", {"X": X.astype(complex)}, ValueError, "Complex data not supported"),
-    (
-        "object strings",
-        {"X": np.array([["a", "b", "c"]] * 10, dtype=object)},
-        ValueError,
-        "could not convert string to float",
-    ),
-    (
-        "K = 0",
-        {"params": {"n_components": 0, "n_clusters": 0}},
-        ValueError,
-        "must be an integer >= 1, got 0",
-    ),
-    ("max_iter < 0", {"params": {"max_iter": -1}}, ValueError, "max_iter must be an integer >= 0"),
-    ("tol NaN", {"params": {"tol": float("nan")}}, ValueError, "tol must be a float >= 0"),
-    (
-        "dtype",
-        {"params": {"dtype": np.int32}},
-        ValueError,
-        "dtype must be float32, float64 or None",
-    ),
-    (
-        "n_threads -1",
-        {"params": {"n_threads": -1}},
-        ValueError,
-        "n_threads must be an integer >= 1, got -1",
-    ),
-]
-
-
-def _fitted(name):
-    from pyvl import GaussianMixture, KMeans
-
-    if name == "GaussianMixture":
-        return GaussianMixture(K, random_state=0, max_iter=20).fit(X)
-    return KMeans(K, random_state=0).fit(X)
-
-
-def _learned(est):
-    keys = (
-        ("weights_", "means_", "covariances_")
-        if hasattr(est, "weights_")
-        else ("cluster_centers_",)
-    )
-    return [getattr(est, k).copy() for k in keys]
-
-
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("name", ["GaussianMixture", "KMeans"])
-@pytest.mark.parametrize(
-    "kind, spec, exc, match", ESTIMATOR_FIT_ROWS, ids=[r[0] for r in ESTIMATOR_FIT_ROWS]
-)
-def test_estimator_fit_row(restore_threads, name, kind, spec, exc, match):
-    est = _fitted(name)
-    learned = _learned(est)
-    original = est.get_params()
-    est.set_params(**{k: v for k, v in spec.get("params", {}).items() if k in original})
-    expect(exc, match, est.fit, spec.get("X", X))
-    # the learned arrays are untouched, and the estimator fits again with valid input
-    for a, b in zip(_learned(est), learned):
-        np.testing.assert_array_equal(a, b)
-    est.set_params(**original)
-    est.fit(X)
-    for a, b in zip(_learned(est), learned):
-        np.testing.assert_array_equal(a, b)
-    assert est.predict(X[:5]).shape == (5,)
-
-
-def test_estimator_weights_init_must_sum_to_one():
-    from pyvl import GaussianMixture
-
-    gm = GaussianMixture(K, weights_init=2 * PRI)
-    expect(ValueError, "weights_init must be non-negative and sum to 1, got sum 2", gm.fit, X)
-    gm.set_params(weights_init=PRI)
-    assert gm.fit(X).weights_.sum() == pytest.approx(1)
-    for bad, match in ((-PRI, "non-negative"), (nan_at(PRI, 0), "finite"), (PRI[:2], "shape")):
-        gm.set_params(weights_init=bad)
-        expect(ValueError, match, gm.fit, X)
-    gm.set_params(precisions_init=np.zeros((K, D)), weights_init=None)
-    expect(ValueError, "precisions_init must be positive", gm.fit, X)
-
-
-@pytest.mark.parametrize("name", ["GaussianMixture", "KMeans"])
-@pytest.mark.parametrize(
-    "kind, data, exc, match",
-    [
-        ("dimension", np.zeros((5, D + 1)), ValueError, "X has 4 features, but"),
-        ("NaN", nan_at(X), ValueError, "Input X contains NaN"),
-        ("3-d", X[None], ValueError, "Found array with dim 3"),
-        ("0 samples", X[:0], ValueError, "0 sample"),
-    ],
-)
-def test_estimator_predict_row(name, kind, data, exc, match):
-    est = _fitted(name)
-    expected = est.predict(X)
-    expect(exc, match, est.predict, data)
-    np.testing.assert_array_equal(est.predict(X), expected)
-
-
-@pytest.mark.parametrize("name", ["GaussianMixture", "KMeans"])
-def test_estimator_accepts_readonly_noncontiguous_and_object_numbers(name):
-    ref = _fitted(name)
-    for variant in (readonly(X), strided(X), np.asfortranarray(X), X.astype(object)):
-        est = _fitted(name).__class__(**ref.get_params()).fit(variant)
-        for a, b in zip(_learned(est), _learned(ref)):
-            np.testing.assert_array_equal(a, b)
-
-
-@pytest.mark.parametrize("name", ["GaussianMixture", "KMeans"])
-def test_estimator_not_fitted(name):
-    from pyvl import GaussianMixture, KMeans
-
-    est = GaussianMixture(K) if name == "GaussianMixture" else KMeans(K)
-    expect(NotFittedError, "is not fitted yet", est.predict, X)
-
-
-# =====================================================================================
-# encoders (pyvl.encoders) and transformers (pyvl.transformers)
-# =====================================================================================
-
-IMAGES = [mixture_data(40, D, K, np.float32, seed=s) for s in range(3)]
-
-
-def _encoder():
-    import pyvl.encoders as E
-
-    return E.FisherEncoder.from_gmm(
-        MU.astype(np.float32), COV.astype(np.float32), PRI.astype(np.float32)
-    )
-
-
-ENCODER_ROWS = [
-    ("None", lambda e: e.encode(None), TypeError, r"descriptor_sets\[0\] is None"),
-    (
-        "dimension",
-        lambda e: e.encode(np.zeros((5, D + 1))),
-        ValueError,
-        r"descriptor_sets\[0\] has shape \(5, 4\): expected \(N, 3\)",
-    ),
-    (
-        "NaN",
-        lambda e: e.encode(nan_at(X)),
-        InvalidArgumentError,
-        "vl_fisher_encode_batch: data contains NaN or Inf",
-    ),
-    (
-        "Inf in a batch",
-        lambda e: e.encode_batch([X, nan_at(X, value=-np.inf)]),
-        InvalidArgumentError,
-        "data contains NaN or Inf",
-    ),
-    ("0-d", lambda e: e.encode(np.float32(1)), ValueError, r"has shape \(\)"),
-    ("3-d", lambda e: e.encode(X[None]), ValueError, r"has shape \(1, 120, 3\)"),
-    ("complex", lambda e: e.encode(X.astype(complex)), TypeError, "got dtype complex128"),
-    (
-        "object strings",
-        lambda e: e.encode(np.array([["a"] * D], dtype=object)),
-        TypeError,
-        "does not convert to float",
-    ),
-    (
-        "a single 2-D array as a batch",
-        lambda e: e.encode_batch(X),
-        TypeError,
-        "got a single 2-D array",
-    ),
-    (
-        "state: NaN",
-        lambda e: e.set_state({"means": nan_at(MU, (1, 1)), "covariances": COV, "priors": PRI}),
-        ValueError,
-        "the parameters contain NaN or Inf",
-    ),
-    (
-        "state: covariance 0",
-        lambda e: e.set_state({"means": MU, "covariances": 0 * COV, "priors": PRI}),
-        ValueError,
-        "covariances must be > 0",
-    ),
-    (
-        "state: negative prior",
-        lambda e: e.set_state({"means": MU, "covariances": COV, "priors": -PRI}),
-        ValueError,
-        "priors must be >= 0",
-    ),
-    (
-        "state: missing array",
-        lambda e: e.set_state({"means": MU}),
-        ValueError,
-        "must have exactly the arrays",
-    ),
-    (
-        "pyramid without positions",
-        lambda e: _pyramid_encoder().encode(X),
-        ValueError,
-        "pass the descriptors' positions",
-    ),
-]
-
-
-def _pyramid_encoder():
-    import pyvl.encoders as E
-
-    return E.FisherEncoder.from_gmm(MU, COV, PRI, pyramid=[(1, 1), (2, 2)])
-
-
-@pytest.mark.parametrize("kind, call, exc, match", ENCODER_ROWS, ids=[r[0] for r in ENCODER_ROWS])
-def test_encoder_row(kind, call, exc, match):
-    enc = _encoder()
-    state = {k: v.copy() for k, v in enc.get_state().items()}
-    expected = enc.encode(X)
-    expect(exc, match, call, enc)
-    for k, v in enc.get_state().items():
-        np.testing.assert_array_equal(v, state[k])
-    np.testing.assert_array_equal(enc.encode(X), expected)
-
-
-@pytest.mark.parametrize(
-    "options, exc, match",
-    [
-        ({"name": "fisher", "n_components": 0}, ValueError, "n_components must be an integer >= 1, got 0"),
-        ({"name": "fisher", "n_components": 2.5}, TypeError, "n_components must be an integer"),
-        (
-            {"name": "fisher", "n_components": 3, "fast": "yes"},
-            TypeError,
-            "fast must be True or False",
-        ),
-        (
-            {"name": "fisher", "n_components": 3, "dtype": "int8"},
-            ValueError,
-            "dtype must be 'float32' or 'float64'",
-        ),
-        (
-            {"name": "fisher", "n_components": 3, "random_state": -1},
-            ValueError,
-            "32-bit unsigned seed",
-        ),
-        ({"name": "bovw", "n_clusters": 3, "mode": "soft"}, ValueError, "needs sigma"),
-        ({"name": "nope"}, pyvl.encoders.UnknownEncoderError, "unknown encoder 'nope'"),
-    ],
-)
-def test_encoder_options_row(options, exc, match):
-    import pyvl.encoders as E
-
-    opts = dict(options)
-    name = opts.pop("name")
-    expect(exc, match, lambda: E.get(name, **opts))
-
-
-def test_encoder_fit_rows():
-    import pyvl.encoders as E
-
-    enc = E.get("fisher", n_components=K, random_state=0, max_num_iterations=5)
-    expect(ValueError, "fit needs at least n_components = 4 descriptors, got 3", enc.fit, X[:3])
-    expect(InvalidArgumentError, "data contains NaN or Inf", enc.fit, nan_at(X))
-    expect(ValueError, r"descriptors must be an \(N, D\) array or a list of them", enc.fit, X[None])
-    expect(StateError, "has no model yet", enc.encode, X)
-    enc.fit(X)  # still usable
-    assert enc.encode(X).shape == (2 * K * D,)
-
-
-TRANSFORMER_ROWS = [
-    (
-        "a single 2-D array of another width",
-        lambda t: t.transform(np.zeros((4, D + 1))),
-        ValueError,
-        r"X\[0\] has shape \(4, 4\): expected \(N, 3\)",
-    ),
-    ("a string", lambda t: t.transform("abc"), TypeError, "got str"),
-    ("dimension", lambda t: t.transform([np.zeros((4, D + 1))]), ValueError, "expected \\(N, 3\\)"),
-    ("NaN", lambda t: t.transform([nan_at(X)]), InvalidArgumentError, "data contains NaN or Inf"),
-    ("fit: empty list", lambda t: t.fit([]), ValueError, "X is an empty list of images"),
-    # fit trains pyvl.GaussianMixture: its (scikit-learn's) messages
-    ("fit: NaN", lambda t: t.fit([nan_at(X)]), ValueError, "Input X contains NaN"),
-    (
-        "fit: bad option",
-        lambda t: t.set_params(n_components=-1).fit(IMAGES),
-        ValueError,
-        "n_components must be an integer >= 1",
-    ),
-    (
-        "fit: random_state",
-        lambda t: t.set_params(random_state=2**40).fit(IMAGES),
-        ValueError,
-        r"Seed must be between 0 and 2\*\*32 - 1",
-    ),
-]
-
-
-@pytest.mark.parametrize(
-    "kind, call, exc, match", TRANSFORMER_ROWS, ids=[r[0] for r in TRANSFORMER_ROWS]
-)
-def test_transformer_row(kind, call, exc, match):
-    from pyvl import FisherVectorEncoder
-
-    t = FisherVectorEncoder(n_components=K, random_state=0, max_iter=5).fit(IMAGES)
-    params = t.get_params()
-    means = t.means_.copy()
-    expected = t.transform(IMAGES)
-    expect(exc, match, call, t)
-    np.testing.assert_array_equal(t.means_, means)
-    t.set_params(**params)
-    np.testing.assert_array_equal(t.transform(IMAGES), expected)
-    t.fit(IMAGES)  # and it fits again
-
-
-def test_transformer_accepts_object_and_3d_inputs():
-    from pyvl import FisherVectorEncoder
-
-    t = FisherVectorEncoder(n_components=K, random_state=0, max_iter=5).fit(IMAGES)
-    expected = t.transform(IMAGES)
-    np.testing.assert_array_equal(t.transform(np.stack(IMAGES)), expected)  # 3-D = a list of slices
-    np.testing.assert_array_equal(t.transform([a.astype(object) for a in IMAGES]), expected)
-    np.testing.assert_array_equal(t.transform([readonly(a) for a in IMAGES]), expected)
-    expect(NotFittedError, "is not fitted yet", FisherVectorEncoder(K).transform, IMAGES)
-
-
-# =====================================================================================
-# pyvl.io.load
-# =====================================================================================
-
-
-@pytest.fixture(scope="module")
-def model_bytes():
-    enc = _encoder()
-    buf = io.BytesIO()
-    pyvl.io.save(enc, buf)
-    return buf.getvalue()
-
-
-def _tampered(raw, member, array):
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw)) as zin, zipfile.ZipFile(out, "w") as zout:
-        for info in zin.infolist():
-            data = zin.read(info)
-            if info.filename == member + ".npy":
-                b = io.BytesIO()
-                np.save(b, array)
-                data = b.getvalue()
-            zout.writestr(info.filename, data)
-    out.seek(0)
-    return out
-
-
-IO_ROWS = [
-    (
-        "not a zip",
-        lambda raw, tmp: io.BytesIO(b"not a zip file"),
-        pyvl.io.ModelFileError,
-        "not a readable pyvl model file: BadZipFile",
-    ),
-    (
-        "truncated",
-        lambda raw, tmp: io.BytesIO(raw[: len(raw) // 2]),
-        pyvl.io.ModelFileError,
-        "not a readable pyvl model file",
-    ),
-    (
-        "NaN means",
-        lambda raw, tmp: _tampered(raw, "state.means", nan_at(MU, (1, 1)).astype(np.float32)),
-        pyvl.io.ModelFileError,
-        "member 'state.means' contains NaN or Inf",
-    ),
-    (
-        "covariance 0",
-        lambda raw, tmp: _tampered(raw, "state.covariances", np.zeros((K, D), np.float32)),
-        pyvl.io.ModelFileError,
-        "covariances must be > 0",
-    ),
-    (
-        "priors sum 2",
-        lambda raw, tmp: _tampered(raw, "state.priors", (2 * PRI).astype(np.float32)),
-        pyvl.io.ModelFileError,
-        "priors sum to 2.0, not 1",
-    ),
-    (
-        "wrong dtype",
-        lambda raw, tmp: _tampered(raw, "state.means", MU),
-        pyvl.io.ModelFileError,
-        "is float64, expected float32",
-    ),
-    (
-        "object array",
-        lambda raw, tmp: _tampered(raw, "state.means", MU.astype(object)),
-        pyvl.io.ModelFileError,
-        "has dtype object",
-    ),
-    (
-        "wrong shape",
-        lambda raw, tmp: _tampered(raw, "state.means", MU[:2].astype(np.float32)),
-        pyvl.io.ModelFileError,
-        r"covariances must have the shape of means \(2, 3\) \(diagonal variances\), got \(4, 3\)",
-    ),
-    ("text-mode file", lambda raw, tmp: io.StringIO("x"), TypeError, "opened in binary mode"),
-    (
-        "missing file",
-        lambda raw, tmp: os.path.join(tmp, "nope.npz"),
-        FileNotFoundError,
-        "No such file",
-    ),
-    ("None", lambda raw, tmp: None, TypeError, "expected str, bytes or os.PathLike"),
-]
-
-
-@pytest.mark.parametrize("kind, source, exc, match", IO_ROWS, ids=[r[0] for r in IO_ROWS])
-def test_io_load_row(model_bytes, tmp_path, kind, source, exc, match):
-    expect(exc, match, pyvl.io.load, source(model_bytes, str(tmp_path)))
-    enc = pyvl.io.load(io.BytesIO(model_bytes))  # loading still works
-    np.testing.assert_array_equal(enc.encode(X), _encoder().encode(X))
-
-
-def test_io_load_wrong_class(model_bytes):
-    from pyvl import GaussianMixture
-
-    expect(
-        pyvl.io.ModelFileError,
-        "not a pyvl.GaussianMixture",
-        pyvl.io.load,
-        io.BytesIO(model_bytes),
-        GaussianMixture,
-    )
-
-
-# =====================================================================================
-# pyvl.compat.cyvlfeat (cyvlfeat's conventions: ValueError, float32/float64 only)
-# =====================================================================================
-
-CYVLFEAT_ROWS = [
-    ("NaN", lambda cy: cy.gmm(nan_at(X), K), ValueError, "x contains NaN or Inf values"),
-    (
-        "N < K",
-        lambda cy: cy.gmm(X[:3], K),
-        ValueError,
-        "no larger than the number of data points 3",
-    ),
-    (
-        "int dtype",
-        lambda cy: cy.gmm(X.astype(int), K),
-        ValueError,
-        "must be a float32 or float64 array",
-    ),
-    (
-        "object",
-        lambda cy: cy.kmeans(X.astype(object), K),
-        ValueError,
-        "must be a float32 or float64 array",
-    ),
-    ("3-d", lambda cy: cy.gmm(X[None], K), ValueError, "must be a 2-D array"),
-    ("dtype mismatch", lambda cy: cy.fisher(XF, MU, COV, PRI), ValueError, "they must match"),
-    (
-        "covariance 0",
-        lambda cy: cy.fisher(X, MU, 0 * COV, PRI),
-        InvalidArgumentError,
-        "covariance 0 is 0",
-    ),
-    ("enum", lambda cy: cy.kmeans(X, K, distance="l7"), ValueError, "distance must be one of"),
-    ("no data", lambda cy: cy.kmeans_quantize(X[:0], MU), ValueError, "at least one row"),
-]
-
-
-@pytest.mark.parametrize("kind, call, exc, match", CYVLFEAT_ROWS, ids=[r[0] for r in CYVLFEAT_ROWS])
-def test_cyvlfeat_row(kind, call, exc, match):
-    from pyvl.compat import cyvlfeat as cy
-
-    expect(exc, match, call, cy)
-    assert cy.kmeans_quantize(X, MU).shape == (N,)
-
-
-# =====================================================================================
-# threads: one object per thread works; the last error is per thread
-# =====================================================================================
-
-
-def test_errors_are_per_thread_and_objects_per_thread_work():
-    import threading
-
-    results, errors = {}, {}
-
-    def work(i):
-        try:
-            o = _objects()
-            if i % 2:
-                try:
-                    G.vl_gmm_cluster(o.gmm, nan_at(X))
-                except InvalidArgumentError as e:
-                    errors[i] = str(e)
-            results[i] = G.vl_gmm_get_loglikelihood(o.gmm)
-            _check_usable(o)
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors[i] = f"unexpected {type(e).__name__}: {e}"
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(errors) == [1, 3, 5]
-    assert all("data contains NaN or Inf" in m for m in errors.values())
-    assert len(set(results.values())) == 1  # the same model in every thread
