@@ -531,8 +531,8 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
 
     @classmethod
     def _pyvl_build(cls, params: dict[str, Any], m: io.Members | None) -> GaussianMixture:
-        if "em" not in params:  # written before em and reg_covar existed: VLFeat's EM
-            params = {**params, "em": "vlfeat", "reg_covar": params.get("reg_covar", 0.0)}
+        if "em" not in params:  # written before em and reg_covar existed: VLFeat's GMM
+            params = {"covariance_type": "diag", "reg_covar": 0.0, **params, "em": "vlfeat"}
         g = io.new(cls, params)
         _check_params(gmm_params, g, None)
         if m is None:
@@ -541,6 +541,8 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
         w = m.floats("weights_", 1)
         mu = m.floats("means_", 2)
         c = m.floats("covariances_", {"full": 3, "tied": 2, "diag": 2, "spherical": 1}[kind])
+        if kind == "diag":
+            io.check_gmm(mu, c, w, "GaussianMixture")
         k, d = mu.shape
         shape = _covariances_shape(kind, k, d)
         if c.shape != shape:
