@@ -116,7 +116,7 @@ def initialize(gmm: GMM, X: np.ndarray, p: GMMParams,
         idx = [rand.uindex(X.shape[0]) for _ in range(k)]
         gmm.set_params(np.full(k, 1.0 / k), X[idx],
                        data_covariances(variance(X), p.covariance_type, k))
-    user = p.user_init
+    user = p.user_init if warm is None else {}  # a warm start continues the previous fit
     if user:
         w, m, c = gmm.params()
         w = user.get("weights_init", w)
