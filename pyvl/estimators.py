@@ -357,8 +357,9 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
             raise KeyboardInterrupt
         if not self.converged_ and self.max_iter > 0:
             warnings.warn(
-                f"GaussianMixture did not converge in {self.max_iter} iterations "
-                f"(tol={self.tol}); try a larger max_iter or tol.",
+                "Best performing initialization did not converge. Try different init "
+                "parameters, or increase max_iter, tol, or check for degenerate data. "
+                f"(GaussianMixture: max_iter={self.max_iter}, tol={self.tol})",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -433,6 +434,10 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples: (X (n_samples, D) in the model's dtype, component labels)."""
         check_is_fitted(self)
+        if isinstance(n_samples, (int, np.integer)) and not isinstance(n_samples, bool) \
+                and n_samples < 1:
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples} . The sampling "
+                             "requires at least one sample.")
         n_samples = positive(n_samples, "n_samples")
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_.astype(np.float64) / self.weights_.sum())
