@@ -21,7 +21,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 from sklearn.base import BaseEstimator, ClusterMixin, DensityMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
@@ -130,16 +129,17 @@ def _precisions(covariances: np.ndarray, covariance_type: str) -> tuple[np.ndarr
     c = np.asarray(covariances)
     if covariance_type in ("diag", "spherical"):
         return 1.0 / c, 1.0 / np.sqrt(c)
-    mats = c.astype(np.float64).reshape((-1,) + c.shape[-2:])
+    d = int(c.shape[-1])
+    mats = c.astype(np.float64).reshape(-1, d, d)
     prec = np.empty_like(mats)
     chol = np.empty_like(mats)
-    eye = np.eye(mats.shape[-1])
+    eye = np.eye(d)
     for k, m in enumerate(mats):
         try:
-            low = scipy.linalg.cholesky(m, lower=True)
+            low = np.linalg.cholesky(m)
         except np.linalg.LinAlgError:
             raise ValueError(f"covariance {k} is not positive definite") from None
-        chol[k] = scipy.linalg.solve_triangular(low, eye, lower=True).T
+        chol[k] = np.triu(np.linalg.solve(low, eye).T)  # L^-T: upper triangular
         prec[k] = chol[k] @ chol[k].T
     return prec.reshape(c.shape).astype(c.dtype), chol.reshape(c.shape).astype(c.dtype)
 

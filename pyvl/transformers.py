@@ -51,8 +51,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from . import encoders as _enc
-from ._core.arrays import require_diagonal
 from . import io
+from ._core.arrays import require_diagonal
 from .encoders import Encoder
 from .estimators import GaussianMixture, KMeans
 

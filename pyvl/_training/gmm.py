@@ -121,8 +121,9 @@ def initialize(gmm: GMM, X: np.ndarray, p: GMMParams,
         w, m, c = gmm.params()
         w = user.get("weights_init", w)
         m = user.get("means_init", m)
-        if "precisions_init" in user:
-            c = p.covariances_init
+        given = p.covariances_init
+        if given is not None:
+            c = given
         gmm.set_params(w, m, c)
 
 
