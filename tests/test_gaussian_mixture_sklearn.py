@@ -380,3 +380,31 @@ def test_encoders_refuse_a_non_diagonal_model(kind):
     assert t.em == "vlfeat" and t.reg_covar == 0.0 and t.covariance_lower_bound == 1e-4
     fit(t, images)
     assert t.covariances_.shape == (K, D)
+
+
+@pytest.mark.parametrize("kind", TYPES)
+def test_exact_em_finishes_the_iteration_when_the_callback_asks(kind):
+    """vl_gmm_em's exact EM honours VL_ITERATION_FINISH (2): the M-step of the
+    iteration, then a stop -- the parameters of max_num_iterations = t + 1."""
+    from pyvl._core.objects import GMM
+    from pyvl._training.params import precisions_to_covariances
+
+    X = data()
+    init = explicit_init(X, kind)
+    cov = precisions_to_covariances(init["precisions_init"], kind)
+
+    def run(max_iter, callback=None):
+        with GMM.of_dtype(np.float64, D, K) as g:
+            g.covariance_type = kind
+            g.exact_em = True
+            g.set_covariance_lower_bound(0)
+            g.convergence_threshold = 0
+            g.max_num_iterations = max_iter
+            g.set_params(init["weights_init"], init["means_init"], cov)
+            g.set_iteration_callback(callback)
+            g.em(X)
+            return g.params()
+
+    finished = run(50, lambda t, ll: 2 if t == 2 else 0)
+    for a, b in zip(finished, run(3)):
+        np.testing.assert_array_equal(a, b)
