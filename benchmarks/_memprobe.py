@@ -37,7 +37,8 @@ if name.startswith("pyvl"):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             GaussianMixture(K, means_init=means, weights_init=w, precisions_init=1 / covs,
-                                 init_params="random_from_data", max_iter=3, tol=0.0).fit(x)
+                            covariance_type="diag", em="vlfeat", reg_covar=0.0,
+                            init_params="random_from_data", max_iter=3, tol=0.0).fit(x)
     else:
         g = G.vl_gmm_new(G.VL_TYPE_FLOAT, D, K)
         G.vl_gmm_set_means(g, means)

@@ -88,7 +88,8 @@ def timed_fit(X, init: dict, iters: int, **kw) -> float:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pyvl.GaussianMixture(init["means_init"].shape[0], tol=0.0, max_iter=iters, **init,
-                                 **kw).fit(X)
+                                 **{"covariance_type": "diag", "em": "vlfeat",
+                                    "reg_covar": 0.0, **kw}).fit(X)
     finally:
         log.removeHandler(clock)
         log.setLevel(level)

@@ -461,6 +461,7 @@ def _fit(args: argparse.Namespace) -> int:
             k, max_iter=100 if args.max_iter is None else args.max_iter,
             tol=1e-3 if args.tol is None else args.tol, n_init=args.n_init,
             init_params=args.init, covariance_lower_bound=args.covariance_lower_bound,
+            covariance_type="diag", em="vlfeat", reg_covar=0.0,  # VLFeat's GMM, as ever
             random_state=seed, verbose=verbose, n_threads=args.threads,
         )
     else:

@@ -260,9 +260,10 @@ def run(args: argparse.Namespace, out: Any = None) -> DemoResult:
                 model_text = (f"k-means (pyvl.KMeans), {args.components} centers, "
                               f"{km.n_iter_} iterations")
             else:
-                gmm = estimators.GaussianMixture(
-                    args.components, random_state=args.seed, max_iter=args.max_iter,
-                    tol=args.tol, verbose=int(progress),
+                gmm = estimators.GaussianMixture(  # VLFeat's GMM (diagonal, VLFeat's EM)
+                    args.components, covariance_type="diag", em="vlfeat", reg_covar=0.0,
+                    covariance_lower_bound=1e-4, random_state=args.seed,
+                    max_iter=args.max_iter, tol=args.tol, verbose=int(progress),
                 )
                 with warnings.catch_warnings():  # a capped EM is fine for a vocabulary
                     warnings.simplefilter("ignore", category=ConvergenceWarning)

@@ -41,6 +41,7 @@ from ._training.params import (
     optional_positive,
     positive,
 )
+from ._training.params import covariances_shape as _covariances_shape
 
 __all__ = ["GaussianMixture", "KMeans"]
 
@@ -126,37 +127,82 @@ class _Persistent:
         return io.load(path, cls)
 
 
-class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
-    """Gaussian mixture with diagonal covariances, trained by libgmm's EM.
+def _precisions(covariances: np.ndarray, covariance_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's ``(precisions_, precisions_cholesky_)`` of covariances in the
+    type's layout, in their dtype (computed in float64): for full and tied, the
+    Cholesky factor L of each covariance gives U = L^-T (upper triangular) and the
+    precision U U^T; for diag and spherical 1 / v and 1 / sqrt(v). A covariance
+    that is not positive definite is a ``ValueError``."""
+    c = np.asarray(covariances)
+    if covariance_type in ("diag", "spherical"):
+        return 1.0 / c, 1.0 / np.sqrt(c)
+    d = int(c.shape[-1])
+    mats = c.astype(np.float64).reshape(-1, d, d)
+    prec = np.empty_like(mats)
+    chol = np.empty_like(mats)
+    eye = np.eye(d)
+    for k, m in enumerate(mats):
+        try:
+            low = np.linalg.cholesky(m)
+        except np.linalg.LinAlgError:
+            raise ValueError(f"covariance {k} is not positive definite") from None
+        chol[k] = np.triu(np.linalg.solve(low, eye).T)  # L^-T: upper triangular
+        prec[k] = chol[k] @ chol[k].T
+    return prec.reshape(c.shape).astype(c.dtype), chol.reshape(c.shape).astype(c.dtype)
 
-    The EM of VLFeat (posteriors below 1e-2/K ignored in the M-step, restart
-    of components that empty out, variances bounded below), with
-    scikit-learn's interface. Only ``covariance_type="diag"`` exists.
+
+class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
+    """Gaussian mixture trained by libgmm's EM, with scikit-learn's defaults and results.
+
+    The defaults follow scikit-learn's ``sklearn.mixture.GaussianMixture``:
+    ``covariance_type="full"``, ``reg_covar=1e-6`` and scikit-learn's EM
+    (``em="sklearn"``: libgmm's exact EM, every posterior counts, nothing is
+    restarted), so ``GaussianMixture(n_components=8)`` copied from scikit-learn
+    code gives scikit-learn's model. ``covariance_type="diag", em="vlfeat"`` is
+    VLFeat's GMM (``vl_gmm``: posteriors below 1e-2/K ignored in the M-step,
+    restarts of components that empty out, variances bounded below by 1e-4),
+    the model the encoders and ``pyvl.gmm`` use.
 
     Parameters
     ----------
     n_components : int, default 1
         Number of mixture components K.
-    covariance_type : {"diag"}, default "diag"
-        Kept for scikit-learn compatibility; libgmm's components are diagonal.
+    covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
+        scikit-learn's types: a (D, D) matrix per component, one (D, D) matrix
+        shared by all, D variances per component, one variance per component.
     tol : float, default 1e-3
         EM stops when the average log-likelihood per sample changes by less
         than ``tol`` between iterations (scikit-learn's criterion).
-    covariance_lower_bound : float or array of shape (n_features,), default 1e-4
-        Lower bound of every variance (VLFeat's default). scikit-learn's
-        ``reg_covar`` adds to the variances instead; this bounds them.
+    reg_covar : float, default 1e-6
+        scikit-learn's regularisation: added to the diagonal of every
+        covariance after every M-step (the initialisation's included).
+    em : {"sklearn", "vlfeat"}, default "sklearn"
+        "sklearn": scikit-learn's EM (libgmm's exact EM), every type.
+        "vlfeat": VLFeat's EM, ``covariance_type="diag"`` only (a
+        ``ValueError`` otherwise).
+    covariance_lower_bound : None, float or array of shape (n_features,), default None
+        Lower bound of the variances (the diagonal entries of the covariances;
+        a spherical variance is raised to the largest bound). None: 0 (no
+        bound) with em="sklearn", VLFeat's 1e-4 with em="vlfeat". After every
+        M-step libgmm first adds ``reg_covar`` to the diagonals, then raises
+        the diagonal entries that are still below their bound to it: a
+        variance ends as ``max(v + reg_covar, bound)``.
     max_iter : int, default 100
         Maximum number of EM iterations (M-steps) per initialisation.
     n_init : int, default 1
         Number of initialisations; the best log-likelihood is kept.
     init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default "kmeans"
-        "kmeans": one M-step on a k-means clustering (k-means++ seeded Lloyd);
-        "k-means++" (or "random", VLFeat's "rand"): means seeded by k-means++,
-        variances of the data, uniform weights; "random_from_data": means at
-        random data points, variances of the data, uniform weights.
+        "kmeans": one M-step on the labels of a k-means clustering (k-means++
+        seeded Lloyd); "k-means++" (or "random", VLFeat's "rand"): means seeded
+        by k-means++, the data's variances as (diagonal) covariances, uniform
+        weights; "random_from_data": means at random data points, the data's
+        variances, uniform weights.
     weights_init, means_init, precisions_init : arrays, optional
-        Initial weights (K,), means (K, D), precisions 1/variance (K, D);
-        given ones replace those of the initialisation method.
+        Initial weights (K,), means (K, D) and precisions (the inverse
+        covariances, in ``covariances_``'s shape for the type: (K, D, D),
+        (D, D), (K, D) or (K,)); given ones replace those of the
+        initialisation method. Full and tied precisions must be symmetric
+        positive definite; they are inverted through their Cholesky factor.
     random_state : int, RandomState or None
         Seed of the initialisation. The same value gives bitwise the same model.
     warm_start : bool, default False
@@ -188,15 +234,23 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
     ``dask.distributed`` cluster), or an array or ``numpy.memmap`` with
     ``chunk_size`` set. EM then runs by sufficient statistics, one pass per
     iteration, with in-memory EM's result up to rounding for the same
-    initialisation; see ``pyvl/_training/`` and ``docs/scaling.md``. The
-    fitted estimator is the usual in-memory one. An array or memmap without
-    ``chunk_size`` is trained in memory, so the same data and seed give the
-    same model whichever way the data arrives.
+    initialisation, for every covariance type; see ``pyvl/_training/`` and
+    ``docs/scaling.md``. The fitted estimator is the usual in-memory one. An
+    array or memmap without ``chunk_size`` is trained in memory, so the same
+    data and seed give the same model whichever way the data arrives.
+
+    On degenerate data (a component collapsed on identical points or a
+    subspace, with ``reg_covar=0``) scikit-learn's EM fails as scikit-learn's:
+    a ``ValueError`` ("... ill-defined empirical covariance ..."), the
+    estimator unchanged.
 
     Attributes
     ----------
-    weights_ : (K,) ; means_ : (K, D) ; covariances_ : (K, D)
-    precisions_ : (K, D) ; precisions_cholesky_ : (K, D)
+    weights_ : (K,) ; means_ : (K, D)
+    covariances_, precisions_ : (K, D, D) full, (D, D) tied, (K, D) diag, (K,) spherical
+    precisions_cholesky_ : the same shapes
+        scikit-learn's: the upper triangular U with U U^T = precision (full,
+        tied); 1 / sqrt(variance) (diag, spherical).
     converged_ : bool ; n_iter_ : int ; lower_bound_ : float
         Average log-likelihood per sample of the kept fit.
     lower_bounds_ : list of float
@@ -208,9 +262,11 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
         self,
         n_components: int = 1,
         *,
-        covariance_type: str = "diag",
+        covariance_type: str = "full",
         tol: float = 1e-3,
-        covariance_lower_bound: Any = 1e-4,
+        reg_covar: float = 1e-6,
+        em: str = "sklearn",
+        covariance_lower_bound: Any = None,
         max_iter: int = 100,
         n_init: int = 1,
         init_params: str = "kmeans",
@@ -229,6 +285,8 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
+        self.reg_covar = reg_covar
+        self.em = em
         self.covariance_lower_bound = covariance_lower_bound
         self.max_iter = max_iter
         self.n_init = n_init
@@ -296,8 +354,8 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
         if EM did not converge."""
         n = fit.n
         self.weights_, self.means_, self.covariances_ = fit.weights, fit.means, fit.covariances
-        self.precisions_ = 1.0 / fit.covariances
-        self.precisions_cholesky_ = 1.0 / np.sqrt(fit.covariances)
+        self.precisions_, self.precisions_cholesky_ = _precisions(fit.covariances,
+                                                                  self.covariance_type)
         self.converged_ = bool(fit.converged)
         self.n_iter_ = int(fit.n_iter)
         self.lower_bound_ = float(fit.loglikelihood) / n if n else float("nan")
@@ -306,8 +364,9 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
             raise KeyboardInterrupt
         if not self.converged_ and self.max_iter > 0:
             warnings.warn(
-                f"GaussianMixture did not converge in {self.max_iter} iterations "
-                f"(tol={self.tol}); try a larger max_iter or tol.",
+                "Best performing initialization did not converge. Try different init "
+                "parameters, or increase max_iter, tol, or check for degenerate data. "
+                f"(GaussianMixture: max_iter={self.max_iter}, tol={self.tol})",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -320,6 +379,9 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
         check_is_fitted(self)
         k, d = self.means_.shape
         g = GMM.of_dtype(self.means_.dtype, d, k)
+        g.covariance_type = self.covariance_type  # first: it resets the parameters
+        if self.covariance_type == "diag":  # scikit-learn's E-step counts every component
+            g.exact_em = self.em != "vlfeat"
         g.set_params(self.weights_, self.means_, self.covariances_)
         g.set_covariance_lower_bound(0.0)
         return g
@@ -360,8 +422,11 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
         return float(self._estep(X, loglik=True)[1].mean())
 
     def _n_parameters(self) -> int:
+        """Free parameters (scikit-learn's count): covariances, means, K - 1 weights."""
         k, d = self.means_.shape
-        return int(2 * k * d + k - 1)
+        cov = {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d,
+               "spherical": k}[self.covariance_type]
+        return int(cov + k * d + k - 1)
 
     def bic(self, X: Any) -> float:
         """Bayesian information criterion (lower is better)."""
@@ -376,12 +441,22 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
     def sample(self, n_samples: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples: (X (n_samples, D) in the model's dtype, component labels)."""
         check_is_fitted(self)
+        if isinstance(n_samples, (int, np.integer)) and not isinstance(n_samples, bool) \
+                and n_samples < 1:
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples} . The sampling "
+                             "requires at least one sample.")
         n_samples = positive(n_samples, "n_samples")
         rng = check_random_state(self.random_state)
         counts = rng.multinomial(n_samples, self.weights_.astype(np.float64) / self.weights_.sum())
         xs, ys = [], []
+        kind, d = self.covariance_type, self.means_.shape[1]
         for j, c in enumerate(counts):
-            xs.append(self.means_[j] + rng.standard_normal((c, self.means_.shape[1])) * np.sqrt(self.covariances_[j]))
+            mean = self.means_[j].astype(np.float64)
+            if kind in ("full", "tied"):
+                cov = self.covariances_[j] if kind == "full" else self.covariances_
+                xs.append(rng.multivariate_normal(mean, cov.astype(np.float64), int(c)))
+            else:
+                xs.append(mean + rng.standard_normal((c, d)) * np.sqrt(self.covariances_[j]))
             ys.append(np.full(c, j, dtype=np.int64))
         return np.vstack(xs).astype(self.means_.dtype), np.concatenate(ys)
 
@@ -403,7 +478,8 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
         check_is_fitted(self)
         sk = SkGaussianMixture(
             n_components=int(self.n_components), covariance_type=self.covariance_type,
-            tol=self.tol, max_iter=self.max_iter, n_init=self.n_init,
+            tol=self.tol, reg_covar=float(self.reg_covar), max_iter=self.max_iter,
+            n_init=self.n_init,
             init_params=self._SKLEARN_INIT[self.init_params], weights_init=self.weights_init,
             means_init=self.means_init, precisions_init=self.precisions_init,
             random_state=self.random_state, warm_start=self.warm_start,
@@ -421,26 +497,24 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
     @classmethod
     def from_sklearn(cls, gm: SkGaussianMixture, **params: Any) -> GaussianMixture:
         """A fitted pyvl mixture with the parameters of a fitted
-        ``sklearn.mixture.GaussianMixture`` (diagonal covariances), its dtype, and
-        its settings where pyvl has them (``params`` override them)."""
+        ``sklearn.mixture.GaussianMixture`` (any covariance type), its dtype, its
+        ``precisions_`` and ``precisions_cholesky_``, and its settings where pyvl
+        has them (``em="sklearn"``; ``params`` override them)."""
         check_is_fitted(gm)
-        if gm.covariance_type != "diag":
-            raise ValueError(
-                f"from_sklearn: covariance_type {gm.covariance_type!r}: pyvl's mixture is "
-                "diagonal ('diag')"
-            )
         init = {"kmeans": "kmeans", "k-means++": "k-means++",
                 "random_from_data": "random_from_data"}.get(gm.init_params, "kmeans")
-        settings = dict(n_components=gm.n_components, tol=gm.tol, max_iter=gm.max_iter,
-                        n_init=gm.n_init, init_params=init, random_state=gm.random_state,
+        settings = dict(n_components=gm.n_components, covariance_type=gm.covariance_type,
+                        tol=gm.tol, reg_covar=gm.reg_covar, em="sklearn",
+                        max_iter=gm.max_iter, n_init=gm.n_init, init_params=init,
+                        weights_init=gm.weights_init, means_init=gm.means_init,
+                        precisions_init=gm.precisions_init, random_state=gm.random_state,
                         warm_start=gm.warm_start, verbose_interval=gm.verbose_interval)
         settings.update(params)
         g = cls(**settings)
-        w, m, c = (np.asarray(getattr(gm, name)) for name in ("weights_", "means_", "covariances_"))
+        m = np.asarray(gm.means_)
         dtype = m.dtype if m.dtype in FLOAT_DTYPES else np.dtype(np.float64)
-        g.weights_, g.means_, g.covariances_ = (np.array(a, dtype=dtype, order="C") for a in (w, m, c))
-        g.precisions_ = 1.0 / g.covariances_
-        g.precisions_cholesky_ = 1.0 / np.sqrt(g.covariances_)
+        for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_"):
+            setattr(g, name, np.array(np.asarray(getattr(gm, name)), dtype=dtype, order="C"))
         g.converged_, g.n_iter_ = bool(gm.converged_), int(gm.n_iter_)
         g.lower_bound_ = float(gm.lower_bound_)
         g.lower_bounds_ = [float(v) for v in getattr(gm, "lower_bounds_", [])]
@@ -469,22 +543,42 @@ class GaussianMixture(_Persistent, DensityMixin, BaseEstimator):
 
     @classmethod
     def _pyvl_build(cls, params: dict[str, Any], m: io.Members | None) -> GaussianMixture:
+        if "em" not in params:  # written before em and reg_covar existed: VLFeat's GMM
+            params = {"covariance_type": "diag", "reg_covar": 0.0, **params, "em": "vlfeat"}
         g = io.new(cls, params)
         _check_params(gmm_params, g, None)
         if m is None:
             return g
+        kind = g.covariance_type
         w = m.floats("weights_", 1)
         mu = m.floats("means_", 2)
-        c = m.floats("covariances_", 2)
-        io.check_gmm(mu, c, w, "GaussianMixture")
+        c = m.floats("covariances_", {"full": 3, "tied": 2, "diag": 2, "spherical": 1}[kind])
+        if kind == "diag":
+            io.check_gmm(mu, c, w, "GaussianMixture")
         k, d = mu.shape
+        shape = _covariances_shape(kind, k, d)
+        if c.shape != shape:
+            raise io.ModelFileError(f"GaussianMixture: covariances_ must have shape {shape} for "
+                                    f"covariance_type {kind!r}, got {c.shape}")
+        # the variances (diagonal entries) as (K, D) for the common checks
+        diag = {"full": lambda: np.diagonal(c, axis1=1, axis2=2),
+                "tied": lambda: np.broadcast_to(np.diagonal(c), (k, d)),
+                "diag": lambda: c,
+                "spherical": lambda: np.broadcast_to(c[:, None], (k, d))}[kind]()
+        io.check_gmm(mu, np.ascontiguousarray(diag, dtype=c.dtype), w, "GaussianMixture")
         if isinstance(g.n_components, bool) or g.n_components != k:
             raise io.ModelFileError(f"n_components is {g.n_components!r}, the model has {k} components")
         _check_model_dtype(g.dtype, mu.dtype, "GaussianMixture")
         _check_params(gmm_params, g, d)
+        if kind in ("full", "tied"):
+            mats = c.reshape(-1, d, d)
+            if not np.allclose(mats, np.swapaxes(mats, 1, 2), rtol=1e-5, atol=0):
+                raise io.ModelFileError("GaussianMixture: covariances_ are not symmetric")
+        try:
+            g.precisions_, g.precisions_cholesky_ = _precisions(c, kind)  # as fit computes them
+        except ValueError as exc:
+            raise io.ModelFileError(f"GaussianMixture: {exc}") from None
         g.weights_, g.means_, g.covariances_ = w, mu, c
-        g.precisions_ = 1.0 / c  # as fit computes them
-        g.precisions_cholesky_ = 1.0 / np.sqrt(c)
         g.converged_ = m.boolean("converged_")
         g.n_iter_ = m.integer("n_iter_")
         g.lower_bound_ = m.real("lower_bound_")

@@ -52,6 +52,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import encoders as _enc
 from . import io
+from ._core.arrays import require_diagonal
 from .encoders import Encoder
 from .estimators import GaussianMixture, KMeans
 
@@ -102,11 +103,7 @@ def _model_state(model: Any, gmm: bool) -> dict[str, np.ndarray]:
     if gmm:
         if not hasattr(model, "means_") or not hasattr(model, "weights_"):
             raise TypeError(f"model must be a fitted GaussianMixture, got {type(model).__name__}")
-        if getattr(model, "covariance_type", "diag") != "diag":
-            raise ValueError(
-                f"model has covariance_type {model.covariance_type!r}: the encoders need a "
-                "diagonal GMM ('diag')"
-            )
+        require_diagonal(getattr(model, "covariance_type", "diag"), "model")
         return {"means": model.means_, "covariances": model.covariances_, "priors": model.weights_}
     if not hasattr(model, "cluster_centers_"):
         raise TypeError(f"model must be a fitted KMeans, got {type(model).__name__}")
@@ -296,8 +293,11 @@ class FisherVectorEncoder(_EncodingTransformer):
     layout : {"vlfeat", "skimage"}, default "vlfeat"
         VLFeat's layout, or scikit-image's ``fisher_vector`` (with the weight
         block; see :class:`pyvl.encoders.FisherEncoder`).
-    covariance_lower_bound, init_params, tol, max_iter, n_init : as :class:`pyvl.GaussianMixture`
-        How ``fit`` trains the GMM.
+    covariance_lower_bound, em, reg_covar, init_params, tol, max_iter, n_init
+        As :class:`pyvl.GaussianMixture`: how ``fit`` trains the GMM, always
+        diagonal (``covariance_type="diag"``: Fisher vectors need it). The
+        defaults (``covariance_lower_bound=1e-4, em="vlfeat", reg_covar=0``)
+        train VLFeat's GMM; ``em="sklearn"`` trains scikit-learn's diagonal one.
     model : fitted GaussianMixture or None
         A trained (pyvl or scikit-learn, diagonal) mixture to use instead.
     pyramid : list of (cols, rows) or None
@@ -329,6 +329,8 @@ class FisherVectorEncoder(_EncodingTransformer):
         fast: bool = False,
         layout: str = "vlfeat",
         covariance_lower_bound: Any = 1e-4,
+        em: str = "vlfeat",
+        reg_covar: float = 0.0,
         init_params: str = "kmeans",
         tol: float = 1e-3,
         max_iter: int = 100,
@@ -346,6 +348,8 @@ class FisherVectorEncoder(_EncodingTransformer):
         self.fast = fast
         self.layout = layout
         self.covariance_lower_bound = covariance_lower_bound
+        self.em = em
+        self.reg_covar = reg_covar
         self.init_params = init_params
         self.tol = tol
         self.max_iter = max_iter
@@ -366,8 +370,8 @@ class FisherVectorEncoder(_EncodingTransformer):
 
     def _train(self, data: np.ndarray) -> dict[str, np.ndarray]:
         gm = GaussianMixture(
-            self.n_components, covariance_lower_bound=self.covariance_lower_bound,
-            init_params=self.init_params, tol=self.tol, max_iter=self.max_iter,
+            self.n_components, covariance_type="diag", em=self.em, reg_covar=self.reg_covar,
+            covariance_lower_bound=self.covariance_lower_bound, init_params=self.init_params, tol=self.tol, max_iter=self.max_iter,
             n_init=self.n_init, **self._estimator_options(),
         ).fit(data)
         return {"means": gm.means_, "covariances": gm.covariances_, "priors": gm.weights_}
@@ -483,7 +487,7 @@ class BovwEncoder(_EncodingTransformer):
     codebook : {"kmeans", "gmm"}, default "kmeans"
     frequencies, square_root, normalized : bool, default False
     init, algorithm : as :class:`pyvl.KMeans` (``codebook="kmeans"``)
-    init_params, covariance_lower_bound : as :class:`pyvl.GaussianMixture` (``codebook="gmm"``)
+    init_params, covariance_lower_bound, em, reg_covar : as :class:`FisherVectorEncoder` (``codebook="gmm"``)
     tol, max_iter, n_init : float, int, int or "auto", default None
         Of the training estimator; None: its default.
     model : fitted KMeans or GaussianMixture, or None
@@ -516,6 +520,8 @@ class BovwEncoder(_EncodingTransformer):
         algorithm: str = "lloyd",
         init_params: str = "kmeans",
         covariance_lower_bound: Any = 1e-4,
+        em: str = "vlfeat",
+        reg_covar: float = 0.0,
         tol: float | None = None,
         max_iter: int | None = None,
         n_init: Any = None,
@@ -536,6 +542,8 @@ class BovwEncoder(_EncodingTransformer):
         self.algorithm = algorithm
         self.init_params = init_params
         self.covariance_lower_bound = covariance_lower_bound
+        self.em = em
+        self.reg_covar = reg_covar
         self.tol = tol
         self.max_iter = max_iter
         self.n_init = n_init
@@ -558,7 +566,8 @@ class BovwEncoder(_EncodingTransformer):
         given: dict[str, Any] = {k: v for k, v in (("tol", self.tol), ("max_iter", self.max_iter),
                                                    ("n_init", self.n_init)) if v is not None}
         if self._gmm_codebook():
-            gm = GaussianMixture(self.n_clusters, init_params=self.init_params,
+            gm = GaussianMixture(self.n_clusters, covariance_type="diag", em=self.em,
+                                 reg_covar=self.reg_covar, init_params=self.init_params,
                                  covariance_lower_bound=self.covariance_lower_bound,
                                  **given, **self._estimator_options()).fit(data)
             return {"means": gm.means_, "covariances": gm.covariances_, "priors": gm.weights_}

@@ -48,6 +48,11 @@ VL_TYPES = {np.dtype(np.float32): 1, np.dtype(np.float64): 2}
 # ---- data -------------------------------------------------------------------------------
 
 
+# pyvl.GaussianMixture's settings that give VLFeat's model (diagonal covariances, VLFeat's
+# EM, no reg_covar); its defaults are scikit-learn's (full, exact EM, reg_covar=1e-6)
+VLFEAT = dict(covariance_type="diag", em="vlfeat", reg_covar=0.0)
+
+
 def mixture_data(n: int, d: int, k: int, dtype=np.float64, seed: int = 0, spread: float = 3.0):
     """n points from a random diagonal GMM with k components in d dimensions."""
     rng = np.random.default_rng(seed)

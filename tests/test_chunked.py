@@ -17,12 +17,14 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import assert_allclose_scaled, mixture_data
+from helpers import VLFEAT, assert_allclose_scaled, mixture_data
 from sklearn.exceptions import ConvergenceWarning
 
 import pyvl
 from pyvl._training import data as _chunked
 
+#: VLFeat's GMM (diagonal, VLFeat's EM with its restarts), which these tests check;
+#: tests/test_gaussian_mixture_sklearn.py checks scikit-learn's EM on chunks and Dask.
 N, D, K = 3000, 6, 5
 
 
@@ -59,10 +61,10 @@ RTOL = {np.float32: 1e-5, np.float64: 1e-9}
 def test_gmm_chunked_equals_in_memory_with_restarts(dtype, chunk):
     X = data(dtype)
     kw = dict(far_init(X), tol=0.0, max_iter=30)
-    ref = fit_quiet(pyvl.GaussianMixture(K, **kw), X)
+    ref = fit_quiet(pyvl.GaussianMixture(K, **kw, **VLFEAT), X)
     assert ref.means_[0, 0] < 100  # component 0 was restarted
     # one libgmm thread: on 3-point chunks, OpenMP's per-call cost would dominate
-    got = fit_quiet(pyvl.GaussianMixture(K, chunk_size=chunk, n_threads=1, **kw), [X])
+    got = fit_quiet(pyvl.GaussianMixture(K, chunk_size=chunk, n_threads=1, **kw, **VLFEAT), [X])
     for name in ("weights_", "means_", "covariances_"):
         assert getattr(got, name).dtype == dtype
         assert_allclose_scaled(getattr(got, name), getattr(ref, name), RTOL[dtype])
@@ -75,8 +77,8 @@ def test_gmm_chunked_equals_in_memory_with_restarts(dtype, chunk):
 def test_gmm_chunked_convergence_test_is_in_memory_tol():
     X = data()
     kw = dict(far_init(X), tol=1e-4, max_iter=500)
-    ref = pyvl.GaussianMixture(K, **kw).fit(X)
-    got = pyvl.GaussianMixture(K, chunk_size=700, **kw).fit([X])
+    ref = pyvl.GaussianMixture(K, **kw, **VLFEAT).fit(X)
+    got = pyvl.GaussianMixture(K, chunk_size=700, **kw, **VLFEAT).fit([X])
     assert ref.converged_ and got.converged_
     assert got.n_iter_ == ref.n_iter_ < 500
     assert_allclose_scaled(got.means_, ref.means_, 1e-9)
@@ -99,7 +101,7 @@ class Reiterable:
 def test_every_kind_of_source_gives_the_same_model(tmp_path):
     X = data(np.float32)
     kw = dict(far_init(X), tol=0.0, max_iter=15)
-    ref = fit_quiet(pyvl.GaussianMixture(K, chunk_size=256, **kw), [X])
+    ref = fit_quiet(pyvl.GaussianMixture(K, chunk_size=256, **kw, **VLFEAT), [X])
     sources = {
         "memmap": memmap_of(X, tmp_path),
         "tuple": tuple(split(X, 1024)),  # pieces of 4 chunks
@@ -107,7 +109,7 @@ def test_every_kind_of_source_gives_the_same_model(tmp_path):
         "callable": lambda: iter(split(X, 256)),
     }
     for name, source in sources.items():
-        got = fit_quiet(pyvl.GaussianMixture(K, chunk_size=256, **kw), source)
+        got = fit_quiet(pyvl.GaussianMixture(K, chunk_size=256, **kw, **VLFEAT), source)
         # the same 256-row chunks: the same sums, bit for bit
         np.testing.assert_array_equal(got.means_, ref.means_, err_msg=name)
         np.testing.assert_array_equal(got.covariances_, ref.covariances_, err_msg=name)
@@ -118,34 +120,34 @@ def test_memmap_chunking_and_dtype_conversion(tmp_path):
     X = data(np.float64)
     mm = memmap_of(X, tmp_path)
     kw = dict(far_init(X), tol=0.0, max_iter=10)
-    ref = fit_quiet(pyvl.GaussianMixture(K, dtype=np.float32, **kw), X.astype(np.float32))
-    got = fit_quiet(pyvl.GaussianMixture(K, dtype=np.float32, chunk_size=333, **kw), mm)
+    ref = fit_quiet(pyvl.GaussianMixture(K, dtype=np.float32, **kw, **VLFEAT), X.astype(np.float32))
+    got = fit_quiet(pyvl.GaussianMixture(K, dtype=np.float32, chunk_size=333, **kw, **VLFEAT), mm)
     assert got.means_.dtype == np.float32
     assert_allclose_scaled(got.means_, ref.means_, 1e-5)
     # default chunking (about 32 MiB per chunk: all of this memmap at once)
-    got = fit_quiet(pyvl.GaussianMixture(K, **kw), mm)
+    got = fit_quiet(pyvl.GaussianMixture(K, **kw, **VLFEAT), mm)
     assert got.means_.dtype == np.float64
-    ref = fit_quiet(pyvl.GaussianMixture(K, **kw), X)
+    ref = fit_quiet(pyvl.GaussianMixture(K, **kw, **VLFEAT), X)
     assert_allclose_scaled(got.means_, ref.means_, 1e-12)
 
 
 def test_generators_are_refused_with_advice():
     X = data()
     with pytest.raises(TypeError, match="callable returning a fresh iterator"):
-        pyvl.GaussianMixture(K).fit(c for c in split(X, 100))
+        pyvl.GaussianMixture(K, **VLFEAT).fit(c for c in split(X, 100))
 
 
 def test_fitted_estimator_is_an_ordinary_one():
     X = data()
-    got = pyvl.GaussianMixture(K, random_state=0, chunk_size=400).fit(split(X, 1000))
-    ref = pyvl.GaussianMixture(K, random_state=0).fit(X)
+    got = pyvl.GaussianMixture(K, random_state=0, chunk_size=400, **VLFEAT).fit(split(X, 1000))
+    ref = pyvl.GaussianMixture(K, random_state=0, **VLFEAT).fit(X)
     for name in ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_",
                  "converged_", "n_iter_", "lower_bound_", "lower_bounds_", "n_features_in_"):
         assert hasattr(got, name)
         assert type(getattr(got, name)) is type(getattr(ref, name))
     np.testing.assert_array_equal(got.predict(X), ref.predict(X))
     assert got.score(X) == pytest.approx(ref.score(X), rel=1e-9)
-    labels = pyvl.GaussianMixture(K, random_state=0).fit_predict(split(X, 1000))
+    labels = pyvl.GaussianMixture(K, random_state=0, **VLFEAT).fit_predict(split(X, 1000))
     np.testing.assert_array_equal(labels, ref.predict(X))
 
 
@@ -156,8 +158,8 @@ def test_fitted_estimator_is_an_ordinary_one():
 def test_sample_covering_the_data_gives_the_in_memory_initialisation(init_params):
     X = data()
     kw = dict(init_params=init_params, random_state=3, n_init=2, n_threads=1)
-    ref = pyvl.GaussianMixture(K, **kw).fit(X)
-    got = pyvl.GaussianMixture(K, chunk_size=128, **kw).fit([X])
+    ref = pyvl.GaussianMixture(K, **kw, **VLFEAT).fit(X)
+    got = pyvl.GaussianMixture(K, chunk_size=128, **kw, **VLFEAT).fit([X])
     assert got.n_iter_ == ref.n_iter_
     assert_allclose_scaled(got.means_, ref.means_, 1e-9)
     assert_allclose_scaled(got.weights_, ref.weights_, 1e-9)
@@ -166,11 +168,11 @@ def test_sample_covering_the_data_gives_the_in_memory_initialisation(init_params
 def test_sampled_initialisation_on_larger_data():
     X = data(n=30000)
     kw = dict(random_state=0, tol=1e-6, max_iter=300, n_init=4, n_threads=1)
-    got = pyvl.GaussianMixture(K, init_sample_size=2000, chunk_size=4096, **kw).fit([X])
-    ref = pyvl.GaussianMixture(K, **kw).fit(X)
+    got = pyvl.GaussianMixture(K, init_sample_size=2000, chunk_size=4096, **kw, **VLFEAT).fit([X])
+    ref = pyvl.GaussianMixture(K, **kw, **VLFEAT).fit(X)
     assert got.converged_
     assert got.lower_bound_ > ref.lower_bound_ - 0.01  # as good as initialising on all data
-    again = pyvl.GaussianMixture(K, init_sample_size=2000, chunk_size=1000, **kw).fit([X])
+    again = pyvl.GaussianMixture(K, init_sample_size=2000, chunk_size=1000, **kw, **VLFEAT).fit([X])
     assert_allclose_scaled(again.means_, got.means_, 1e-9)  # the sample does not depend on chunking
 
 
@@ -237,17 +239,17 @@ def test_kmeans_empty_center_is_relocated_as_in_memory():
 def test_bad_chunks():
     X = data()
     with pytest.raises(ValueError, match="rows, 6"):
-        pyvl.GaussianMixture(K).fit([X, X[:, :4]])
+        pyvl.GaussianMixture(K, **VLFEAT).fit([X, X[:, :4]])
     with pytest.raises(ValueError, match="n_samples >= n_components"):
-        pyvl.GaussianMixture(K).fit([X[:3]])
+        pyvl.GaussianMixture(K, **VLFEAT).fit([X[:3]])
     with pytest.raises(ValueError, match="n_clusters"):
         pyvl.KMeans(K).fit([X[:3]])
     bad = X.copy()
     bad[1500, 2] = np.nan
     with pytest.raises(ValueError, match="NaN"):
-        pyvl.GaussianMixture(K, **far_init(X)).fit(split(bad, 1000))
+        pyvl.GaussianMixture(K, **far_init(X), **VLFEAT).fit(split(bad, 1000))
     with pytest.raises(ValueError, match="chunk_size"):
-        pyvl.GaussianMixture(K, chunk_size=0).fit([X])
+        pyvl.GaussianMixture(K, chunk_size=0, **VLFEAT).fit([X])
 
 
 def test_ctrl_c_stops_a_chunked_fit_with_a_valid_model():
@@ -265,7 +267,7 @@ def test_ctrl_c_stops_a_chunked_fit_with_a_valid_model():
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     g = pyvl.GaussianMixture(32, init_params="k-means++", tol=0.0, max_iter=10000,
-                             random_state=0, chunk_size=5000)
+                             random_state=0, chunk_size=5000, **VLFEAT)
     try:
         with pytest.raises(KeyboardInterrupt):
             g.fit(lambda: iter(split(X, 20000)))
@@ -312,7 +314,7 @@ MEMORY_PROBE = textwrap.dedent(
     base, base_maxrss = status("VmRSS"), maxrss()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        g = pyvl.GaussianMixture(16, max_iter=3, random_state=0, chunk_size=16384).fit(X)
+        g = pyvl.GaussianMixture(16, max_iter=3, random_state=0, chunk_size=16384, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(X)
     print(json.dumps({"base": base, "peak": status("VmHWM"), "base_maxrss": base_maxrss,
                       "maxrss": maxrss(), "ll": g.lower_bound_}))
     """

@@ -26,7 +26,7 @@ def job(i: int) -> list[np.ndarray]:
     """Training and encoding work of thread i (its own data and objects)."""
     x = mixture_data(4000, 16, 8, np.float32, seed=100 + i)
     images = [x[j : j + 300] for j in range(0, 3000, 300)]
-    gm = pyvl.GaussianMixture(8, random_state=i, max_iter=30).fit(x)
+    gm = pyvl.GaussianMixture(8, random_state=i, max_iter=30, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(x)
     km = vl_kmeans_new(VL_TYPE_FLOAT, VlDistanceL2)
     pyvl.random.vl_rand_seed(pyvl.random.vl_get_rand(), i)  # each thread has its own generator
     vl_kmeans_cluster(km, x, 16, None, 8)

@@ -16,13 +16,15 @@ import dask.bag as db
 import distributed
 import numpy as np
 import pytest
-from helpers import assert_allclose_scaled, image_sizes, images, mixture_data
+from helpers import VLFEAT, assert_allclose_scaled, image_sizes, images, mixture_data
 from sklearn.exceptions import ConvergenceWarning
 
 import pyvl
 import pyvl.dask
 import pyvl.encoders as E
 
+#: VLFeat's GMM (diagonal, VLFeat's EM with its restarts), which these tests check;
+#: tests/test_gaussian_mixture_sklearn.py checks scikit-learn's EM on chunks and Dask.
 N, D, K = 3000, 6, 5
 # uneven blocks, one smaller than K
 CHUNKS = (3, 997, 1000, 1000)
@@ -77,9 +79,9 @@ def fit(est, X):
 def test_gmm_on_dask_equals_in_memory_and_chunked(client, dtype):
     X = data(dtype)
     kw = dict(far_init(X), tol=0.0, max_iter=25)
-    ref = fit(pyvl.GaussianMixture(K, **kw), X)
-    chunked = fit(pyvl.GaussianMixture(K, **kw), blocks(X))
-    got = fit(pyvl.GaussianMixture(K, **kw), da.from_array(X, chunks=(CHUNKS, D)))
+    ref = fit(pyvl.GaussianMixture(K, **kw, **VLFEAT), X)
+    chunked = fit(pyvl.GaussianMixture(K, **kw, **VLFEAT), blocks(X))
+    got = fit(pyvl.GaussianMixture(K, **kw, **VLFEAT), da.from_array(X, chunks=(CHUNKS, D)))
     assert ref.means_[0, 0] < 100  # the far component was restarted
     rtol = 1e-5 if dtype == np.float32 else 1e-9
     for name in ("weights_", "means_", "covariances_"):
@@ -94,16 +96,16 @@ def test_gmm_on_dask_equals_in_memory_and_chunked(client, dtype):
 
 def test_gmm_on_dask_with_the_sampling_initialisation(client):
     X = data()
-    ref = pyvl.GaussianMixture(K, random_state=2).fit(X)
+    ref = pyvl.GaussianMixture(K, random_state=2, **VLFEAT).fit(X)
     dX = da.from_array(X, chunks=(700, D))
-    got = pyvl.GaussianMixture(K, random_state=2).fit(dX)  # sample >= N: the in-memory init
+    got = pyvl.GaussianMixture(K, random_state=2, **VLFEAT).fit(dX)  # sample >= N: the in-memory init
     assert got.n_iter_ == ref.n_iter_
     assert_allclose_scaled(got.means_, ref.means_, 1e-9)
     # a real sample (500 of 3000 rows): reproducible
-    a = pyvl.GaussianMixture(K, random_state=2, init_sample_size=500).fit(dX)
-    b = pyvl.GaussianMixture(K, random_state=2, init_sample_size=500).fit(dX)
+    a = pyvl.GaussianMixture(K, random_state=2, init_sample_size=500, **VLFEAT).fit(dX)
+    b = pyvl.GaussianMixture(K, random_state=2, init_sample_size=500, **VLFEAT).fit(dX)
     np.testing.assert_array_equal(a.means_, b.means_)
-    labels = pyvl.GaussianMixture(K, random_state=2).fit_predict(dX)
+    labels = pyvl.GaussianMixture(K, random_state=2, **VLFEAT).fit_predict(dX)
     np.testing.assert_array_equal(labels.compute(), ref.predict(X))
 
 
@@ -125,9 +127,9 @@ def test_dask_sample_is_a_uniform_subset(client):
 def test_default_scheduler_without_the_cluster(client):
     X = data(np.float32)
     kw = dict(far_init(X), tol=0.0, max_iter=10)
-    ref = fit(pyvl.GaussianMixture(K, **kw), blocks(X))
+    ref = fit(pyvl.GaussianMixture(K, **kw, **VLFEAT), blocks(X))
     with dask.config.set(scheduler="threads"):
-        got = fit(pyvl.GaussianMixture(K, **kw), da.from_array(X, chunks=(CHUNKS, D)))
+        got = fit(pyvl.GaussianMixture(K, **kw, **VLFEAT), da.from_array(X, chunks=(CHUNKS, D)))
     np.testing.assert_array_equal(got.means_, ref.means_)
 
 
@@ -167,7 +169,7 @@ def test_a_worker_dying_mid_fit_changes_nothing(client):
     dX = da.from_array(X, chunks=(5000, 16)).persist()  # blocks live on the workers
     distributed.wait(dX)
     kw = dict(init_params="k-means++", random_state=0, tol=0.0, max_iter=12)
-    ref = fit(pyvl.GaussianMixture(8, **kw), dX)
+    ref = fit(pyvl.GaussianMixture(8, **kw, **VLFEAT), dX)
     victim = min(client.run(os.getpid).values())
     killer = _KillOnIteration(victim, at=3)
     log = logging.getLogger("pyvl")
@@ -175,7 +177,7 @@ def test_a_worker_dying_mid_fit_changes_nothing(client):
     log.addHandler(killer)
     log.setLevel(logging.DEBUG)
     try:
-        got = fit(pyvl.GaussianMixture(8, **kw), dX)
+        got = fit(pyvl.GaussianMixture(8, **kw, **VLFEAT), dX)
     finally:
         log.removeHandler(killer)
         log.setLevel(level)

@@ -95,8 +95,8 @@ def _uses(arr: np.ndarray) -> None:
     """Every public consumer of training data or descriptors, on ``arr``."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gm = pyvl.GaussianMixture(K, random_state=0, max_iter=5).fit(arr)
-        pyvl.GaussianMixture(K, random_state=0, max_iter=5, chunk_size=256).fit(arr)
+        gm = pyvl.GaussianMixture(K, random_state=0, max_iter=5, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(arr)
+        pyvl.GaussianMixture(K, random_state=0, max_iter=5, chunk_size=256, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(arr)
         pyvl.KMeans(K, random_state=0, max_iter=5).fit(arr)
         pyvl.KMeans(K, random_state=0, max_iter=5, chunk_size=300).fit(arr)
         gm.predict_proba(arr), gm.score_samples(arr)
@@ -126,9 +126,9 @@ def test_memmap_and_array_give_the_same_model(tmp_path):
     mm = np.memmap(_file(tmp_path, x), dtype=np.float32, mode="r", shape=(N, D))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = pyvl.GaussianMixture(K, random_state=2, max_iter=30).fit(x)
+        ref = pyvl.GaussianMixture(K, random_state=2, max_iter=30, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(x)
         for arr in (mm, mm.astype(np.float32), np.require(mm, np.float32)):
-            got = pyvl.GaussianMixture(K, random_state=2, max_iter=30).fit(arr)
+            got = pyvl.GaussianMixture(K, random_state=2, max_iter=30, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(arr)
             np.testing.assert_array_equal(got.means_, ref.means_)
             assert got.n_iter_ == ref.n_iter_
 
@@ -197,7 +197,7 @@ def test_cli_fit_leaves_files_and_trains_on_the_data(tmp_path, kind):
     data = np.concatenate([np.load(p) for p in paths]).astype(model.means_.dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = pyvl.GaussianMixture(3, random_state=0).fit(data)
+        ref = pyvl.GaussianMixture(3, random_state=0, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(data)
     np.testing.assert_array_equal(model.means_, ref.means_)
 
 
@@ -253,7 +253,7 @@ def test_score_samples_keeps_the_dtype(dtype):
     x = _values(7).astype(dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gm = pyvl.GaussianMixture(K, random_state=0).fit(x)
+        gm = pyvl.GaussianMixture(K, random_state=0, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(x)
     got = gm.score_samples(x)
     assert got.dtype == dtype
     # against a float64 numpy reference of log p(x) for a diagonal GMM

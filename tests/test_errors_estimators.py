@@ -101,7 +101,8 @@ def test_estimator_weights_init_must_sum_to_one():
     for bad, match in ((-PRI, "non-negative"), (nan_at(PRI, 0), "finite"), (PRI[:2], "shape")):
         gm.set_params(weights_init=bad)
         expect(ValueError, match, gm.fit, X)
-    gm.set_params(precisions_init=np.zeros((K, D)), weights_init=None)
+    gm.set_params(precisions_init=np.zeros((K, D)), weights_init=None,
+                  covariance_type="diag")
     expect(ValueError, "precisions_init must be positive", gm.fit, X)
 
 

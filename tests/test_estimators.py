@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import mixture_data
+from helpers import VLFEAT, mixture_data
 from reference import posteriors as ref_posteriors
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -37,6 +37,9 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
+#: VLFeat's GMM (the estimator's model before scikit-learn's defaults): these tests
+#: check VLFeat's EM; tests/test_gaussian_mixture_sklearn.py checks the defaults.
+
 def blobs(dtype=np.float64, n=3000, d=6, k=5, seed=0):
     return mixture_data(n, d, k, dtype, seed=seed, spread=4.0)
 
@@ -44,8 +47,8 @@ def blobs(dtype=np.float64, n=3000, d=6, k=5, seed=0):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gmm_keeps_precision_and_is_bitwise_repeatable(dtype):
     X = blobs(dtype)
-    a = pyvl.GaussianMixture(5, random_state=3, n_init=2).fit(X)
-    b = pyvl.GaussianMixture(5, random_state=3, n_init=2).fit(X)
+    a = pyvl.GaussianMixture(5, random_state=3, n_init=2, **VLFEAT).fit(X)
+    b = pyvl.GaussianMixture(5, random_state=3, n_init=2, **VLFEAT).fit(X)
     for name in ("weights_", "means_", "covariances_"):
         assert getattr(a, name).dtype == dtype
         assert getattr(a, name).tobytes() == getattr(b, name).tobytes()
@@ -56,7 +59,7 @@ def test_gmm_keeps_precision_and_is_bitwise_repeatable(dtype):
 def test_gmm_matches_scikit_learn_on_separated_clusters():
     X = blobs()
     # several initialisations on both sides, so both reach the global optimum
-    ours = pyvl.GaussianMixture(5, random_state=0, tol=1e-6, max_iter=300, n_init=5).fit(X)
+    ours = pyvl.GaussianMixture(5, random_state=0, tol=1e-6, max_iter=300, n_init=5, **VLFEAT).fit(X)
     theirs = SkGaussianMixture(5, covariance_type="diag", random_state=0, tol=1e-6, max_iter=300,
                                n_init=5).fit(X)
     assert ours.converged_
@@ -69,7 +72,7 @@ def test_gmm_matches_scikit_learn_on_separated_clusters():
 
 def test_gmm_outputs_against_numpy_reference():
     X = blobs()
-    g = pyvl.GaussianMixture(5, random_state=1).fit(X)
+    g = pyvl.GaussianMixture(5, random_state=1, **VLFEAT).fit(X)
     q, ll = ref_posteriors(X, g.means_, g.covariances_, g.weights_)
     np.testing.assert_allclose(g.predict_proba(X), q, atol=1e-10)
     np.testing.assert_array_equal(g.predict(X), q.argmax(1))
@@ -101,7 +104,7 @@ def test_gmm_equals_vl_gmm_api_with_the_same_custom_start():
     m0 = X[:5].copy()
     est = pyvl.GaussianMixture(5, means_init=m0, weights_init=np.full(5, 0.2),
                                precisions_init=np.ones((5, 6)), tol=0.0, max_iter=7,
-                               init_params="random_from_data")
+                               init_params="random_from_data", **VLFEAT)
     with pytest.warns(Warning):
         est.fit(X)
     g = vl_gmm_new(VL_TYPE_DOUBLE, 6, 5)
@@ -117,7 +120,7 @@ def test_gmm_equals_vl_gmm_api_with_the_same_custom_start():
 
 def test_gmm_warm_start_and_sample():
     X = blobs()
-    g = pyvl.GaussianMixture(5, random_state=0, max_iter=2, warm_start=True, tol=0.0)
+    g = pyvl.GaussianMixture(5, random_state=0, max_iter=2, warm_start=True, tol=0.0, **VLFEAT)
     with pytest.warns(Warning):
         g.fit(X)
     first = g.lower_bound_
@@ -142,20 +145,20 @@ def test_gmm_bad_parameters():
         (dict(n_components=200), "n_samples >= n_components"),
     ]:
         with pytest.raises(ValueError, match=match):
-            pyvl.GaussianMixture(**kwargs).fit(X)
+            pyvl.GaussianMixture(**{**VLFEAT, **kwargs}).fit(X)
 
 
 def test_gmm_pickles_and_survives_a_round_trip():
     X = blobs()
-    g = pyvl.GaussianMixture(5, random_state=0).fit(X)
+    g = pyvl.GaussianMixture(5, random_state=0, **VLFEAT).fit(X)
     h = pickle.loads(pickle.dumps(g))
     np.testing.assert_array_equal(h.predict_proba(X), g.predict_proba(X))
 
 
 def test_gmm_n_threads_does_not_change_results():
     X = blobs(np.float32, n=20000)
-    a = pyvl.GaussianMixture(5, random_state=0, n_threads=1).fit(X)
-    b = pyvl.GaussianMixture(5, random_state=0, n_threads=2).fit(X)
+    a = pyvl.GaussianMixture(5, random_state=0, n_threads=1, **VLFEAT).fit(X)
+    b = pyvl.GaussianMixture(5, random_state=0, n_threads=2, **VLFEAT).fit(X)
     assert a.means_.tobytes() == b.means_.tobytes()
 
 
@@ -165,7 +168,7 @@ def test_verbose_logs(caplog, monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
     X = blobs()
     with caplog.at_level(logging.DEBUG, logger="pyvl"):
-        pyvl.GaussianMixture(5, random_state=0, verbose=2).fit(X)
+        pyvl.GaussianMixture(5, random_state=0, verbose=2, **VLFEAT).fit(X)
     assert any("iteration 1" in r.message for r in caplog.records)
 
 
@@ -191,7 +194,7 @@ def test_ctrl_c_stops_em_within_an_iteration_and_leaves_a_valid_model():
     handler, level = CtrlC(), logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
-    g = pyvl.GaussianMixture(32, init_params="k-means++", tol=0.0, max_iter=1000, random_state=0)
+    g = pyvl.GaussianMixture(32, init_params="k-means++", tol=0.0, max_iter=1000, random_state=0, **VLFEAT)
     try:
         with pytest.raises(KeyboardInterrupt):
             g.fit(X)
@@ -221,7 +224,7 @@ def test_ctrl_c_during_initialisation_leaves_the_initial_model(init):
     handler, level = CtrlC(), logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
-    g = pyvl.GaussianMixture(32, init_params=init, tol=0.0, max_iter=1000, random_state=0)
+    g = pyvl.GaussianMixture(32, init_params=init, tol=0.0, max_iter=1000, random_state=0, **VLFEAT)
     try:
         with pytest.raises(KeyboardInterrupt):
             g.fit(X)
@@ -281,7 +284,7 @@ def test_max_iter_1_is_one_iteration_not_converged():
 
     X = blobs()
     with pytest.warns(ConvergenceWarning):
-        g = pyvl.GaussianMixture(5, random_state=0, max_iter=1).fit(X)
+        g = pyvl.GaussianMixture(5, random_state=0, max_iter=1, **VLFEAT).fit(X)
     assert g.n_iter_ == 1 and not g.converged_ and len(g.lower_bounds_) == 1
 
 
@@ -300,7 +303,7 @@ def test_fit_ends_with_an_m_step(max_iter):
               precisions_init=np.ones((5, X.shape[1])), tol=0.0, max_iter=max_iter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        g = pyvl.GaussianMixture(5, **kw).fit(X)
+        g = pyvl.GaussianMixture(5, **kw, **VLFEAT).fit(X)
     ref = G.vl_gmm_new(G.VL_TYPE_DOUBLE, X.shape[1], 5)
     G.vl_gmm_set_means(ref, means)
     G.vl_gmm_set_priors(ref, np.full(5, 0.2))
@@ -320,7 +323,7 @@ def test_warm_start_converges_against_the_previous_lower_bound():
     """scikit-learn's warm start: each fit's first change is measured from the
     previous fit's lower bound, so max_iter=1 fits converge once EM settles."""
     X = blobs()
-    g = pyvl.GaussianMixture(5, random_state=0, warm_start=True, max_iter=1, tol=1e-6)
+    g = pyvl.GaussianMixture(5, random_state=0, warm_start=True, max_iter=1, tol=1e-6, **VLFEAT)
     bounds = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -338,17 +341,17 @@ def test_verbose_prints_scikit_learns_lines(capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         g = pyvl.GaussianMixture(5, random_state=0, verbose=1, verbose_interval=1, max_iter=3,
-                                 tol=0.0, n_init=2).fit(X)
+                                 tol=0.0, n_init=2, **VLFEAT).fit(X)
     out = capsys.readouterr().out.splitlines()
     assert out == ["Initialization 0", "  Iteration 1", "  Iteration 2", "  Iteration 3",
                    "Initialization did not converge.", "Initialization 1", "  Iteration 1",
                    "  Iteration 2", "  Iteration 3", "Initialization did not converge."]
     assert g.n_iter_ == 3
-    pyvl.GaussianMixture(5, random_state=0, verbose=2, verbose_interval=2).fit(X)
+    pyvl.GaussianMixture(5, random_state=0, verbose=2, verbose_interval=2, **VLFEAT).fit(X)
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "Initialization 0" and out[-1].startswith("Initialization converged.")
     assert "lower bound" in out[-1] and all("ll change" in ln for ln in out[1:-1])
-    pyvl.GaussianMixture(5, random_state=0).fit(X)
+    pyvl.GaussianMixture(5, random_state=0, **VLFEAT).fit(X)
     assert capsys.readouterr().out == ""  # silent by default
 
 
@@ -360,7 +363,7 @@ def test_to_sklearn_predicts_as_pyvl(dtype):
     from sklearn.mixture import GaussianMixture as SkGM
 
     X = blobs(dtype)
-    g = pyvl.GaussianMixture(5, random_state=0).fit(X)
+    g = pyvl.GaussianMixture(5, random_state=0, **VLFEAT).fit(X)
     sk = g.to_sklearn()
     assert type(sk) is SkGM and sk.covariance_type == "diag"
     # scikit-learn's own E-step on pyvl's parameters
@@ -380,15 +383,17 @@ def test_from_sklearn_takes_a_fitted_sklearn_mixture():
     g = pyvl.GaussianMixture.from_sklearn(sk)
     np.testing.assert_allclose(g.predict_proba(X), sk.predict_proba(X), atol=1e-10)
     assert g.n_iter_ == sk.n_iter_ and g.converged_ == sk.converged_
-    with pytest.raises(ValueError, match="diag"):
-        pyvl.GaussianMixture.from_sklearn(SkGM(2, random_state=0).fit(X))
+    # every covariance type (here scikit-learn's default, full)
+    full = SkGM(2, random_state=0).fit(X)
+    np.testing.assert_allclose(pyvl.GaussianMixture.from_sklearn(full).predict_proba(X),
+                               full.predict_proba(X), atol=1e-10)
 
 
 def test_scikit_image_fisher_vector_accepts_a_pyvl_model():
     import skimage.feature as skimage_feature  # a test dependency
 
     X = blobs(np.float64)
-    g = pyvl.GaussianMixture(4, random_state=0).fit(X)
+    g = pyvl.GaussianMixture(4, random_state=0, **VLFEAT).fit(X)
     fv = skimage_feature.fisher_vector(X[:200], g.to_sklearn())
     # scikit-image's formula on the same parameters, written out
     q = g.predict_proba(X[:200])

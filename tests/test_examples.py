@@ -181,7 +181,7 @@ def test_cli_fit_encode_round_trip(descriptor_files):
     # the model is pyvl.GaussianMixture's, seeded: the same as fitting in Python
     gmm = load_model(str(path / "model.npz"))
     assert gmm.kind == "gmm"
-    ref = pyvl.GaussianMixture(4, random_state=3).fit(train)
+    ref = pyvl.GaussianMixture(4, random_state=3, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(train)
     np.testing.assert_array_equal(gmm.means, ref.means_)
     np.testing.assert_array_equal(gmm.covariances, ref.covariances_)
     np.testing.assert_array_equal(gmm.weights, ref.weights_)
@@ -239,7 +239,7 @@ def test_cli_model_files_are_pyvl_io_files(descriptor_files, monkeypatch):
     assert pyvl_main(["fit", "train.npy", "-k", "4", "-o", "model.npz", "-q", "--seed", "5"]) == 0
     gmm = io.load("model.npz")
     assert isinstance(gmm, pyvl.GaussianMixture) and gmm.verbose == 0
-    ref = pyvl.GaussianMixture(4, random_state=5).fit(train)
+    ref = pyvl.GaussianMixture(4, random_state=5, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(train)
     np.testing.assert_array_equal(gmm.means_, ref.means_)
     # a saved encoder is used with its own options
     m, c, w = gmm.means_, gmm.covariances_, gmm.weights_
@@ -372,7 +372,7 @@ def test_plot_gmm_2d(plt):
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal((0, 0), (2, 0.5), (200, 2)),
                    rng.normal((5, 5), (0.5, 1), (200, 2))]).astype(np.float32)
-    gmm = pyvl.GaussianMixture(2, random_state=0).fit(X)
+    gmm = pyvl.GaussianMixture(2, random_state=0, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(X)
     ax = plot_gmm_2d(gmm, X=X, labels=gmm.predict(X), n_std=[1, 2])
     ellipses = [p for p in ax.patches if isinstance(p, Ellipse)]
     assert len(ellipses) == 4
@@ -411,7 +411,7 @@ def test_plot_convergence(plt):
 
     X = np.random.default_rng(1).normal(size=(500, 2))
     gmm = pyvl.GaussianMixture(3, init_params="random", random_state=0, tol=1e-4,
-                               max_iter=500).fit(X)
+                               max_iter=500, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(X)
     ax = plot_convergence(gmm)
     (line,) = ax.get_lines()
     np.testing.assert_allclose(line.get_ydata(), gmm.lower_bounds_)
@@ -421,7 +421,7 @@ def test_plot_convergence(plt):
     with pytest.raises(ValueError, match="no log-likelihood"):
         plot_convergence([])
     with pytest.raises(ValueError, match="lower_bounds_"):
-        plot_convergence(pyvl.GaussianMixture(2))
+        plot_convergence(pyvl.GaussianMixture(2, covariance_type="diag", em="vlfeat", reg_covar=0.0))
 
 
 def test_plot_without_matplotlib(monkeypatch):

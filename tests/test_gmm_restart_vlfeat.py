@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import assert_state_close, mixture_data
+from helpers import VLFEAT, assert_state_close, mixture_data
 from test_gmm_vlfeat import TOL
 
 import pyvl
@@ -78,7 +78,7 @@ def test_chunked_fit_restarts_the_same_component(vlfeat, case):
     ref = vlfeat.gmm_em(data, means, covs, priors, 10)
     gm = pyvl.GaussianMixture(
         k, weights_init=priors, means_init=means, precisions_init=1 / covs, max_iter=10,
-        tol=0.0, covariance_lower_bound=1e-4,
+        tol=0.0, covariance_lower_bound=1e-4, **VLFEAT,
     )
     with pytest.warns(Warning):  # ConvergenceWarning: tol=0 never converges
         gm.fit([data[:700], data[700:]])

@@ -169,7 +169,8 @@ def test_em_invariants(problem, init, bound):
     assert np.all(covs >= dtype(bound))
     check_posteriors(vl_gmm_get_posteriors(g).reshape(n, k), k, dtype)
     if n >= 2 or k == 1:
-        gm = pyvl.GaussianMixture(k, covariance_lower_bound=bound, max_iter=10, tol=0.0, random_state=0)
+        gm = pyvl.GaussianMixture(k, covariance_lower_bound=bound, max_iter=10, tol=0.0, random_state=0,
+                                  covariance_type="diag", em="vlfeat", reg_covar=0.0)  # VLFeat's
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ConvergenceWarning (tol=0)
             gm.fit(x)
@@ -251,7 +252,8 @@ def test_gaussian_mixture_k1_lower_bounds_do_not_decrease(problem):
     dtype = x.dtype.type
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gm = pyvl.GaussianMixture(1, max_iter=8, tol=0.0, init_params="random_from_data", random_state=0).fit(x)
+        gm = pyvl.GaussianMixture(1, max_iter=8, tol=0.0, init_params="random_from_data", random_state=0,
+                                  covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(x)
     lb = np.array(gm.lower_bounds_)
     assert np.all(np.isfinite(lb))
     tol = 2 * (x.shape[1] + 8) * U[dtype] * (1 + np.abs(lb[:-1]))

@@ -502,7 +502,7 @@ def test_estep_offset_in_em_and_estimator(simd_level, offset):
     ll, *_, post = em_run(x, *model, iterations=0)
     assert_estep_within(x, *model, F32, post.astype(F64), ll, "vl_gmm_em, 0 iterations")
 
-    gm = pyvl.GaussianMixture(k, max_iter=3, random_state=0).fit(x)
+    gm = pyvl.GaussianMixture(k, max_iter=3, random_state=0, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(x)
     params = (gm.means_, gm.covariances_, gm.weights_)
     q, ll_i, tol_q, tol_ll = estep_bound(x, *params, F32)
     assert np.all(np.abs(gm.predict_proba(x) - q) <= tol_q)
@@ -672,6 +672,7 @@ def test_gaussian_mixture_offset(simd_level, offset):
     kw = {
         "n_components": k, "means_init": means, "precisions_init": 1.0 / covs, "weights_init": priors,
         "max_iter": 40, "tol": 1e-12, "random_state": 0,
+        "covariance_type": "diag", "em": "vlfeat", "reg_covar": 0.0,  # VLFeat's GMM
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning: tol is tiny on purpose
@@ -912,7 +913,8 @@ def test_scenario_em(simd_level, scenario, dtype):
         assert_mstep_within(x, new, params, bound, dtype, what)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gm = pyvl.GaussianMixture(k, covariance_lower_bound=bound, max_iter=iters, random_state=0).fit(x)
+        gm = pyvl.GaussianMixture(k, covariance_lower_bound=bound, max_iter=iters, random_state=0,
+                                  covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(x)
     assert all_finite(gm.means_, gm.covariances_, gm.weights_, gm.lower_bounds_)
     assert np.all(gm.covariances_ >= dtype(bound))
     q, ll_i, tol_q, tol_ll = estep_bound(x, gm.means_, gm.covariances_, gm.weights_, dtype)

@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import mixture_data
+from helpers import VLFEAT, mixture_data
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
@@ -59,8 +59,8 @@ def tiny_variance_init(X, precision=1e6):
 def test_chunked_fit_starting_below_the_bound_equals_in_memory(max_iter, dtype):
     X = data(dtype=dtype)
     kw = dict(tiny_variance_init(X), covariance_lower_bound=0.25, max_iter=max_iter, tol=0.0)
-    ref = quiet_fit(pyvl.GaussianMixture(K, **kw), X)
-    got = quiet_fit(pyvl.GaussianMixture(K, chunk_size=400, **kw), [X[:700], X[700:]])
+    ref = quiet_fit(pyvl.GaussianMixture(K, **VLFEAT, **kw), X)
+    got = quiet_fit(pyvl.GaussianMixture(K, **VLFEAT, chunk_size=400, **kw), [X[:700], X[700:]])
     rtol = 1e-9 if dtype == np.float64 else 1e-5
     for name in ("weights_", "means_", "covariances_"):
         np.testing.assert_allclose(getattr(got, name), getattr(ref, name), rtol=rtol, atol=rtol)
@@ -74,7 +74,7 @@ def test_per_dimension_bound_holds_for_chunked_fits():
     X = data()
     bound = np.array([0.2, 0.5, 3.0])
     kw = dict(tiny_variance_init(X), covariance_lower_bound=bound, max_iter=0)
-    got = quiet_fit(pyvl.GaussianMixture(K, **kw), [X])
+    got = quiet_fit(pyvl.GaussianMixture(K, **VLFEAT, **kw), [X])
     np.testing.assert_allclose(got.covariances_, np.broadcast_to(bound, (K, D)))
 
 
@@ -84,7 +84,7 @@ def test_per_dimension_bound_holds_for_chunked_fits():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_precisions_are_scikit_learns_for_diagonal_covariances(dtype):
     X = data(dtype=dtype)
-    g = quiet_fit(pyvl.GaussianMixture(K, random_state=0, max_iter=20), X)
+    g = quiet_fit(pyvl.GaussianMixture(K, **VLFEAT, random_state=0, max_iter=20), X)
     c = g.covariances_.astype(np.float64)
     rtol = 1e-12 if dtype == np.float64 else 1e-6
     np.testing.assert_allclose(g.precisions_, 1.0 / c, rtol=rtol)
@@ -103,7 +103,7 @@ def test_precisions_are_scikit_learns_for_diagonal_covariances(dtype):
 
 def test_loaded_model_has_the_same_precisions(tmp_path):
     X = data()
-    g = quiet_fit(pyvl.GaussianMixture(K, random_state=1, max_iter=10), X)
+    g = quiet_fit(pyvl.GaussianMixture(K, **VLFEAT, random_state=1, max_iter=10), X)
     g.save(tmp_path / "g.npz")
     h = pyvl.GaussianMixture.load(tmp_path / "g.npz")
     np.testing.assert_array_equal(h.precisions_cholesky_, g.precisions_cholesky_)
@@ -139,14 +139,14 @@ def test_tol_is_the_per_sample_log_likelihood_change(chunked):
 
 def test_n_init_keeps_the_best_log_likelihood():
     X = data(n=600, seed=5)
-    best = quiet_fit(pyvl.GaussianMixture(6, n_init=4, max_iter=15, random_state=7, init_params="random"), X)
+    best = quiet_fit(pyvl.GaussianMixture(6, **VLFEAT, n_init=4, max_iter=15, random_state=7, init_params="random"), X)
     # the runs alone: the same per-run seeds come from the same RandomState
     rng = np.random.RandomState(7)
     seeds = [int(rng.randint(np.iinfo(np.int32).max)) for _ in range(4)]
     lower = []
     for trial, _seed in enumerate(seeds):
         one = quiet_fit(
-            pyvl.GaussianMixture(6, n_init=trial + 1, max_iter=15, random_state=7, init_params="random"), X
+            pyvl.GaussianMixture(6, **VLFEAT, n_init=trial + 1, max_iter=15, random_state=7, init_params="random"), X
         )
         lower.append(one.lower_bound_)
     # n_init = t + 1 keeps the best of the first t + 1 runs: a non-decreasing sequence

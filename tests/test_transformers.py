@@ -18,7 +18,7 @@ import pickle
 
 import numpy as np
 import pytest
-from helpers import image_sizes, images
+from helpers import VLFEAT, image_sizes, images
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
@@ -31,6 +31,8 @@ import pyvl
 import pyvl.encoders as E
 
 D = 5
+
+#: the transformers train VLFeat's GMM (diagonal, VLFeat's EM) by default
 
 
 # 12 images of 1..59 descriptors, one of them empty
@@ -131,11 +133,12 @@ def test_cross_validation_and_grid_search_on_lists(digits):
                                   max_iter=7, n_init=2, covariance_lower_bound=1e-3,
                                   random_state=11),
          pyvl.GaussianMixture(3, init_params="k-means++", max_iter=7, n_init=2,
-                              covariance_lower_bound=1e-3, random_state=11, dtype="float32"),
+                              covariance_lower_bound=1e-3, random_state=11, dtype="float32",
+                              **VLFEAT),
          dict(cls=E.FisherEncoder, improved=False, fast=True)),
         (pyvl.FisherVectorEncoder(4, square_root=True, improved=False, dtype="float64",
                                   random_state=3),
-         pyvl.GaussianMixture(4, random_state=3, dtype="float64"),
+         pyvl.GaussianMixture(4, random_state=3, dtype="float64", **VLFEAT),
          dict(cls=E.FisherEncoder, square_root=True, improved=False, dtype="float64")),
         (pyvl.VladEncoder(5, normalize_components=True, square_root=True, algorithm="elkan",
                           max_iter=9, n_init=2, random_state=4),
@@ -152,7 +155,7 @@ def test_cross_validation_and_grid_search_on_lists(digits):
         (pyvl.BovwEncoder(4, codebook="gmm", init_params="kmeans", covariance_lower_bound=1e-2,
                           max_iter=5, random_state=6),
          pyvl.GaussianMixture(4, covariance_lower_bound=1e-2, max_iter=5, random_state=6,
-                              dtype="float32"),
+                              dtype="float32", **VLFEAT),
          dict(cls=E.BovwEncoder, codebook="gmm")),
     ],
     ids=["fisher-fast", "fisher-f64", "vlad-elkan", "vlad-f64", "bovw-soft", "bovw-gmm"],
@@ -188,7 +191,7 @@ def test_a_trained_model_is_used_as_given():
 
     X = images(IMAGE_SIZES, D)
     data = np.concatenate(X)
-    gm = pyvl.GaussianMixture(3, random_state=0).fit(data)
+    gm = pyvl.GaussianMixture(3, random_state=0, **VLFEAT).fit(data)
     sk_gm = SkGM(3, covariance_type="diag", random_state=0).fit(data)
     sk_km = SkKMeans(4, random_state=0, n_init=1).fit(data)
     for model, t in ((gm, pyvl.FisherVectorEncoder), (sk_gm, pyvl.FisherVectorEncoder),

@@ -209,6 +209,12 @@ def bovw_all() -> Any:
 # ---- estimators ----------------------------------------------------------------------
 
 
+#: VLFeat's GMM (diagonal, VLFeat's EM): what pyvl.GaussianMixture fitted before its
+#: defaults became scikit-learn's; the cases below pin it, so their hashes are those of
+#: the VLFeat-compatible path. The scikit-learn defaults have their own cases.
+VLFEAT_GMM = dict(covariance_type="diag", em="vlfeat", reg_covar=0.0)
+
+
 def _gm_attrs(gm: Any) -> list[Any]:
     return [gm.weights_, gm.means_, gm.covariances_, gm.lower_bound_, gm.n_iter_, gm.converged_,
             list(gm.lower_bounds_)]
@@ -220,7 +226,7 @@ def _gm(dtype: Any, **kw: Any) -> Any:
     x = _data(dtype=dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gm = pyvl.GaussianMixture(5, random_state=0, **kw).fit(x)
+        gm = pyvl.GaussianMixture(5, random_state=0, **{**VLFEAT_GMM, **kw}).fit(x)
     return _gm_attrs(gm) + [gm.predict(x), gm.predict_proba(x[:100]), gm.score_samples(x[:100])]
 
 
@@ -231,6 +237,14 @@ for _dt in (np.float32, np.float64):
 
         _g.__name__ = f"GaussianMixture_{np.dtype(_dt).name}_{_ip}"
         case(_g)
+
+
+for _ct in ("full", "tied", "diag", "spherical"):
+    def _gs(ct: str = _ct) -> Any:  # scikit-learn's defaults (exact EM, reg_covar=1e-6)
+        return _gm(np.float64, covariance_type=ct, em="sklearn", reg_covar=1e-6, max_iter=30)
+
+    _gs.__name__ = f"GaussianMixture_sklearn_{_ct}"
+    case(_gs)
 
 
 @case
@@ -267,7 +281,8 @@ def chunked_fits() -> Any:
     chunks = [x[:1700], x[1700:3300], x[3300:]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        gm = pyvl.GaussianMixture(5, random_state=0, n_init=2, max_iter=20).fit(chunks)
+        gm = pyvl.GaussianMixture(5, random_state=0, n_init=2, max_iter=20,
+                                  **VLFEAT_GMM).fit(chunks)
         km = pyvl.KMeans(6, random_state=0, max_iter=20).fit(chunks)
     return _gm_attrs(gm) + [km.cluster_centers_, km.labels_, km.inertia_, km.n_iter_]
 
@@ -283,7 +298,7 @@ def dask_fits() -> Any:
     with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         X = da.from_array(x, chunks=(1000, 7))
-        gm = pyvl.GaussianMixture(5, random_state=0, max_iter=15).fit(X)
+        gm = pyvl.GaussianMixture(5, random_state=0, max_iter=15, **VLFEAT_GMM).fit(X)
         km = pyvl.KMeans(6, random_state=0, max_iter=15).fit(X)
         labels = np.asarray(km.labels_.compute())
     return _gm_attrs(gm) + [km.cluster_centers_, labels, km.inertia_]
@@ -344,7 +359,8 @@ def model_files() -> Any:
     x = _data(dtype=np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        objs = [pyvl.GaussianMixture(5, random_state=0).fit(x), pyvl.KMeans(6, random_state=0).fit(x),
+        objs = [pyvl.GaussianMixture(5, random_state=0, **VLFEAT_GMM).fit(x),
+                pyvl.KMeans(6, random_state=0).fit(x),
                 E.get("fisher", n_components=4, random_state=0).fit(x)]
     out = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -377,6 +377,9 @@ def _gmm_from_snapshot(p: dict[str, Any]) -> GMM:
     dtype = np.dtype(p["dtype"])
     k, d = p["means"].shape
     g = GMM.of_dtype(dtype, d, k)
+    g.covariance_type = p.get("covariance_type", 0)  # before the parameters (it resets them)
+    if g.covariance_type == 0:
+        g.exact_em = bool(p.get("exact_em", False))
     g.set_params(p["weights"], p["means"], p["covariances"])
     g.set_covariance_lower_bounds(p["bounds"])
     return g
@@ -386,7 +389,8 @@ def gmm_snapshot(g: GMM) -> dict[str, Any]:
     """A GMM's E-step state as small numpy arrays (what a worker needs)."""
     w, m, c = g.params()
     return {"dtype": g.dtype.str, "weights": w, "means": m, "covariances": c,
-            "bounds": g.covariance_lower_bounds}
+            "bounds": g.covariance_lower_bounds, "covariance_type": int(g.covariance_type),
+            "exact_em": g.exact_em}
 
 
 def _gmm_block_stats(block: Any, p: dict[str, Any]) -> np.ndarray:

@@ -40,8 +40,8 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from .._core.arrays import c_array
-from .._core.enums import GMMInit, KMeansAlgorithm, KMeansInit
-from .._core.errors import TrainingInterrupted
+from .._core.enums import CovarianceType, GMMInit, KMeansAlgorithm, KMeansInit
+from .._core.errors import InvalidArgumentError, TrainingInterrupted
 from .._core.objects import GMM, KMeans
 from .._core.rand import Rand, seeded
 from .._core.runtime import num_threads
@@ -114,15 +114,58 @@ def initialize(gmm: GMM, X: np.ndarray, p: GMMParams,
     else:  # random_from_data: indices from libgmm's seeded generator
         rand = Rand.default()
         idx = [rand.uindex(X.shape[0]) for _ in range(k)]
-        gmm.set_params(np.full(k, 1.0 / k), X[idx], np.tile(variance(X), (k, 1)))
-    user = p.user_init
+        gmm.set_params(np.full(k, 1.0 / k), X[idx],
+                       data_covariances(variance(X), p.covariance_type, k))
+    user = p.user_init if warm is None else {}  # a warm start continues the previous fit
     if user:
         w, m, c = gmm.params()
         w = user.get("weights_init", w)
         m = user.get("means_init", m)
-        if "precisions_init" in user:
-            c = 1.0 / user["precisions_init"]
+        given = p.covariances_init
+        if given is not None:
+            c = given
         gmm.set_params(w, m, c)
+
+
+def data_covariances(var: np.ndarray, covariance_type: str, k: int) -> np.ndarray:
+    """The data's per-feature variances ``var`` (D,) as the covariances of every
+    component in the type's layout (diagonal matrices; spherical: their mean), as
+    libgmm's "rand" initialisation sets them."""
+    d = var.shape[0]
+    if covariance_type == "diag":
+        return np.tile(var, (k, 1))
+    if covariance_type == "spherical":
+        return np.full(k, var.mean())
+    if covariance_type == "tied":
+        return np.diag(var)
+    return np.broadcast_to(np.diag(var), (k, d, d)).copy()
+
+
+def configure(gmm: GMM, p: GMMParams) -> None:
+    """The covariance type (before the parameters: setting it resets them), the
+    EM variant, ``reg_covar`` and the lower bounds of a GMM trained for ``p``."""
+    gmm.covariance_type = p.covariance_type
+    if p.covariance_type == "diag":
+        gmm.exact_em = p.em == "sklearn"
+    gmm.reg_covar = p.reg_covar
+    gmm.set_covariance_bound(p.bound)
+
+
+#: scikit-learn's words for a covariance that is not positive definite after an M-step.
+ILL_DEFINED = (
+    "Fitting the mixture model failed because some components have ill-defined empirical "
+    "covariance (for instance caused by singleton or collapsed samples). Try to decrease the "
+    "number of components, increase reg_covar, or scale the input data."
+)
+
+
+def _ill_defined(exc: InvalidArgumentError) -> ValueError | None:
+    """scikit-learn's ValueError for libgmm's "not positive definite after the
+    M-step" (None for any other error)."""
+    text = str(exc)
+    if "not positive definite" not in text:
+        return None
+    return ValueError(f"{ILL_DEFINED} (libgmm: {text})")
 
 
 def fit(p: GMMParams, source: Source,
@@ -146,7 +189,7 @@ def fit(p: GMMParams, source: Source,
     seeds = [draw_seed(rng) for _ in range(n_init)]
     monitor = Monitor("gmm", p.max_iter, p.verbose)
     with GMM.of_dtype(dtype, d, k) as gmm, num_threads(p.n_threads), monitor.catching_sigint():
-        gmm.set_covariance_bound(p.bound)
+        configure(gmm, p)
         gmm.store_posteriors = False
         monitor.finish_with_step, monitor.limit = True, p.max_iter
         if p.verbose:  # scikit-learn's lines on stdout, besides the progress bar
@@ -167,12 +210,14 @@ def fit(p: GMMParams, source: Source,
         for trial in range(n_init):
             logger.debug("GaussianMixture: initialisation %d of %d (%s)", trial + 1, n_init,
                          "warm start" if warm is not None else p.init_params)
-            with seeded(seeds[trial]):
-                if len(p.user_init) < 3 or warm is not None:
-                    initialize(gmm, sample, p, warm, lambda: monitor.interrupted)
-                else:  # nothing to draw: every parameter is given
-                    assert p.precisions_init is not None
-                    gmm.set_params(p.weights_init, p.means_init, 1.0 / p.precisions_init)
+            try:
+                with seeded(seeds[trial]):
+                    if len(p.user_init) < 3 or warm is not None:
+                        initialize(gmm, sample, p, warm, lambda: monitor.interrupted)
+                    else:  # nothing to draw: every parameter is given
+                        gmm.set_params(p.weights_init, p.means_init, p.covariances_init)
+            except InvalidArgumentError as exc:
+                raise _ill_defined(exc) or exc from None
             if p.verbose:
                 print("Initialization %d" % trial)
             monitor.start("GaussianMixture EM" if n_init == 1
@@ -183,6 +228,8 @@ def fit(p: GMMParams, source: Source,
                     ll = _em_in_memory(gmm, source.X)
                 else:
                     ll = em_by_passes(gmm, source, p.max_iter, monitor, k)
+            except InvalidArgumentError as exc:
+                raise _ill_defined(exc) or exc from None
             finally:
                 monitor.close()
             if p.verbose and p.max_iter > 0:
@@ -241,14 +288,30 @@ def _em_in_memory(gmm: GMM, X: np.ndarray) -> float:
 
 
 def _clamp_covariances(gmm: GMM) -> None:
-    """What vl_gmm_em does first: raise the variances to their lower bounds."""
+    """What vl_gmm_em does first: raise the variances (the diagonal entries of the
+    covariances; a spherical variance to the largest bound) to their lower bounds."""
     k, d = gmm.num_clusters, gmm.dimension
-    covs = gmm.covariances.reshape(k, d)
     bounds = gmm.covariance_lower_bounds
-    low = covs.astype(np.float64) < bounds[None, :]
-    if np.any(low):
-        covs[low] = np.broadcast_to(bounds.astype(gmm.dtype), covs.shape)[low]
-        gmm.set_covariances(covs)
+    kind = gmm.covariance_type
+    covs = gmm.covariances.reshape(gmm.covariances_shape)
+    if kind is CovarianceType.SPHERICAL:
+        diag, full_bounds = covs, np.full(k, bounds.max())
+    elif kind is CovarianceType.DIAGONAL:
+        diag, full_bounds = covs, np.broadcast_to(bounds, (k, d))
+    else:
+        diag = np.diagonal(covs, axis1=-2, axis2=-1).copy()
+        full_bounds = np.broadcast_to(bounds, diag.shape)
+    low = diag.astype(np.float64) < full_bounds
+    if not np.any(low):
+        return
+    diag = diag.copy()
+    diag[low] = full_bounds.astype(gmm.dtype)[low]
+    if kind in (CovarianceType.SPHERICAL, CovarianceType.DIAGONAL):
+        covs = diag
+    else:
+        idx = np.arange(d)
+        covs[..., idx, idx] = diag
+    gmm.set_covariances(covs)
 
 
 def em_by_passes(gmm: GMM, passes: LocalPasses | DaskPasses, max_iter: int, monitor: Monitor,

@@ -21,6 +21,12 @@ import numpy as np
 from .._core.arrays import SIZE_MAX, check_int
 
 GMM_INITS = ("kmeans", "k-means++", "random", "random_from_data")
+#: scikit-learn's covariance types (libgmm's VlGMMFull, VlGMMTied, VlGMMDiagonal, VlGMMSpherical).
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+#: The two EMs: scikit-learn's (libgmm's exact EM) and VLFeat's (diagonal only).
+GMM_EMS = ("sklearn", "vlfeat")
+#: VLFeat's lower bound of the variances (``covariance_lower_bound=None`` with em="vlfeat").
+VLFEAT_COVARIANCE_LOWER_BOUND = 1e-4
 KMEANS_INITS = ("k-means++", "random")
 KMEANS_ALGORITHMS = ("lloyd", "elkan", "ann")
 _INT32_MAX = int(np.iinfo(np.int32).max)
@@ -193,6 +199,9 @@ class GMMParams:
     chunk_size: int | None
     init_sample_size: int | None
     verbose_interval: int = 10
+    covariance_type: str = "diag"
+    reg_covar: float = 0.0
+    em: str = "vlfeat"
 
     @property
     def user_init(self) -> dict[str, np.ndarray]:
@@ -202,12 +211,84 @@ class GMMParams:
                                         ("precisions_init", self.precisions_init))
                 if a is not None}
 
+    @property
+    def covariances_init(self) -> np.ndarray | None:
+        """``precisions_init`` as covariances in the type's layout (float64), or None."""
+        if self.precisions_init is None:
+            return None
+        return precisions_to_covariances(self.precisions_init, self.covariance_type)
 
-def check_covariance_type(value: Any) -> None:
-    if value != "diag":
+
+def check_covariance_type(value: Any) -> str:
+    if not isinstance(value, str) or value not in COVARIANCE_TYPES:
         raise ValueError(
-            f"covariance_type must be 'diag' (libgmm fits diagonal covariances), got {value!r}"
+            f"covariance_type must be 'full', 'tied', 'diag' or 'spherical', got {value!r}"
         )
+    return value
+
+
+def covariances_shape(covariance_type: str, k: int, d: int | None) -> tuple[Any, ...]:
+    """scikit-learn's shape of ``covariances_`` (and ``precisions_``) for a type."""
+    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance_type]
+
+
+def _inverse_spd(a: np.ndarray) -> np.ndarray:
+    """The inverse of a symmetric positive definite matrix through its Cholesky
+    factor L (A^-1 = L^-T L^-1), symmetrised."""
+    inv_l = np.linalg.inv(np.linalg.cholesky(a))
+    out = inv_l.T @ inv_l
+    return (out + out.T) / 2
+
+
+def precisions_to_covariances(precisions: np.ndarray, covariance_type: str) -> np.ndarray:
+    """Covariances (float64, the type's layout) of checked precisions: 1 / p for
+    the diagonal and spherical types, the matrix inverse (by Cholesky) for full
+    and tied."""
+    p = np.asarray(precisions, dtype=np.float64)
+    if covariance_type == "full":
+        return np.stack([_inverse_spd(m) for m in p]) if len(p) else p.copy()
+    if covariance_type == "tied":
+        return _inverse_spd(p)
+    return 1.0 / p
+
+
+def _check_precisions(p: np.ndarray, covariance_type: str) -> None:
+    """scikit-learn's checks of ``precisions_init``: positive values (diag,
+    spherical), symmetric positive definite matrices (full, tied)."""
+    if covariance_type in ("diag", "spherical"):
+        if np.any(p <= 0):
+            raise ValueError(f"'{covariance_type} precision' should be positive "
+                             "(precisions_init must be positive)")
+        return
+    for m in p if covariance_type == "full" else p[None]:
+        ok = bool(np.all(np.isclose(m, m.T)))
+        if ok:
+            try:
+                np.linalg.cholesky(m)
+            except np.linalg.LinAlgError:
+                ok = False
+        if not ok:
+            raise ValueError(f"'{covariance_type} precision' should be symmetric, "
+                             "positive-definite")
+
+
+def _reg_covar(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+        math.isfinite(float(value)) and float(value) >= 0
+    ):
+        raise ValueError(f"reg_covar must be a finite float >= 0, got {value!r}")
+    return float(value)
+
+
+def _em(value: Any, covariance_type: str) -> str:
+    if not isinstance(value, str) or value not in GMM_EMS:
+        raise ValueError(f"em must be 'sklearn' or 'vlfeat', got {value!r}")
+    if value == "vlfeat" and covariance_type != "diag":
+        raise ValueError(
+            f"em='vlfeat' (VLFeat's EM) exists for covariance_type='diag' only, got "
+            f"covariance_type={covariance_type!r}: use em='sklearn'"
+        )
+    return value
 
 
 def gmm_params(est: Any, n_features: int | None) -> GMMParams:
@@ -216,7 +297,9 @@ def gmm_params(est: Any, n_features: int | None) -> GMMParams:
     k = positive(est.n_components, "n_components")
     max_iter = positive(est.max_iter, "max_iter", 0)
     n_init = positive(est.n_init, "n_init")
-    check_covariance_type(est.covariance_type)
+    covariance_type = check_covariance_type(est.covariance_type)
+    em = _em(getattr(est, "em", "vlfeat"), covariance_type)
+    reg_covar = _reg_covar(getattr(est, "reg_covar", 0.0))
     if est.init_params not in GMM_INITS:
         raise ValueError(
             "init_params must be 'kmeans', 'k-means++', 'random' or 'random_from_data', "
@@ -224,7 +307,10 @@ def gmm_params(est: Any, n_features: int | None) -> GMMParams:
         )
     if not (isinstance(est.tol, numbers.Real) and float(est.tol) >= 0):
         raise ValueError(f"tol must be a float >= 0, got {est.tol!r}")
-    bound = np.asarray(est.covariance_lower_bound, dtype=np.float64)
+    bound_param = est.covariance_lower_bound
+    if bound_param is None:
+        bound_param = VLFEAT_COVARIANCE_LOWER_BOUND if em == "vlfeat" else 0.0
+    bound = np.asarray(bound_param, dtype=np.float64)
     if bound.ndim > 1 or (bound.ndim == 1 and n_features is not None
                           and bound.shape[0] != n_features):
         raise ValueError(
@@ -232,7 +318,7 @@ def gmm_params(est: Any, n_features: int | None) -> GMMParams:
         )
     if not np.all(np.isfinite(bound)) or np.any(bound < 0):
         raise ValueError("covariance_lower_bound must be finite and >= 0")
-    user = _user_init(est, k, n_features)
+    user = _user_init(est, k, n_features, covariance_type)
     return GMMParams(
         n_components=k, tol=float(est.tol), bound=float(bound) if bound.ndim == 0 else bound,
         max_iter=max_iter, n_init=n_init, init_params=est.init_params,
@@ -243,6 +329,7 @@ def gmm_params(est: Any, n_features: int | None) -> GMMParams:
         dtype=_dtype(est.dtype), chunk_size=optional_positive(est.chunk_size, "chunk_size"),
         init_sample_size=optional_positive(est.init_sample_size, "init_sample_size"),
         verbose_interval=positive(getattr(est, "verbose_interval", 10), "verbose_interval"),
+        covariance_type=covariance_type, reg_covar=reg_covar, em=em,
     )
 
 
@@ -261,16 +348,22 @@ def _dtype(value: Any) -> Any:
     return value
 
 
-def _user_init(est: Any, k: int, d: int | None) -> dict[str, np.ndarray]:
+def _user_init(est: Any, k: int, d: int | None,
+               covariance_type: str = "diag") -> dict[str, np.ndarray]:
     out = {}
-    for name, shape in (("weights_init", (k,)), ("means_init", (k, d)), ("precisions_init", (k, d))):
+    for name, shape in (("weights_init", (k,)), ("means_init", (k, d)),
+                        ("precisions_init", covariances_shape(covariance_type, k, d))):
         value = getattr(est, name)
         if value is None:
             continue
         arr = np.asarray(value, dtype=np.float64)
-        if d is None and len(shape) == 2 and arr.ndim == 2:
-            shape = (k, arr.shape[1])
+        if d is None and None in shape and arr.ndim == len(shape) and arr.ndim >= 1:
+            dd = arr.shape[-1]
+            shape = tuple(dd if s is None else s for s in shape)
         if arr.shape != shape:
+            if name == "precisions_init":
+                raise ValueError(f"The parameter '{covariance_type} precision' should have the "
+                                 f"shape of {shape}, but got {arr.shape} (precisions_init)")
             raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} must be finite")
@@ -283,8 +376,8 @@ def _user_init(est: Any, k: int, d: int | None) -> dict[str, np.ndarray]:
             raise ValueError(
                 f"weights_init must be non-negative and sum to 1, got sum {w.sum():.6g}"
             )
-    if "precisions_init" in out and np.any(out["precisions_init"] <= 0):
-        raise ValueError("precisions_init must be positive")
+    if "precisions_init" in out:
+        _check_precisions(out["precisions_init"], covariance_type)
     return out
 
 
