@@ -1,5 +1,6 @@
 # Linux builds against an old glibc with `zig cc` (PyPI's `ziglang` package):
-# the portable (manylinux) libraries inside pyvl's wheels.
+# the portable (manylinux) libraries inside pyvl's wheels. Also macOS targets
+# (x86_64-macos.10.13, aarch64-macos.11.0), built but not run (.ci/macos-zig.sh).
 #
 #   cmake -S . -B build-zig -G Ninja --toolchain libgmm/cmake/toolchains/zig.cmake \
 #         -DGMM_ZIG_TARGET=x86_64-linux-gnu.2.17      # or aarch64-linux-gnu.2.17
@@ -43,7 +44,18 @@ endif()
 
 string(REGEX MATCH "^[^-]+" _gmm_zig_arch "${GMM_ZIG_TARGET}")
 cmake_host_system_information(RESULT _gmm_host_arch QUERY OS_PLATFORM)
-if(NOT _gmm_zig_arch STREQUAL _gmm_host_arch)
+if(GMM_ZIG_TARGET MATCHES "^([^-]+)-macos(\\.([0-9.]+))?$")
+  # macOS (a compile-and-link check from Linux: zig ships the SDK's headers
+  # and libSystem's link stubs; nothing can run here). Deployment target from
+  # the triple (x86_64-macos.10.13, aarch64-macos.11.0).
+  set(CMAKE_SYSTEM_NAME Darwin)
+  set(CMAKE_SYSTEM_PROCESSOR "${CMAKE_MATCH_1}")
+  if(CMAKE_MATCH_3)
+    set(CMAKE_OSX_DEPLOYMENT_TARGET "${CMAKE_MATCH_3}")
+  endif()
+  set(CMAKE_OSX_SYSROOT "/")           # zig's own SDK files, not an Xcode SDK
+  set(CMAKE_INSTALL_NAME_TOOL "true")  # no install_name_tool: build-tree checks only
+elseif(NOT _gmm_zig_arch STREQUAL _gmm_host_arch)
   # Another architecture: cross-compiling (C tests under an emulator). The
   # host's own architecture is not cross-compiling: its C tests and the
   # consumers of the installed library run directly.
@@ -82,7 +94,8 @@ set(CMAKE_RANLIB "${CMAKE_BINARY_DIR}/gmm-zig-ranlib" CACHE FILEPATH "zig ranlib
 # C tests of an aarch64 build run under qemu-user (as with the aarch64-linux-gnu
 # toolchain; zig's programs for glibc are dynamically linked, so qemu needs the
 # target's loader and libc: GMM_QEMU_LD_PREFIX, default /usr/aarch64-linux-gnu).
-if(_gmm_zig_arch STREQUAL "aarch64" AND NOT _gmm_host_arch STREQUAL "aarch64")
+if(_gmm_zig_arch STREQUAL "aarch64" AND NOT _gmm_host_arch STREQUAL "aarch64"
+   AND NOT CMAKE_SYSTEM_NAME STREQUAL "Darwin")
   if(NOT GMM_QEMU_AARCH64)
     find_program(GMM_QEMU_AARCH64 NAMES qemu-aarch64-static qemu-aarch64)
   endif()
