@@ -26,7 +26,8 @@ for tool in cmake ninja llvm-objdump llvm-nm; do
 done
 ZIG=${GMM_ZIG:-$(command -v zig || python3 -c "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))")}
 abi=$(sed -n 's/^#define LIBGMM_ABI_VERSION \([0-9][0-9]*\)$/\1/p' libgmm/include/vl/libgmm.h)
-grep '^[A-Za-z_]' libgmm/abi/symbols.txt | sort -u >"${BUILD}-expected.txt"
+mkdir -p "$BUILD"
+grep '^[A-Za-z_]' libgmm/abi/symbols.txt | sort -u >"$BUILD/expected.txt"
 
 for target in x86_64-macos.10.13 aarch64-macos.11.0; do
   b=$BUILD-${target%%-*}
@@ -52,7 +53,7 @@ for target in x86_64-macos.10.13 aarch64-macos.11.0; do
   [ "$used" = /usr/lib/libSystem.B.dylib ] || fail "the dylib links more than libSystem: $used"
   llvm-nm -gU "$lib" | awk '{print $3}' | sed 's/^_//' | grep -vxE '__dso_handle|_mh_dylib_header' |
     sort -u >"$b/exported.txt"
-  diff "${BUILD}-expected.txt" "$b/exported.txt" >&2 ||
+  diff "$BUILD/expected.txt" "$b/exported.txt" >&2 ||
     fail "the dylib does not export exactly libgmm/abi/symbols.txt (diff: expected, exported)"
   echo "exports: exactly libgmm/abi/symbols.txt ($(wc -l <"$b/exported.txt") functions)"
   llvm-objdump --macho -d --no-show-raw-insn "$lib" >"$b/disasm.txt"
