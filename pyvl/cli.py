@@ -47,7 +47,7 @@ import numpy as np
 
 from . import encoders as E
 from . import io
-from ._core.arrays import c_array, check_gmm
+from ._core.arrays import c_array, check_gmm, require_diagonal
 from ._core.runtime import num_threads
 
 __all__ = ["CliError", "Model", "encode_main", "fit_main", "load_model", "save_model"]
@@ -127,6 +127,10 @@ def _model_from_object(obj: Any, path: str) -> Model:
     if hasattr(obj, "cluster_centers_"):
         return Model("kmeans", centers=c_array(obj.cluster_centers_))
     if hasattr(obj, "means_") and hasattr(obj, "covariances_"):
+        try:  # a tied (D, D) covariance of K = D components has the diagonal shape
+            require_diagonal(getattr(obj, "covariance_type", "diag"), path)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
         return Model("gmm", means=obj.means_, covariances=obj.covariances_, weights=obj.weights_)
     raise CliError(
         f"{path}: the file holds a {type(obj).__name__}, not a fitted GMM, k-means model "

@@ -239,8 +239,17 @@ def test_kmeans_repeatable_and_array_init():
     assert a.cluster_centers_.dtype == np.float32
     c = pyvl.KMeans(5, init=a.cluster_centers_, max_iter=0).fit(X)
     np.testing.assert_array_equal(c.cluster_centers_, a.cluster_centers_)
-    with pytest.raises(ValueError, match="init array"):
+    # scikit-learn's messages
+    with pytest.raises(ValueError, match=r"initial centers \(4, 6\) does not match the number of "
+                       r"clusters 5\."):
         pyvl.KMeans(5, init=np.zeros((4, 6))).fit(X)
+    with pytest.raises(ValueError, match=r"initial centers \(5, 2\) does not match the number of "
+                       r"features of the data 6\."):
+        pyvl.KMeans(5, init=np.zeros((5, 2))).fit(X)
+    with pytest.raises(ValueError, match="initial centers contain NaN or infinity"):
+        pyvl.KMeans(5, init=np.full((5, 6), np.nan)).fit(X)
+    with pytest.raises(ValueError, match="real numeric array"):
+        pyvl.KMeans(5, init=np.full((5, 6), "a")).fit(X)
 
 
 # ---- scikit-learn's EM loop: counting, convergence, the final M-step -------------------

@@ -403,6 +403,53 @@ static int canary_intact(arr_t const *a)
   return 1;
 }
 
+/* k-means sample weights for n points: NULL (unweighted) now and then, else
+ * positive, some 0, all equal, all 0, or with one special value (NaN, +-Inf,
+ * negative: invalid; -0, denormal, huge: valid). A huge n gives a 1-byte
+ * dummy: the call must be rejected before the weights are read. */
+typedef struct {
+  double *p;
+  size_t npos;  /* positive weights that stay positive once libgmm rescales them */
+  int valid;    /* finite and >= 0 */
+  int all_zero; /* no positive weight */
+  int tame;     /* valid and every weight <= 1e8 */
+} wts_t;
+
+static wts_t wts_gen(rd_t *r, size_t n)
+{
+  wts_t w = {NULL, n, 1, 0, 1};
+  uint8_t const mode = u8(r);
+  uint64_t seed = u16(r);
+  double wmax = 0;
+  int e;
+  if (mode < 64) return w;
+  if (is_huge(n)) {
+    w.p = malloc(1);
+    return w;
+  }
+  w.p = malloc(n ? n * sizeof(double) : 1);
+  for (size_t i = 0; i < n; ++i) {
+    double const u = sm_unif(&seed);
+    if (mode < 128) w.p[i] = 0.1 + 2 * u;
+    else if (mode < 192) w.p[i] = (sm_next(&seed) & 3) == 0 ? 0.0 : (double)(1 + sm_next(&seed) % 4);
+    else if (mode < 224) w.p[i] = (sm_next(&seed) & 3) == 0 ? 0.0 : 2.5;
+    else if (mode < 232) w.p[i] = 0.0;
+    else w.p[i] = u;
+  }
+  if (mode >= 232 && n) w.p[u16(r) % n] = special(u8(r));
+  w.npos = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!(w.p[i] >= 0) || !isfinite(w.p[i])) w.valid = 0;
+    else if (w.p[i] > wmax) wmax = w.p[i];
+    if (!(w.p[i] <= 1e8)) w.tame = 0;
+  }
+  w.tame = w.tame && w.valid;
+  (void)frexp(wmax, &e);
+  for (size_t i = 0; i < n; ++i) w.npos += w.p[i] > 0 && ldexp(w.p[i], 1 - e) > 0;
+  w.all_zero = wmax == 0;
+  return w;
+}
+
 /* ---- global state -------------------------------------------------------------------------- */
 
 #define NG 3
@@ -1641,8 +1688,13 @@ static void op_km_fit(rd_t *r)
   size_t const D = rd_size(r, 16, 1), N = rd_num(r, 1), K = rd_size(r, 16, 1);
   static char const *const names[] = {"vl_kmeans_cluster", "vl_kmeans_init_centers_with_rand_data",
                                       "vl_kmeans_init_centers_plus_plus", "vl_kmeans_set_centers"};
+  static char const *const wnames[] = {"vl_kmeans_cluster_weighted",
+                                       "vl_kmeans_init_centers_with_rand_data_weighted",
+                                       "vl_kmeans_init_centers_plus_plus_weighted"};
   vl_type t;
   arr_t x;
+  wts_t w = {NULL, 0, 1, 0, 1};
+  int weighted = 0, wret = 0;
   double ret = 0;
   snap_t before, after;
   g_op = names[which];
@@ -1659,26 +1711,41 @@ static void op_km_fit(rd_t *r)
     must_succeed = !must_fail;
   } else {
     x = arr_gen_or_null(r, t, mulc(N, D), D, KIND_DATA, u8(r) > 252);
-    must_fail = D == 0 || K == 0 || K > N || !x.p || x.dummy || !x.finite;
+    weighted = u8(r) & 1;
+    if (weighted) {
+      g_op = wnames[which];
+      w = wts_gen(r, N);
+    }
+    must_fail = D == 0 || K == 0 || K > N || !x.p || x.dummy || !x.finite ||
+                (w.p && (!w.valid || w.all_zero || K > w.npos));
     must_succeed = !must_fail && !(which == 0 && km_trees_huge(k) &&
                                    vl_kmeans_get_algorithm(k) == VlKMeansANN);
   }
   before = snap_km(k);
   cb_reset_counts(&g_kcb[s]);
-  switch (which) {
-    case 0: ret = vl_kmeans_cluster(k, x.p, D, N, K); break;
-    case 1: vl_kmeans_init_centers_with_rand_data(k, x.p, D, N, K); break;
-    case 2: vl_kmeans_init_centers_plus_plus(k, x.p, D, N, K); break;
-    default: vl_kmeans_set_centers(k, x.p, D, K); break;
+  if (weighted) {
+    switch (which) {
+      case 0: ret = vl_kmeans_cluster_weighted(k, x.p, D, N, K, w.p); break;
+      case 1: wret = vl_kmeans_init_centers_with_rand_data_weighted(k, x.p, D, N, K, w.p); break;
+      default: wret = vl_kmeans_init_centers_plus_plus_weighted(k, x.p, D, N, K, w.p); break;
+    }
+  } else {
+    switch (which) {
+      case 0: ret = vl_kmeans_cluster(k, x.p, D, N, K); break;
+      case 1: vl_kmeans_init_centers_with_rand_data(k, x.p, D, N, K); break;
+      case 2: vl_kmeans_init_centers_plus_plus(k, x.p, D, N, K); break;
+      default: vl_kmeans_set_centers(k, x.p, D, K); break;
+    }
   }
   code = take_error();
   expect(code, must_fail, must_succeed, "k-means arguments");
+  if (weighted && which) REQUIRE(wret == code, "returned %d, last error %d", wret, code);
   if (which == 0) {
     if (code && code != VL_ERR_INTERRUPTED) REQUIRE(isnan(ret), "error but returned %g", ret);
     if (!code || code == VL_ERR_INTERRUPTED) {
       double const e = vl_kmeans_get_energy(k);
       REQUIRE(memcmp(&e, &ret, sizeof e) == 0, "returned %.17g, stored energy %.17g", ret, e);
-      if (x.tame) REQUIRE(ret >= 0 && isfinite(ret), "energy %g", ret);
+      if (x.tame && w.tame) REQUIRE(ret >= 0 && isfinite(ret), "energy %g", ret);
     }
   }
   if (rejected(code)) {
@@ -1693,6 +1760,7 @@ static void op_km_fit(rd_t *r)
   }
   snap_free(&before);
   arr_free(&x);
+  free(w.p);
 }
 
 static void op_km_refine(rd_t *r)
@@ -1703,6 +1771,7 @@ static void op_km_refine(rd_t *r)
   size_t D, K;
   vl_type t;
   arr_t x;
+  wts_t w = {NULL, 0, 1, 0, 1};
   double ret;
   snap_t before, after;
   g_op = "vl_kmeans_refine_centers";
@@ -1717,12 +1786,17 @@ static void op_km_refine(rd_t *r)
   if (!vl_kmeans_get_centers(k)) D = 1 + u8(r) % 8;
   if (!spend(km_work(k, N, D, K ? K : 1, 1))) return;
   x = arr_gen_or_null(r, t, mulc(N, D), D, KIND_DATA, u8(r) > 252);
-  must_fail = !vl_kmeans_get_centers(k) || K > N || !x.p || x.dummy || !x.finite;
+  if (u8(r) & 1) {
+    g_op = "vl_kmeans_refine_centers_weighted";
+    w = wts_gen(r, N);
+  }
+  must_fail = !vl_kmeans_get_centers(k) || K > N || !x.p || x.dummy || !x.finite ||
+              (w.p && (!w.valid || w.all_zero || K > w.npos));
   must_succeed = !must_fail && !(km_trees_huge(k) && vl_kmeans_get_algorithm(k) == VlKMeansANN);
   ctame = km_centers_tame(k);
   before = snap_km(k);
   cb_reset_counts(&g_kcb[s]);
-  ret = vl_kmeans_refine_centers(k, x.p, N);
+  ret = w.p ? vl_kmeans_refine_centers_weighted(k, x.p, N, w.p) : vl_kmeans_refine_centers(k, x.p, N);
   code = take_error();
   expect(code, must_fail, must_succeed, "refine arguments");
   if (!vl_kmeans_get_centers(k) || !K) REQUIRE(code != 0, "refine without centers");
@@ -1734,25 +1808,30 @@ static void op_km_refine(rd_t *r)
   }
   if (!code || code == VL_ERR_INTERRUPTED) {
     check_centers(k, D, K, x.tame && ctame);
-    if (x.tame && ctame) REQUIRE(ret >= 0 && isfinite(ret), "energy %g", ret);
+    if (x.tame && ctame && w.tame) REQUIRE(ret >= 0 && isfinite(ret), "energy %g", ret);
   }
   snap_free(&before);
   arr_free(&x);
+  free(w.p);
 }
 
-/* quantize (exact), quantize_ann, and the statistics API */
+/* quantize (exact), quantize_ann, the statistics API (weighted or not), quantize_energy */
 static void op_km_quantize(rd_t *r)
 {
   int s, code, must_fail, must_succeed;
   VlKMeans *k = rd_km(r, &s);
-  uint8_t const which = u8(r) % 3;
+  uint8_t const which = u8(r) % 4;
   size_t const N = rd_num(r, 1);
   uint8_t const opts = u8(r);
   int const update = opts & 4 ? (int)(opts >> 3) : 0;
   size_t D, K;
   vl_type t;
   arr_t x, assign, dist;
-  g_op = which == 0 ? "vl_kmeans_quantize" : which == 1 ? "vl_kmeans_quantize_ann" : "vl_kmeans_stats_*";
+  wts_t w = {NULL, 0, 1, 0, 1};
+  g_op = which == 0   ? "vl_kmeans_quantize"
+         : which == 1 ? "vl_kmeans_quantize_ann"
+         : which == 2 ? "vl_kmeans_stats_*"
+                      : "vl_kmeans_quantize_energy";
   if (!k) {
     vl_kmeans_quantize(NULL, NULL, NULL, NULL, 0);
     REQUIRE(take_error() == VL_ERR_BAD_ARG, "NULL object accepted");
@@ -1765,6 +1844,42 @@ static void op_km_quantize(rd_t *r)
   if (!spend(km_work(k, N, D, K ? K : 1, 0) * (double)(vl_kmeans_get_num_trees(k) > 100 ? 1 : vl_kmeans_get_num_trees(k) + 1)))
     return;
   x = arr_gen_or_null(r, t, mulc(N, D), D, KIND_DATA, u8(r) > 252);
+  if (which >= 2 && (u8(r) & 1)) w = wts_gen(r, N);
+  if (which == 3) {
+    /* assignments and the (weighted) energy; outputs optional */
+    double e;
+    snap_t before = snap_km(k), after;
+    assign = (opts & 1) ? arr_empty(VL_TYPE_FLOAT) : out_alloc(VL_TYPE_FLOAT, N); /* uint32 */
+    dist = (opts & 2) ? arr_empty(t) : out_alloc(t, N);
+    must_fail = !vl_kmeans_get_centers(k) ||
+                (N && (!x.p || x.dummy || !x.finite || (w.p && !w.valid)));
+    must_succeed = !must_fail && !assign.dummy && !dist.dummy;
+    e = vl_kmeans_quantize_energy(k, (vl_uint32 *)assign.p, dist.p, x.p, N, w.p);
+    code = take_error();
+    expect(code, must_fail, must_succeed, "quantize_energy arguments");
+    REQUIRE(code ? isnan(e) : e >= 0, "energy %g with code %d", e, code);
+    after = snap_km(k);
+    REQUIRE(snap_equal(&before, &after), "quantize_energy changed the object");
+    snap_free(&before);
+    snap_free(&after);
+    if (code) REQUIRE(canary_intact(&assign) && canary_intact(&dist), "rejected call wrote outputs");
+    if (!code && N) {
+      int const tame = x.tame && km_centers_tame(k) && w.tame;
+      if (tame) REQUIRE(isfinite(e), "energy %g on tame input", e);
+      if (dist.p && tame) {
+        double sum = 0;
+        for (size_t i = 0; i < N; ++i) sum += (w.p ? w.p[i] : 1.0) * arr_get(&dist, i);
+        REQUIRE(fabs(e - sum) <= 1e-12 * sum, "energy %.17g, sum of distances %.17g", e, sum);
+      }
+      for (size_t i = 0; assign.p && i < N; ++i)
+        REQUIRE(((vl_uint32 const *)assign.p)[i] < K, "assignment %zu >= K", i);
+    }
+    arr_free(&x);
+    arr_free(&assign);
+    arr_free(&dist);
+    free(w.p);
+    return;
+  }
   if (which == 2) {
     /* Lloyd by statistics (L2 only) */
     size_t sz;
@@ -1779,30 +1894,36 @@ static void op_km_quantize(rd_t *r)
             "stats size %zu (code %d)", sz, code);
     if (!valid_obj) {
       arr_free(&x);
+      free(w.p);
       return;
     }
     st = calloc(sz, sizeof(double));
     ctame = km_centers_tame(k);
-    g_op = "vl_kmeans_stats_accumulate";
+    g_op = w.p ? "vl_kmeans_stats_accumulate_weighted" : "vl_kmeans_stats_accumulate";
     before = snap_km(k);
-    ret = vl_kmeans_stats_accumulate(k, st, x.p, N);
+    ret = w.p ? vl_kmeans_stats_accumulate_weighted(k, st, x.p, N, w.p)
+              : vl_kmeans_stats_accumulate(k, st, x.p, N);
     code = take_error();
     REQUIRE(ret == code, "returned %d, last error %d", ret, code);
-    must_fail = N && (!x.p || x.dummy || !x.finite);
+    must_fail = N && (!x.p || x.dummy || !x.finite || (w.p && !w.valid));
     expect(code, must_fail, !must_fail, "accumulate");
     after = snap_km(k);
     REQUIRE(snap_equal(&before, &after), "accumulate changed the object");
     snap_free(&after);
-    if (!code) {
-      double cnt = 0;
+    if (code) {
+      for (size_t j = 0; j < sz; ++j) REQUIRE(st[j] == 0, "a rejected accumulate wrote stats");
+    } else {
+      double cnt = 0, total = 0;
       for (size_t j = 0; j < K; ++j) cnt += st[j];
-      REQUIRE(cnt == (double)N && st[sz - 1] == (double)N, "counts %g, N %g for %zu points", cnt,
-              st[sz - 1], N);
+      for (size_t i = 0; i < N; ++i) total += w.p ? w.p[i] : 1.0;
+      REQUIRE((w.p ? !w.tame || fabs(cnt - total) <= 1e-12 * total : cnt == (double)N) &&
+                  st[sz - 1] == (double)N,
+              "counts %g (weights %g), N %g for %zu points", cnt, total, st[sz - 1], N);
       g_op = "vl_kmeans_update_from_stats";
       ret = vl_kmeans_update_from_stats(k, st);
       code = take_error();
       REQUIRE(ret == code, "returned %d, last error %d", ret, code);
-      if (x.tame && ctame) {
+      if (x.tame && ctame && w.tame) {
         expect(code, 0, 1, "statistics from accumulate");
         check_centers(k, D, K, 1);
       }
@@ -1812,6 +1933,7 @@ static void op_km_quantize(rd_t *r)
     REQUIRE(vl_kmeans_stats_merge(k, st, NULL) == VL_ERR_BAD_ARG && take_error() == VL_ERR_BAD_ARG,
             "merge NULL");
     free(st);
+    free(w.p);
     arr_free(&x);
     return;
   }

@@ -303,6 +303,33 @@ def copy_from_c(address: int | None, count_: int, dtype: np.dtype) -> np.ndarray
 # ---- GMM parameters ---------------------------------------------------------------------
 
 
+def _other_covariance_type(shape: tuple[int, ...], means_shape: tuple[int, ...]) -> str | None:
+    """The non-diagonal covariance type whose layout ``shape`` is, for means of
+    ``means_shape`` (K, D): "full" (K, D, D), "tied" (D, D) or "spherical" (K,);
+    None otherwise (a tied (D, D) with K = D looks diagonal: see require_diagonal)."""
+    k, d = means_shape
+    if shape == (k, d, d):
+        return "full"
+    if shape == (d, d) and d != k:
+        return "tied"
+    if shape == (k,):
+        return "spherical"
+    return None
+
+
+def require_diagonal(covariance_type: Any, what: str = "the GMM") -> None:
+    """``ValueError`` unless ``covariance_type`` (scikit-learn's name, or a
+    ``CovarianceType``) is the diagonal one: Fisher vectors, VLAD, bags of words and
+    VLFeat's functions need diagonal covariances."""
+    name = getattr(covariance_type, "sklearn_name", covariance_type)
+    if name != "diag":
+        raise ValueError(
+            f"{what} must have diagonal covariances (covariance_type='diag': Fisher vectors, "
+            f"VLAD, bags of words and VLFeat's functions need them); its covariance_type is "
+            f"{name!r}"
+        )
+
+
 def check_gmm(
     means: Any,
     covariances: Any,
@@ -328,6 +355,9 @@ def check_gmm(
     p = numeric(priors, "priors")
     if m.ndim != 2:
         raise ValueError(f"{what}: means must be a (K, D) array, got shape {m.shape}")
+    other = _other_covariance_type(c.shape, m.shape)
+    if other:
+        require_diagonal(other, what)
     if c.shape != m.shape:
         raise ValueError(
             f"{what}: covariances must have the shape of means {m.shape} (diagonal variances), "

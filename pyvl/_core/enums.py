@@ -70,6 +70,46 @@ class GMMInit(enum.IntEnum):
     CUSTOM = 2
 
 
+class CovarianceType(enum.IntEnum):
+    """``VlGMMCovarianceType``: the shape of a GMM's covariances (vl/libgmm/gmm.h)."""
+
+    DIAGONAL = 0
+    FULL = 1
+    TIED = 2
+    SPHERICAL = 3
+
+    @property
+    def sklearn_name(self) -> str:
+        """scikit-learn's name: ``"diag"``, ``"full"``, ``"tied"`` or ``"spherical"``."""
+        return _SKLEARN_COVARIANCE_NAMES[self]
+
+    @classmethod
+    def of(cls, value: object) -> CovarianceType:
+        """A member from itself, its integer, or scikit-learn's name (``"diag"``,
+        ``"full"``, ``"tied"``, ``"spherical"``); ``ValueError`` for anything else."""
+        if isinstance(value, str):
+            for member, name in _SKLEARN_COVARIANCE_NAMES.items():
+                if value == name:
+                    return member
+        elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            try:
+                return cls(int(value))
+            except ValueError:
+                pass
+        raise ValueError(
+            f"covariance_type must be 'full', 'tied', 'diag' or 'spherical' (or VlGMMFull=1, "
+            f"VlGMMTied=2, VlGMMDiagonal=0, VlGMMSpherical=3), got {value!r}"
+        )
+
+
+_SKLEARN_COVARIANCE_NAMES = {
+    CovarianceType.DIAGONAL: "diag",
+    CovarianceType.FULL: "full",
+    CovarianceType.TIED: "tied",
+    CovarianceType.SPHERICAL: "spherical",
+}
+
+
 class FisherFlag(enum.IntFlag):
     """``VL_FISHER_FLAG_*``."""
 

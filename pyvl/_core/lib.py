@@ -203,6 +203,14 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
         c_double,
         [GMMRef, c_void_p, c_size_t, c_void_p, _dp, POINTER(c_uint32)],
     ),
+    "vl_gmm_set_covariance_type": (None, [GMMRef, c_enum]),
+    "vl_gmm_get_covariance_type": (c_enum, [GMMRef]),
+    "vl_gmm_get_covariances_size": (c_size_t, [GMMRef]),
+    "vl_gmm_set_reg_covar": (None, [GMMRef, c_double]),
+    "vl_gmm_get_reg_covar": (c_double, [GMMRef]),
+    "vl_gmm_set_exact_em": (None, [GMMRef, c_int]),
+    "vl_gmm_get_exact_em": (c_int, [GMMRef]),
+    "vl_gmm_init_with_labels": (None, [GMMRef, c_void_p, c_size_t, POINTER(c_uint32)]),
     "vl_gmm_stats_size": (c_size_t, [GMMRef]),
     "vl_gmm_stats_accumulate": (c_int, [GMMRef, _dp, c_void_p, c_size_t, c_void_p, _dp, c_size_t]),
     "vl_gmm_stats_merge": (c_int, [GMMRef, _dp, _dp]),
@@ -213,6 +221,24 @@ _SIGNATURES: dict[str, tuple[Any, list[Any]]] = {
     "vl_kmeans_stats_accumulate": (c_int, [KMeansRef, _dp, c_void_p, c_size_t]),
     "vl_kmeans_stats_merge": (c_int, [KMeansRef, _dp, _dp]),
     "vl_kmeans_update_from_stats": (c_int, [KMeansRef, _dp]),
+    "vl_kmeans_cluster_weighted": (
+        c_double,
+        [KMeansRef, c_void_p, c_size_t, c_size_t, c_size_t, _dp],
+    ),
+    "vl_kmeans_refine_centers_weighted": (c_double, [KMeansRef, c_void_p, c_size_t, _dp]),
+    "vl_kmeans_init_centers_with_rand_data_weighted": (
+        c_int,
+        [KMeansRef, c_void_p, c_size_t, c_size_t, c_size_t, _dp],
+    ),
+    "vl_kmeans_init_centers_plus_plus_weighted": (
+        c_int,
+        [KMeansRef, c_void_p, c_size_t, c_size_t, c_size_t, _dp],
+    ),
+    "vl_kmeans_quantize_energy": (
+        c_double,
+        [KMeansRef, c_void_p, c_void_p, c_void_p, c_size_t, _dp],
+    ),
+    "vl_kmeans_stats_accumulate_weighted": (c_int, [KMeansRef, _dp, c_void_p, c_size_t, _dp]),
     # fisher.h, vlad.h, encode.h (batch encoders and bag of words)
     "vl_fisher_encode": (
         c_size_t,

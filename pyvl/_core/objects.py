@@ -24,14 +24,16 @@ from .arrays import (
     as_array,
     as_data,
     as_params,
+    c_array,
     c_int,
     copy_from_c,
     count,
     dtype_of,
+    numeric,
     ptr,
     typed_ptr,
 )
-from .enums import DataType, Distance, GMMInit, KMeansAlgorithm, KMeansInit
+from .enums import CovarianceType, DataType, Distance, GMMInit, KMeansAlgorithm, KMeansInit
 from .errors import InvalidArgumentError, StateError
 from .handle import Handle
 from .lib import IterationCallback, lib
@@ -59,12 +61,17 @@ def _dp(a: np.ndarray | None) -> Any:
 
 
 class GMM(Handle):
-    """A libgmm ``VlGMM`` (diagonal-covariance Gaussian mixture).
+    """A libgmm ``VlGMM`` (Gaussian mixture; diagonal covariances unless
+    :attr:`covariance_type` says otherwise).
 
     Its fixed properties are cached: ``data_type`` (``DataType``), ``dtype``
     (numpy), ``dimension`` (D) and ``num_clusters`` (K). ``kmeans_init`` is the
     :class:`KMeans` the C object points to for its initialisation (kept alive
     while it does).
+
+    Covariances are in the layout of the type (:attr:`covariances_shape`):
+    (K, D) variances for ``DIAGONAL`` (VLFeat's model), (K, D, D) matrices for
+    ``FULL``, one (D, D) matrix for ``TIED``, (K,) variances for ``SPHERICAL``.
     """
 
     _kind = "GMM"
@@ -100,10 +107,14 @@ class GMM(Handle):
         return cls.new(DataType.of(dtype), dimension, num_components)
 
     def __repr__(self) -> str:
-        state = "deleted" if self.closed else f"0x{self.address():x}"
+        if self.closed:
+            return f"<VlGMM {self.dtype} dimension={self.dimension} " \
+                   f"num_clusters={self.num_clusters} at deleted>"
+        kind = self.covariance_type
+        covs = "" if kind is CovarianceType.DIAGONAL else f" covariance_type={kind.sklearn_name}"
         return (
             f"<VlGMM {self.dtype} dimension={self.dimension} "
-            f"num_clusters={self.num_clusters} at {state}>"
+            f"num_clusters={self.num_clusters}{covs} at 0x{self.address():x}>"
         )
 
     def copy(self) -> GMM:
@@ -137,6 +148,13 @@ class GMM(Handle):
         """k-means++ means, data variance as covariances, uniform priors."""
         x, n = self._data(data, num_data)
         lib.vl_gmm_init_with_rand_data(self, ptr(x), n)
+
+    def init_with_labels(self, data: Any, labels: Any, num_data: int | None = None) -> None:
+        """One M-step on the one-hot posteriors of ``labels`` ((N,) integers < K) for
+        (N, D) ``data``: scikit-learn's initialisation from k-means labels."""
+        x, n = self._data(data, num_data)
+        lab = _labels(labels, n, self.num_clusters)
+        lib.vl_gmm_init_with_labels(self, ptr(x), n, typed_ptr(lab, ctypes.c_uint32))
 
     def init_with_kmeans(self, data: Any, num_data: int | None = None,
                          kmeans: KMeans | None = None) -> None:
@@ -172,7 +190,8 @@ class GMM(Handle):
     # ---- sufficient statistics (EM by passes over chunks) -----------------------------
 
     def stats_size(self) -> int:
-        """Doubles in a statistics buffer: K(2D+2)+2."""
+        """Doubles in a statistics buffer: 2K + KD + S + 2 with S the second moments'
+        size (KD for the diagonal and spherical types, KDD full, DD tied)."""
         return int(lib.vl_gmm_stats_size(self))
 
     def new_stats(self) -> np.ndarray:
@@ -189,6 +208,9 @@ class GMM(Handle):
         )
 
     def mstep_from_stats(self, stats: np.ndarray) -> None:
+        """The M-step from a statistics buffer (raises ``InvalidArgumentError``, the
+        parameters unchanged, when an exact M-step finds a covariance that is not
+        positive definite)."""
         lib.vl_gmm_mstep_from_stats(self, _dp(stats), None)
 
     def plan_restart(self, mass: np.ndarray, n: int, start: int, split: np.ndarray) -> int:
@@ -203,9 +225,10 @@ class GMM(Handle):
         lib.vl_gmm_set_means(self, ptr(arr))
 
     def set_covariances(self, covariances: Any) -> None:
-        """Diagonal covariances (variances): K*D values >= 0, flat or (K, D)."""
-        arr = as_params(covariances, (self.num_clusters, self.dimension), self.dtype,
-                        "covariances")
+        """Covariances in the type's layout (:attr:`covariances_shape`), flat or shaped:
+        variances >= 0 (diagonal, spherical), or symmetric matrices (full, tied;
+        symmetric up to 1e-5 sqrt(a_ii a_jj), stored as (A + A^T) / 2)."""
+        arr = as_params(covariances, self.covariances_shape, self.dtype, "covariances")
         lib.vl_gmm_set_covariances(self, ptr(arr))
 
     def set_priors(self, priors: Any) -> None:
@@ -214,15 +237,15 @@ class GMM(Handle):
         lib.vl_gmm_set_priors(self, ptr(arr))
 
     def set_params(self, weights: Any, means: Any, covariances: Any) -> None:
-        """Priors (K,), means (K, D) and variances (K, D) at once."""
+        """Priors (K,), means (K, D) and covariances (:attr:`covariances_shape`) at once."""
         self.set_priors(weights)
         self.set_means(means)
         self.set_covariances(covariances)
 
     def params(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Copies of (priors (K,), means (K, D), variances (K, D))."""
+        """Copies of (priors (K,), means (K, D), covariances (:attr:`covariances_shape`))."""
         k, d = self.num_clusters, self.dimension
-        return self.priors, self.means.reshape(k, d), self.covariances.reshape(k, d)
+        return self.priors, self.means.reshape(k, d), self.covariances.reshape(self.covariances_shape)
 
     @property
     def means(self) -> np.ndarray:
@@ -232,9 +255,53 @@ class GMM(Handle):
 
     @property
     def covariances(self) -> np.ndarray:
-        """Diagonal covariances, flat (K*D,)."""
-        return copy_from_c(lib.vl_gmm_get_covariances(self), self.num_clusters * self.dimension,
-                           self.dtype)
+        """Covariances in the type's layout, flat (K*D, K*D*D, D*D or K values)."""
+        return copy_from_c(lib.vl_gmm_get_covariances(self),
+                           int(lib.vl_gmm_get_covariances_size(self)), self.dtype)
+
+    @property
+    def covariances_shape(self) -> tuple[int, ...]:
+        """The covariances' shape: (K, D) diagonal, (K, D, D) full, (D, D) tied, (K,)
+        spherical (scikit-learn's ``covariances_`` shapes)."""
+        k, d = self.num_clusters, self.dimension
+        return {
+            CovarianceType.DIAGONAL: (k, d),
+            CovarianceType.FULL: (k, d, d),
+            CovarianceType.TIED: (d, d),
+            CovarianceType.SPHERICAL: (k,),
+        }[self.covariance_type]
+
+    @property
+    def covariance_type(self) -> CovarianceType:
+        """The :class:`CovarianceType`. Setting it (a member, its integer or
+        scikit-learn's name) resets the means, covariances, priors and posteriors to
+        zero: set or initialise them afterwards."""
+        return CovarianceType(int(lib.vl_gmm_get_covariance_type(self)))
+
+    @covariance_type.setter
+    def covariance_type(self, value: Any) -> None:
+        kind = CovarianceType.of(value)
+        lib.vl_gmm_set_covariance_type(self, int(kind))
+
+    @property
+    def reg_covar(self) -> float:
+        """scikit-learn's ``reg_covar``: added to the covariances' diagonals after every
+        M-step (>= 0; default 0)."""
+        return float(lib.vl_gmm_get_reg_covar(self))
+
+    @reg_covar.setter
+    def reg_covar(self, value: float) -> None:
+        lib.vl_gmm_set_reg_covar(self, float(value))
+
+    @property
+    def exact_em(self) -> bool:
+        """Whether EM is the exact variant (scikit-learn's: every posterior, no
+        restarts; always true for the non-diagonal types) rather than VLFeat's."""
+        return bool(lib.vl_gmm_get_exact_em(self))
+
+    @exact_em.setter
+    def exact_em(self, value: bool) -> None:
+        lib.vl_gmm_set_exact_em(self, int(bool(value)))
 
     @property
     def priors(self) -> np.ndarray:
@@ -364,8 +431,9 @@ class GMM(Handle):
 
     def state(self) -> dict[str, Any]:
         """Everything the setters can restore, as plain values and numpy copies:
-        ``data_type``, ``dimension``, ``num_clusters``, ``means``, ``covariances``
-        (K*D,), ``priors`` (K,), ``covariance_lower_bounds`` (D,) float64,
+        ``data_type``, ``dimension``, ``num_clusters``, ``covariance_type``,
+        ``reg_covar``, ``exact_em``, ``means``, ``covariances`` (flat, in the type's
+        layout), ``priors`` (K,), ``covariance_lower_bounds`` (D,) float64,
         ``num_repetitions``, ``max_num_iterations``, ``verbosity``,
         ``initialization``, ``store_posteriors``, ``convergence_threshold``,
         ``kmeans_init`` (a :class:`KMeans` or None) and ``loglikelihood`` (that of
@@ -377,6 +445,9 @@ class GMM(Handle):
             "data_type": int(self.data_type),
             "dimension": self.dimension,
             "num_clusters": self.num_clusters,
+            "covariance_type": int(self.covariance_type),
+            "reg_covar": self.reg_covar,
+            "exact_em": int(self.exact_em),
             "means": self.means,
             "covariances": self.covariances,
             "priors": self.priors,
@@ -395,8 +466,14 @@ class GMM(Handle):
     def from_state(cls, state: Mapping[str, Any]) -> GMM:
         """A new GMM with :meth:`state`'s values, set through the setters. The
         log-likelihood has no setter: :attr:`loglikelihood` reads 0 until the next
-        run; the saved value is kept in ``pickled_loglikelihood``."""
+        run; the saved value is kept in ``pickled_loglikelihood``. A state without
+        ``covariance_type``, ``reg_covar`` or ``exact_em`` (written before they
+        existed) is VLFeat's diagonal model."""
         g = cls.new(state["data_type"], state["dimension"], state["num_clusters"])
+        g.covariance_type = state.get("covariance_type", CovarianceType.DIAGONAL)
+        g.reg_covar = float(state.get("reg_covar", 0.0))
+        if g.covariance_type is CovarianceType.DIAGONAL:
+            g.exact_em = bool(state.get("exact_em", False))
         g.set_means(state["means"])
         g.set_covariances(state["covariances"])
         g.set_priors(state["priors"])
@@ -420,7 +497,15 @@ class GMM(Handle):
 
 
 class KMeans(Handle):
-    """A libgmm ``VlKMeans``. ``data_type``/``dtype`` are cached."""
+    """A libgmm ``VlKMeans``. ``data_type``/``dtype`` are cached.
+
+    The training, energy and statistics methods take optional sample
+    ``weights``: one float64 per point used (shape (N,), any real dtype,
+    converted to float64, a copy only if it is not one already), finite and
+    >= 0; None runs the unweighted call. Point i then counts ``weights[i]``
+    times: weighted seeding, weighted means (medians for L1) and the energy
+    ``sum_i w_i d(x_i, c)`` (``vl/libgmm/kmeans.h`` has the semantics).
+    """
 
     _kind = "KMeans"
 
@@ -481,11 +566,16 @@ class KMeans(Handle):
             )
         return d
 
-    def cluster(self, data: Any, dimension: int, num_data: int | None, num_centers: int) -> float:
-        """Seed and refine ``num_repetitions`` times; returns the lowest energy."""
+    def cluster(self, data: Any, dimension: int, num_data: int | None, num_centers: int,
+                weights: Any = None) -> float:
+        """Seed and refine ``num_repetitions`` times; returns the lowest energy
+        (weighted with ``weights``, (N,))."""
         x, n = self._data(data, dimension, num_data)
-        return float(lib.vl_kmeans_cluster(self, ptr(x), x.shape[1], n,
-                                           count(num_centers, "num_centers")))
+        k = count(num_centers, "num_centers")
+        if weights is None:
+            return float(lib.vl_kmeans_cluster(self, ptr(x), x.shape[1], n, k))
+        w = _weights(weights, n)
+        return float(lib.vl_kmeans_cluster_weighted(self, ptr(x), x.shape[1], n, k, _dp(w)))
 
     def quantize(self, data: Any, num_data: int | None = None,
                  distances: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
@@ -495,6 +585,20 @@ class KMeans(Handle):
         dist = np.zeros(n, dtype=self.dtype) if distances else None
         lib.vl_kmeans_quantize(self, ptr(a), ptr(dist), ptr(x), n)
         return a, dist
+
+    def quantize_energy(self, data: Any, num_data: int | None = None, weights: Any = None,
+                        assignments: bool = True, distances: bool = True,
+                        ) -> tuple[np.ndarray | None, np.ndarray | None, float]:
+        """Nearest center of each point and the energy of the points under the
+        centers: ``(assignments uint32 (N,) or None, distances (N,) of the dtype or
+        None, energy)``, the energy being ``sum_i w_i d_i`` in float64 (``w_i = 1``
+        without ``weights``; weights may all be 0)."""
+        x, n = as_data(data, self._fitted_dimension(), self.dtype, num_data)
+        w = None if weights is None else _weights(weights, n)
+        a = np.zeros(n, dtype=np.uint32) if assignments else None
+        dist = np.zeros(n, dtype=self.dtype) if distances else None
+        e = float(lib.vl_kmeans_quantize_energy(self, ptr(a), ptr(dist), ptr(x), n, _dp(w)))
+        return a, dist, e
 
     def quantize_ann(self, data: Any, num_data: int | None = None, update: bool = False,
                      assignments: Any = None, distances: Any = None) -> tuple[np.ndarray, np.ndarray]:
@@ -514,21 +618,37 @@ class KMeans(Handle):
         lib.vl_kmeans_set_centers(self, ptr(c), d, k)
 
     def init_centers_with_rand_data(self, data: Any, dimension: int, num_data: int | None,
-                                    num_centers: int) -> None:
+                                    num_centers: int, weights: Any = None) -> None:
+        """Random selection of ``num_centers`` distinct points (with ``weights``:
+        drawn in proportion to the weights, without replacement)."""
         x, n = self._data(data, dimension, num_data)
-        lib.vl_kmeans_init_centers_with_rand_data(self, ptr(x), x.shape[1], n,
-                                                  count(num_centers, "num_centers"))
+        k = count(num_centers, "num_centers")
+        if weights is None:
+            lib.vl_kmeans_init_centers_with_rand_data(self, ptr(x), x.shape[1], n, k)
+        else:
+            lib.vl_kmeans_init_centers_with_rand_data_weighted(
+                self, ptr(x), x.shape[1], n, k, _dp(_weights(weights, n)))
 
     def init_centers_plus_plus(self, data: Any, dimension: int, num_data: int | None,
-                               num_centers: int) -> None:
+                               num_centers: int, weights: Any = None) -> None:
+        """k-means++ seeding (with ``weights``: D^2 sampling times the weights)."""
         x, n = self._data(data, dimension, num_data)
-        lib.vl_kmeans_init_centers_plus_plus(self, ptr(x), x.shape[1], n,
-                                             count(num_centers, "num_centers"))
+        k = count(num_centers, "num_centers")
+        if weights is None:
+            lib.vl_kmeans_init_centers_plus_plus(self, ptr(x), x.shape[1], n, k)
+        else:
+            lib.vl_kmeans_init_centers_plus_plus_weighted(
+                self, ptr(x), x.shape[1], n, k, _dp(_weights(weights, n)))
 
-    def refine_centers(self, data: Any, num_data: int | None = None) -> float:
-        """Run the configured algorithm from the current centers; returns the energy."""
+    def refine_centers(self, data: Any, num_data: int | None = None,
+                       weights: Any = None) -> float:
+        """Run the configured algorithm from the current centers; returns the energy
+        (weighted with ``weights``, (N,))."""
         x, n = as_data(data, self._fitted_dimension(), self.dtype, num_data)
-        return float(lib.vl_kmeans_refine_centers(self, ptr(x), n))
+        if weights is None:
+            return float(lib.vl_kmeans_refine_centers(self, ptr(x), n))
+        w = _weights(weights, n)
+        return float(lib.vl_kmeans_refine_centers_weighted(self, ptr(x), n, _dp(w)))
 
     def set_iteration_callback(self, callback: Callable[[int, float], int] | None) -> None:
         """``callback(iteration, energy)`` after every iteration; a non-zero return
@@ -542,8 +662,16 @@ class KMeans(Handle):
         """A zeroed statistics buffer: K(D+1)+2 doubles."""
         return np.zeros(int(lib.vl_kmeans_stats_size(self)))
 
-    def stats_accumulate(self, stats: np.ndarray, data: np.ndarray) -> None:
-        lib.vl_kmeans_stats_accumulate(self, _dp(stats), ptr(data), data.shape[0])
+    def stats_accumulate(self, stats: np.ndarray, data: np.ndarray, weights: Any = None) -> None:
+        """Add the statistics of (n, D) ``data`` (C-contiguous, the object's dtype)
+        to ``stats``; with ``weights`` (n,): per-center weight sums, weighted sums
+        and the weighted energy (the last entry still counts points)."""
+        if weights is None:
+            lib.vl_kmeans_stats_accumulate(self, _dp(stats), ptr(data), data.shape[0])
+        else:
+            w = _weights(weights, data.shape[0])
+            lib.vl_kmeans_stats_accumulate_weighted(self, _dp(stats), ptr(data), data.shape[0],
+                                                    _dp(w))
 
     def update_from_stats(self, stats: np.ndarray) -> None:
         lib.vl_kmeans_update_from_stats(self, _dp(stats))
@@ -708,6 +836,28 @@ def from_state(state: Mapping[str, Any]) -> GMM | KMeans:
     if kind == "VlKMeans":
         return KMeans.from_state(state)
     raise ValueError(f"not a handle state (kind {kind!r})")
+
+
+def _weights(weights: Any, n: int) -> np.ndarray:
+    """Sample weights as a C-contiguous float64 (n,) array (a copy only if needed;
+    libgmm checks the values and never writes them)."""
+    w = as_array(weights, np.dtype(np.float64), "weights")
+    if w.shape != (n,):
+        raise ValueError(f"weights must have shape ({n},) (one per point), got shape {w.shape}")
+    return w
+
+
+def _labels(labels: Any, n: int, k: int) -> np.ndarray:
+    """(n,) integer labels in [0, k) as a uint32 array (a copy only if needed)."""
+    arr = numeric(labels, "labels")
+    if arr.size != n or arr.ndim > 1:
+        raise ValueError(f"labels must have {n} values (one per point), got shape {arr.shape}")
+    if arr.dtype.kind not in "iub":
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.floor(arr)):
+            raise InvalidArgumentError("labels must be integers")
+    if arr.size and (arr.min() < 0 or arr.max() >= k):
+        raise InvalidArgumentError(f"labels must be in [0, {k}), got [{arr.min()}, {arr.max()}]")
+    return c_array(arr.reshape(n), np.uint32)
 
 
 def _given(values: Any, n: int, name: str, dtype: Any = None) -> np.ndarray:

@@ -30,7 +30,7 @@ from .._core.objects import KMeans
 from .._core.rand import Rand, seeded
 from .._core.runtime import num_threads
 from .data import DaskPasses, InMemory, Interrupted, LocalPasses, default_init_sample_size
-from .params import KMeansParams, draw_seed, random_state
+from .params import KMeansParams, check_centers, draw_seed, random_state
 from .progress import Monitor
 
 Source = Union[InMemory, LocalPasses, DaskPasses]
@@ -87,13 +87,7 @@ def called_init(p: KMeansParams, X: np.ndarray, rng: np.random.RandomState) -> l
     """``n_init`` starts from a callable ``init(X, n_clusters, random_state)``, checked."""
     starts = []
     for _ in range(p.n_init):
-        c = np.asarray(p.init(X, p.n_clusters, rng))
-        if c.shape != (p.n_clusters, X.shape[1]) or c.dtype.kind not in "iuf" \
-                or not np.all(np.isfinite(c)):
-            raise ValueError(
-                f"The shape of the initial centers {c.shape} does not match the number of "
-                f"clusters {p.n_clusters} and features {X.shape[1]}, or they are not finite"
-            )
+        c = check_centers(p.init(X, p.n_clusters, rng), p.n_clusters, X.shape[1])
         starts.append(c_array(c, dtype=X.dtype))
     return starts
 

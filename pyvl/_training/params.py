@@ -197,6 +197,24 @@ class KMeansParams:
     init_sample_size: int | None
 
 
+def check_centers(centers: Any, k: int, d: int | None) -> np.ndarray:
+    """Initial k-means centers (an ``init`` array or what an ``init`` callable returned)
+    as a float64 (k, d) array; ``d`` None takes the array's. scikit-learn's messages."""
+    c = np.asarray(centers)
+    if c.dtype.kind not in "biuf":
+        raise ValueError(f"The initial centers must be a real numeric array, got dtype {c.dtype}")
+    if c.ndim != 2 or c.shape[0] != k:
+        raise ValueError(f"The shape of the initial centers {c.shape} does not match the number "
+                         f"of clusters {k}.")
+    if d is not None and c.shape[1] != d:
+        raise ValueError(f"The shape of the initial centers {c.shape} does not match the number "
+                         f"of features of the data {d}.")
+    c = c.astype(np.float64)
+    if not np.all(np.isfinite(c)):
+        raise ValueError("The initial centers contain NaN or infinity.")
+    return c
+
+
 def kmeans_params(est: Any, n_features: int | None = None) -> KMeansParams:
     """The parameters of a KMeans-like object ``est``; an array ``init`` is checked
     against ``n_features`` when it is known."""
@@ -230,12 +248,7 @@ def kmeans_params(est: Any, n_features: int | None = None) -> KMeansParams:
         if auto:
             n_init = 10
     else:
-        init = np.asarray(est.init, dtype=np.float64)
-        d = init.shape[-1] if n_features is None and init.ndim == 2 else n_features
-        if init.shape != (k, d) or not np.all(np.isfinite(init)):
-            raise ValueError(
-                f"init array must be finite with shape ({k}, {d}), got {init.shape}"
-            )
+        init = check_centers(est.init, k, n_features)
         if n_init != 1:
             warnings.warn("Explicit initial center position passed: performing only one init "
                           f"in {type(est).__name__} instead of n_init={n_init}.",

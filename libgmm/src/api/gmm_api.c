@@ -120,8 +120,7 @@ VL_EXPORT void vl_gmm_set_covariances(VlGMM *self, void const *covariances)
 {
   gmm_clear_error();
   GMM_SELF("vl_gmm_set_covariances", );
-  gmm_model_set_array(self, self->covariances, covariances, self->numClusters * self->dimension,
-                      "vl_gmm_set_covariances", "covariances", 1);
+  gmm_model_set_covariances(self, covariances, "vl_gmm_set_covariances");
 }
 
 VL_EXPORT void vl_gmm_set_priors(VlGMM *self, void const *priors)
@@ -194,6 +193,49 @@ VL_EXPORT void vl_gmm_set_covariance_lower_bound(VlGMM *self, double bound)
   for (size_t d = 0; d < self->dimension; ++d) self->sigmaLowBound[d] = bound;
 }
 
+VL_EXPORT void vl_gmm_set_covariance_type(VlGMM *self, VlGMMCovarianceType type)
+{
+  gmm_clear_error();
+  GMM_SELF("vl_gmm_set_covariance_type", );
+  gmm_model_set_covariance_type(self, (int)type);
+}
+
+VL_EXPORT void vl_gmm_set_reg_covar(VlGMM *self, double regCovar)
+{
+  static char const fn[] = "vl_gmm_set_reg_covar";
+  gmm_clear_error();
+  GMM_SELF(fn, );
+  GMM_REQUIRE(regCovar >= 0 && regCovar <= gmm_model_max_value(self), , VL_ERR_BAD_ARG,
+              "%s: %g (must be finite and >= 0, and fit in the data type)", fn, regCovar);
+  self->regCovar = regCovar;
+}
+
+VL_EXPORT void vl_gmm_set_exact_em(VlGMM *self, vl_bool exact)
+{
+  static char const fn[] = "vl_gmm_set_exact_em";
+  gmm_clear_error();
+  GMM_SELF(fn, );
+  GMM_REQUIRE(exact || self->covType == VlGMMDiagonal, , VL_ERR_BAD_ARG,
+              "%s: VLFeat's EM exists for the diagonal covariance type only (this GMM's type "
+              "is %d)", fn, self->covType);
+  self->exactEM = exact != 0;
+}
+
+VL_EXPORT void vl_gmm_init_with_labels(VlGMM *self, void const *data, vl_size numData,
+                                       vl_uint32 const *labels)
+{
+  static char const fn[] = "vl_gmm_init_with_labels";
+  gmm_clear_error();
+  GMM_SELF(fn, );
+  if (gmm_model_check_data(self, data, numData, fn)) return;
+  GMM_REQUIRE(labels, , VL_ERR_BAD_ARG, "%s: labels is NULL", fn);
+  for (size_t i = 0; i < numData; ++i)
+    GMM_REQUIRE(labels[i] < self->numClusters, , VL_ERR_BAD_ARG,
+                "%s: label %zu is %u (must be < numClusters = %zu)", fn, i, (unsigned)labels[i],
+                self->numClusters);
+  gmm_model_init_labels(self, data, numData, labels);
+}
+
 VL_EXPORT void vl_gmm_set_iteration_callback(VlGMM *self, vl_iteration_callback callback,
                                              void *user)
 {
@@ -251,6 +293,10 @@ GETTER(VlKMeans *, kmeans_init_object, self->kmeansInit, NULL)
 GETTER(double const *, covariance_lower_bounds, self->sigmaLowBound, NULL)
 GETTER(vl_bool, store_posteriors, self->storePosteriors, 0)
 GETTER(double, convergence_threshold, self->convergence, NAN)
+GETTER(VlGMMCovarianceType, covariance_type, (VlGMMCovarianceType)self->covType, VlGMMDiagonal)
+GETTER(vl_size, covariances_size, self->covSize, 0)
+GETTER(double, reg_covar, self->regCovar, NAN)
+GETTER(vl_bool, exact_em, gmm_model_exact(self), 0)
 
 /* ---- stateless E-step ------------------------------------------------------------------ */
 
@@ -319,6 +365,8 @@ VL_EXPORT int vl_gmm_stats_accumulate(VlGMM const *self, double *stats, void con
   GMM_REQUIRE(stats, VL_ERR_BAD_ARG, VL_ERR_BAD_ARG, "%s: stats is NULL", fn);
   GMM_REQUIRE(data || !numData, VL_ERR_BAD_ARG, VL_ERR_BAD_ARG, "%s: data is NULL", fn);
   GMM_REQUIRE(splits || !numSplits, VL_ERR_BAD_ARG, VL_ERR_BAD_ARG, "%s: splits is NULL", fn);
+  GMM_REQUIRE(!numSplits || !gmm_model_exact(self), VL_ERR_BAD_ARG, VL_ERR_BAD_ARG,
+              "%s: splits restart components in VLFeat's EM only (this GMM's EM is exact)", fn);
   if (gmm_mul_size(numData, D, &nd) || gmm_mul_size(nd, gmm_type_size(self->dataType), &bytes))
     return gmm_last_error();
   GMM_REQUIRE(!numData || gmm_all_finite(self->dataType, data, nd), VL_ERR_BAD_ARG,
@@ -362,8 +410,7 @@ VL_EXPORT int vl_gmm_mstep_from_stats(VlGMM *self, double const *stats, void con
   GMM_REQUIRE(!ref || gmm_all_finite(self->dataType, ref, self->numClusters * self->dimension),
               VL_ERR_BAD_ARG, VL_ERR_BAD_ARG, "%s: ref contains NaN or Inf", fn);
   st = gmm_model_stats_view(self, (double *)stats); /* read only */
-  gmm_model_mstep(self, &st, ref);
-  return VL_ERR_OK;
+  return gmm_model_mstep(self, &st, ref, fn);
 }
 
 VL_EXPORT vl_size vl_gmm_plan_restart(VlGMM const *self, double const *mass, vl_size numData,

@@ -39,7 +39,16 @@ VL_EXPORT double vl_kmeans_cluster(VlKMeans *self, void const *data, vl_size dim
                                    vl_size numData, vl_size numCenters)
 {
   gmm_clear_error();
-  return gmm_kmeans_cluster(self, data, dimension, numData, numCenters);
+  return gmm_kmeans_cluster(self, data, dimension, numData, numCenters, NULL, "vl_kmeans_cluster");
+}
+
+VL_EXPORT double vl_kmeans_cluster_weighted(VlKMeans *self, void const *data, vl_size dimension,
+                                            vl_size numData, vl_size numCenters,
+                                            double const *weights)
+{
+  gmm_clear_error();
+  return gmm_kmeans_cluster(self, data, dimension, numData, numCenters, weights,
+                            "vl_kmeans_cluster_weighted");
 }
 
 VL_EXPORT void vl_kmeans_quantize(VlKMeans *self, vl_uint32 *assignments, void *distances,
@@ -47,6 +56,14 @@ VL_EXPORT void vl_kmeans_quantize(VlKMeans *self, vl_uint32 *assignments, void *
 {
   gmm_clear_error();
   gmm_kmeans_quantize(self, assignments, distances, data, numData);
+}
+
+VL_EXPORT double vl_kmeans_quantize_energy(VlKMeans *self, vl_uint32 *assignments, void *distances,
+                                           void const *data, vl_size numData,
+                                           double const *weights)
+{
+  gmm_clear_error();
+  return gmm_kmeans_quantize_energy(self, assignments, distances, data, numData, weights);
 }
 
 VL_EXPORT void vl_kmeans_quantize_ann(VlKMeans *self, vl_uint32 *assignments, void *distances,
@@ -70,7 +87,18 @@ VL_EXPORT void vl_kmeans_init_centers_with_rand_data(VlKMeans *self, void const 
 {
   gmm_clear_error();
   gmm_kmeans_init_centers(self, data, dimension, numData, numCenters, VlKMeansRandomSelection,
-                          "vl_kmeans_init_centers_with_rand_data");
+                          NULL, "vl_kmeans_init_centers_with_rand_data");
+}
+
+VL_EXPORT int vl_kmeans_init_centers_with_rand_data_weighted(VlKMeans *self, void const *data,
+                                                             vl_size dimension, vl_size numData,
+                                                             vl_size numCenters,
+                                                             double const *weights)
+{
+  gmm_clear_error();
+  return gmm_kmeans_init_centers(self, data, dimension, numData, numCenters,
+                                 VlKMeansRandomSelection, weights,
+                                 "vl_kmeans_init_centers_with_rand_data_weighted");
 }
 
 VL_EXPORT void vl_kmeans_init_centers_plus_plus(VlKMeans *self, void const *data,
@@ -78,14 +106,30 @@ VL_EXPORT void vl_kmeans_init_centers_plus_plus(VlKMeans *self, void const *data
                                                 vl_size numCenters)
 {
   gmm_clear_error();
-  gmm_kmeans_init_centers(self, data, dimension, numData, numCenters, VlKMeansPlusPlus,
+  gmm_kmeans_init_centers(self, data, dimension, numData, numCenters, VlKMeansPlusPlus, NULL,
                           "vl_kmeans_init_centers_plus_plus");
+}
+
+VL_EXPORT int vl_kmeans_init_centers_plus_plus_weighted(VlKMeans *self, void const *data,
+                                                        vl_size dimension, vl_size numData,
+                                                        vl_size numCenters, double const *weights)
+{
+  gmm_clear_error();
+  return gmm_kmeans_init_centers(self, data, dimension, numData, numCenters, VlKMeansPlusPlus,
+                                 weights, "vl_kmeans_init_centers_plus_plus_weighted");
 }
 
 VL_EXPORT double vl_kmeans_refine_centers(VlKMeans *self, void const *data, vl_size numData)
 {
   gmm_clear_error();
-  return gmm_kmeans_refine(self, data, numData);
+  return gmm_kmeans_refine(self, data, numData, NULL, "vl_kmeans_refine_centers");
+}
+
+VL_EXPORT double vl_kmeans_refine_centers_weighted(VlKMeans *self, void const *data,
+                                                   vl_size numData, double const *weights)
+{
+  gmm_clear_error();
+  return gmm_kmeans_refine(self, data, numData, weights, "vl_kmeans_refine_centers_weighted");
 }
 
 /* ---- getters ------------------------------------------------------------------------ */
@@ -212,7 +256,19 @@ VL_EXPORT int vl_kmeans_stats_accumulate(VlKMeans const *self, double *stats, vo
   gmm_clear_error();
   if ((err = gmm_kmeans_check_stats(self, fn))) return err;
   GMM_REQUIRE(stats, VL_ERR_BAD_ARG, VL_ERR_BAD_ARG, "%s: stats is NULL", fn);
-  return gmm_kmeans_stats_accumulate(self, stats, data, numData);
+  return gmm_kmeans_stats_accumulate(self, stats, data, numData, NULL, fn);
+}
+
+VL_EXPORT int vl_kmeans_stats_accumulate_weighted(VlKMeans const *self, double *stats,
+                                                  void const *data, vl_size numData,
+                                                  double const *weights)
+{
+  static char const fn[] = "vl_kmeans_stats_accumulate_weighted";
+  int err;
+  gmm_clear_error();
+  if ((err = gmm_kmeans_check_stats(self, fn))) return err;
+  GMM_REQUIRE(stats, VL_ERR_BAD_ARG, VL_ERR_BAD_ARG, "%s: stats is NULL", fn);
+  return gmm_kmeans_stats_accumulate(self, stats, data, numData, weights, fn);
 }
 
 VL_EXPORT int vl_kmeans_stats_merge(VlKMeans const *self, double *dst, double const *src)

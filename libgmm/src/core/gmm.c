@@ -1,6 +1,7 @@
-/* gmm.c: the VlGMM object: lifecycle, checks, the EM and cluster drivers,
- * initialisations, E-steps and EM by sufficient statistics. Type-independent:
- * the numerics are in gmm.tc, reached through GMM_DISPATCH.
+/* gmm.c: the VlGMM object's checks, the EM driver, initialisations, E-steps
+ * and EM by sufficient statistics (its creation, copies, covariance type and
+ * repetitions are in gmm_object.c). Type-independent: the numerics are in
+ * gmm.tc and gmm_exact.tc, reached through GMM_DISPATCH.
  *
  * EM follows VLFeat 0.9.21 (docs/vlfeat-differences.md lists where we
  * differ on purpose): the E-step of estep.h, an M-step that ignores
@@ -9,26 +10,29 @@
  * best of N repetitions. The work is done in passes over fixed blocks of
  * points (pass.h), so the E-step and the M-step's sums share one sweep over
  * the data and the results do not depend on the number of threads.
+ *
+ * The exact variant and the full, tied and spherical covariance types
+ * (vl/libgmm/gmm.h) are scikit-learn's EM, in gmm_exact.tc: the same
+ * E-step, every posterior in the M-step (the passes of pass.h with a
+ * threshold of 0, or of scatter.h for full and tied), no restarts.
  */
 #include <float.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/gmm.h"
 #include "core/kmeans.h"
+#include "core/scatter.h"
 
+#define GMM_TEMPLATE "core/gmm_exact.tc"
+#include "util/instantiate.h"
 #define GMM_TEMPLATE "core/gmm.tc"
 #include "util/instantiate.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static double cpu_seconds(void) { return (double)clock() / CLOCKS_PER_SEC; }
-
 static size_t esize(VlGMM const *self) { return gmm_type_size(self->dataType); }
 
-/* Grow the posterior buffer to hold N x K (it never shrinks, as in VLFeat);
- * nothing to do when the object does not keep posteriors. */
-static int ensure_posteriors(VlGMM *self, size_t N)
+int gmm_model_ensure_posteriors(VlGMM *self, size_t N)
 {
   size_t need;
   if (!self->storePosteriors) return VL_ERR_OK;
@@ -78,6 +82,8 @@ int gmm_model_check_data(VlGMM const *self, void const *data, size_t N, char con
 
 int gmm_model_check_params(VlGMM const *self, char const *fn)
 {
+  if (self->covType != VlGMMDiagonal)
+    return GMM_DISPATCH(self->dataType, check_params_cov, self, fn);
   return gmm_check_gmm_params(fn, self->dataType, self->numClusters, self->dimension,
                               self->means, self->covariances, self->priors, self->sigmaLowBound,
                               1, NULL);
@@ -94,7 +100,7 @@ double gmm_model_em(VlGMM *self, void const *data, size_t N, int *stopped)
 {
   double LL;
   *stopped = 0;
-  if (ensure_posteriors(self, N) != VL_ERR_OK) return NAN;
+  if (gmm_model_ensure_posteriors(self, N) != VL_ERR_OK) return NAN;
   self->numData = N;
   LL = GMM_DISPATCH(self->dataType, em, self, data, N, stopped);
   if (!isnan(LL) || gmm_last_error() == VL_ERR_OK) self->LL = LL;
@@ -110,7 +116,7 @@ int gmm_model_init_rand(VlGMM *self, void const *data, size_t N)
   err = GMM_DISPATCH(self->dataType, rand_variance, data, N, self->dimension, var);
   if (err == VL_ERR_OK) {
     gmm_model_reset(self);
-    if ((err = ensure_posteriors(self, N)) == VL_ERR_OK) {
+    if ((err = gmm_model_ensure_posteriors(self, N)) == VL_ERR_OK) {
       self->numData = N;
       err = GMM_DISPATCH(self->dataType, init_rand, self, data, N, var);
     }
@@ -149,7 +155,7 @@ int gmm_model_init_kmeans(VlGMM *self, void const *data, size_t N, VlKMeans *kme
     km = created;
   }
   /* Cluster and assign first: if that fails, the GMM is unchanged. */
-  energy = gmm_kmeans_cluster(km, data, D, N, K);
+  energy = gmm_kmeans_cluster(km, data, D, N, K, NULL, "vl_kmeans_cluster");
   err = isnan(energy) ? gmm_last_error() : VL_ERR_OK;
   if (err == VL_ERR_OK && !(assign = gmm_alloc_array(N, 1, sizeof(vl_uint32), 0)))
     err = gmm_last_error();
@@ -161,197 +167,41 @@ int gmm_model_init_kmeans(VlGMM *self, void const *data, size_t N, VlKMeans *kme
   gmm_model_reset(self);
   self->kmeansInit = km;
   self->kmeansInitIsOwner = created != NULL;
-  if ((err = ensure_posteriors(self, N)) == VL_ERR_OK) {
+  if ((err = gmm_model_ensure_posteriors(self, N)) == VL_ERR_OK) {
     self->numData = N;
-    memset(self->means, 0, K * D * esize(self));
-    memset(self->covariances, 0, K * D * esize(self));
-    memset(self->priors, 0, K * esize(self));
-    err = GMM_DISPATCH(self->dataType, init_from_assignments, self, data, N, assign, km->centers);
+    if (!gmm_model_exact(self)) { /* VLFeat's M-step writes them all */
+      memset(self->means, 0, K * D * esize(self));
+      memset(self->covariances, 0, self->covSize * esize(self));
+      memset(self->priors, 0, K * esize(self));
+    }
+    err = GMM_DISPATCH(self->dataType, init_from_labels, self, data, N, assign, km->centers,
+                       "vl_gmm_init_with_kmeans");
   }
 done:
   gmm_free(assign);
   return err;
 }
 
-/* ---- create and destroy -------------------------------------------------------- */
-
-VlGMM *gmm_model_new(vl_type dataType, size_t D, size_t K)
+int gmm_model_init_labels(VlGMM *self, void const *data, size_t N, vl_uint32 const *labels)
 {
-  size_t const es = gmm_type_size(dataType);
-  size_t kd;
-  VlGMM *self;
-  if (gmm_mul_size(K, D, &kd)) return NULL;
-  self = gmm_alloc_array(1, 1, sizeof *self, 1);
-  if (!self) return NULL;
-  self->dataType = dataType;
-  self->dimension = D;
-  self->numClusters = K;
-  self->maxNumIterations = 50;
-  self->numRepetitions = 1;
-  self->initialization = VlGMMRand;
-  self->storePosteriors = 1;
-  self->convergence = GMM_CONVERGENCE_EPS;
-  if (!(self->means = gmm_alloc_array(kd, 1, es, 1)) ||
-      !(self->covariances = gmm_alloc_array(kd, 1, es, 1)) ||
-      !(self->priors = gmm_alloc_array(K, 1, es, 1)) ||
-      !(self->sigmaLowBound = gmm_alloc_array(D, 1, sizeof(double), 0))) {
-    gmm_model_delete(self);
-    return NULL;
-  }
-  for (size_t d = 0; d < D; ++d) self->sigmaLowBound[d] = GMM_DEFAULT_LOWER_BOUND;
-  return self;
-}
-
-void gmm_model_delete(VlGMM *self)
-{
-  if (!self) return;
-  gmm_model_reset(self);
-  gmm_free(self->means);
-  gmm_free(self->covariances);
-  gmm_free(self->priors);
-  gmm_free(self->sigmaLowBound);
-  gmm_free(self);
-}
-
-VlGMM *gmm_model_copy(VlGMM const *self)
-{
-  size_t const es = esize(self), kd = self->numClusters * self->dimension;
-  VlGMM *copy = gmm_model_new(self->dataType, self->dimension, self->numClusters);
-  if (!copy) return NULL;
-  copy->maxNumIterations = self->maxNumIterations;
-  copy->numRepetitions = self->numRepetitions;
-  copy->verbosity = self->verbosity;
-  copy->initialization = self->initialization;
-  copy->LL = self->LL;
-  copy->storePosteriors = self->storePosteriors;
-  copy->convergence = self->convergence;
-  copy->callback = self->callback;
-  copy->callbackUser = self->callbackUser;
-  memcpy(copy->means, self->means, kd * es);
-  memcpy(copy->covariances, self->covariances, kd * es);
-  memcpy(copy->priors, self->priors, self->numClusters * es);
-  memcpy(copy->sigmaLowBound, self->sigmaLowBound, self->dimension * sizeof(double));
-  if (self->posteriors) {
-    if (ensure_posteriors(copy, self->numData) != VL_ERR_OK) {
-      gmm_model_delete(copy);
-      return NULL;
-    }
-    memcpy(copy->posteriors, self->posteriors, self->numData * self->numClusters * es);
-    copy->numData = self->numData;
-  }
-  /* A user-supplied k-means object is shared (it is not owned by either);
-   * an owned default one is an implementation detail and is recreated. */
-  if (!self->kmeansInitIsOwner) copy->kmeansInit = self->kmeansInit;
-  return copy;
-}
-
-/* Exchange the parameter and posterior buffers of two objects' worth of storage. */
-typedef struct gmm_buffers {
-  void *means, *covariances, *priors, *posteriors;
-  size_t posteriorsCapacity;
-} gmm_buffers;
-
-static void swap_buffers(VlGMM *self, gmm_buffers *b)
-{
-  gmm_buffers const cur = {self->means, self->covariances, self->priors, self->posteriors,
-                           self->posteriorsCapacity};
-  self->means = b->means;
-  self->covariances = b->covariances;
-  self->priors = b->priors;
-  self->posteriors = b->posteriors;
-  self->posteriorsCapacity = b->posteriorsCapacity;
-  *b = cur;
-}
-
-static void free_buffers(gmm_buffers *b)
-{
-  gmm_free(b->means);
-  gmm_free(b->covariances);
-  gmm_free(b->priors);
-  gmm_free(b->posteriors);
-  memset(b, 0, sizeof *b);
-}
-
-static int alloc_buffers(VlGMM const *self, size_t N, gmm_buffers *b)
-{
-  size_t const es = esize(self), K = self->numClusters, D = self->dimension;
-  memset(b, 0, sizeof *b);
-  b->means = gmm_alloc_array(K, D, es, 1);
-  b->covariances = gmm_alloc_array(K, D, es, 1);
-  b->priors = gmm_alloc_array(K, 1, es, 1);
-  /* no posterior buffer when the object keeps none (N = 0) */
-  b->posteriors = N ? gmm_alloc_array(N, K, es, 1) : NULL;
-  b->posteriorsCapacity = N * K;
-  if (!b->means || !b->covariances || !b->priors || (N && !b->posteriors)) {
-    free_buffers(b);
+  size_t const K = self->numClusters, D = self->dimension;
+  void *ref = gmm_alloc_array(K, D, esize(self), 0);
+  double *acc = ref ? gmm_alloc_array(K, D + 1, sizeof(double), 0) : NULL;
+  int err;
+  if (!acc) {
+    gmm_free(ref);
     return gmm_last_error();
   }
-  return VL_ERR_OK;
-}
-
-/* Arguments and (custom) parameters checked by the caller. */
-double gmm_model_cluster(VlGMM *self, void const *data, size_t numData)
-{
-  size_t const R = self->numRepetitions;
-  size_t const es = esize(self), kd = self->numClusters * self->dimension;
-  gmm_buffers best, custom;
-  double bestLL = NAN;
-  int const custom_init = self->initialization == VlGMMCustom;
-  int have_best = 0, stopped = 0, err = VL_ERR_OK;
-
-  memset(&best, 0, sizeof best);
-  memset(&custom, 0, sizeof custom);
-  if (R > 1 && (err = alloc_buffers(self, self->storePosteriors ? numData : 0, &best)))
-    goto done;
-  if (R > 1 && custom_init) {
-    /* Every repetition starts from the user's parameters (VLFeat ran the
-     * later ones on uninitialised memory). */
-    if ((err = alloc_buffers(self, 0, &custom))) goto done;
-    memcpy(custom.means, self->means, kd * es);
-    memcpy(custom.covariances, self->covariances, kd * es);
-    memcpy(custom.priors, self->priors, self->numClusters * es);
+  GMM_DISPATCH(self->dataType, label_means, self, data, N, labels, ref, acc);
+  gmm_free(acc);
+  gmm_model_reset(self);
+  if ((err = gmm_model_ensure_posteriors(self, N)) == VL_ERR_OK) {
+    self->numData = N;
+    err = GMM_DISPATCH(self->dataType, init_from_labels, self, data, N, labels, ref,
+                       "vl_gmm_init_with_labels");
   }
-
-  for (size_t r = 0; r < R && !stopped; ++r) {
-    double LL, t0 = cpu_seconds();
-    if (self->verbosity) gmm_printf("gmm: clustering: starting repetition %zu of %zu", r + 1, R);
-    switch (self->initialization) {
-      case VlGMMKMeans: err = gmm_model_init_kmeans(self, data, numData, NULL); break;
-      case VlGMMRand: err = gmm_model_init_rand(self, data, numData); break;
-      case VlGMMCustom:
-        if (r > 0) {
-          memcpy(self->means, custom.means, kd * es);
-          memcpy(self->covariances, custom.covariances, kd * es);
-          memcpy(self->priors, custom.priors, self->numClusters * es);
-        }
-        break;
-    }
-    if (err) goto done;
-    if (self->verbosity) gmm_printf("gmm: model initialized in %.2f s", cpu_seconds() - t0);
-    t0 = cpu_seconds();
-    LL = gmm_model_em(self, data, numData, &stopped);
-    if (isnan(LL) && (err = gmm_last_error())) goto done;
-    if (self->verbosity)
-      gmm_printf("gmm: optimization terminated in %.2f s with loglikelihood %f",
-                 cpu_seconds() - t0, LL);
-    if (!have_best || LL > bestLL) {
-      bestLL = LL;
-      have_best = 1;
-      /* The best run's buffers are kept aside; the next run overwrites the others. */
-      if (R > 1) swap_buffers(self, &best);
-    }
-  }
-  if (R > 1) {
-    swap_buffers(self, &best);
-    self->numData = numData;
-  }
-  if (self->verbosity) gmm_printf("gmm: all repetitions terminated with final loglikelihood %f", bestLL);
-  self->LL = bestLL;
-  if (stopped) gmm_model_report_stopped("vl_gmm_cluster");
-done:
-  free_buffers(&best);
-  free_buffers(&custom);
-  return err ? NAN : bestLL;
+  gmm_free(ref);
+  return err;
 }
 
 /* ---- parameters ------------------------------------------------------------------- */
@@ -368,6 +218,16 @@ int gmm_model_set_array(VlGMM *self, void *dst, void const *src, size_t n, char 
                      GMM_DISPATCH(self->dataType, value_at, src, where));
   memcpy(dst, src, n * esize(self));
   return VL_ERR_OK;
+}
+
+int gmm_model_set_covariances(VlGMM *self, void const *src, char const *fn)
+{
+  if (self->covType == VlGMMDiagonal || self->covType == VlGMMSpherical)
+    return gmm_model_set_array(self, self->covariances, src, self->covSize, fn, "covariances", 1);
+  GMM_REQUIRE(src, VL_ERR_BAD_ARG, VL_ERR_BAD_ARG, "%s: covariances is NULL", fn);
+  GMM_REQUIRE(gmm_all_finite(self->dataType, src, self->covSize), VL_ERR_BAD_ARG, VL_ERR_BAD_ARG,
+              "%s: covariances contain NaN or Inf", fn);
+  return GMM_DISPATCH(self->dataType, set_matrices, self, src, fn);
 }
 
 int gmm_model_set_kmeans(VlGMM *self, VlKMeans *kmeans)
@@ -389,19 +249,23 @@ double gmm_model_max_value(VlGMM const *self)
 
 /* ---- E-steps -------------------------------------------------------------------------- */
 
-/* E-step parameters from the object's parameters, with the covariances
- * raised to their bounds, as EM uses them. */
+/* E-step parameters from the object's parameters, with the covariances'
+ * diagonals raised to their bounds, as EM uses them (parameters checked). */
 static int bounded_eparams(VlGMM const *self, gmm_eparams *ep)
 {
+  size_t bad;
   int err;
-  void *covs = gmm_alloc_array(self->numClusters, self->dimension, esize(self), 0);
-  if (!covs) return gmm_last_error();
-  if ((err = gmm_eparams_alloc(ep, self->dataType, self->numClusters, self->dimension)) == VL_ERR_OK) {
-    GMM_DISPATCH(self->dataType, bounded_covariances, self, covs);
-    GMM_DISPATCH(self->dataType, gmm_eparams_set, ep, self->priors, self->means, covs);
+  if ((err = gmm_eparams_alloc_cov(ep, self->dataType, self->covType, self->numClusters,
+                                   self->dimension)))
+    return err;
+  if (gmm_model_exact(self)) ep->minprior = 0;
+  bad = GMM_DISPATCH(self->dataType, gmm_eparams_set_cov, ep, self->priors, self->means,
+                     self->covariances, self->sigmaLowBound);
+  if (bad) { /* excluded by gmm_model_check_params: a safeguard */
+    gmm_eparams_free(ep);
+    return gmm_error(VL_ERR_BAD_ARG, "covariance %zu is not positive definite", bad - 1);
   }
-  gmm_free(covs);
-  return err;
+  return VL_ERR_OK;
 }
 
 double gmm_model_estep(VlGMM const *self, void const *data, size_t N, void *posteriors,
@@ -431,25 +295,36 @@ double gmm_posteriors(vl_type type, void *posteriors, size_t K, size_t N, void c
 
 /* ---- EM by sufficient statistics ------------------------------------------------- */
 
+/* Doubles of the second moments in a statistics buffer (vl/libgmm/gmm.h; no
+ * overflow: the covariances have at least this size). */
+static size_t stats_s2_size(VlGMM const *self)
+{
+  size_t n2 = 0;
+  gmm_stats_s2_size(self->covType, self->numClusters, self->dimension, &n2);
+  return n2;
+}
+
 gmm_stats gmm_model_stats_view(VlGMM const *self, double *buf)
 {
-  size_t const K = self->numClusters, KD = K * self->dimension;
+  size_t const K = self->numClusters, KD = K * self->dimension, n2 = stats_s2_size(self);
   gmm_stats st;
   memset(&st, 0, sizeof st);
   st.K = K;
   st.D = self->dimension;
+  st.cov = self->covType;
+  st.n2 = n2;
   st.s0 = buf;
   st.s0all = buf + K;
   st.s1 = buf + 2 * K;
   st.s2 = buf + 2 * K + KD;
-  st.ll = buf[2 * K + 2 * KD];
-  st.n = buf[2 * K + 2 * KD + 1];
+  st.ll = buf[2 * K + KD + n2];
+  st.n = buf[2 * K + KD + n2 + 1];
   return st;
 }
 
 size_t gmm_model_stats_size(VlGMM const *self)
 {
-  return 2 * self->numClusters + 2 * self->numClusters * self->dimension + 2;
+  return 2 * self->numClusters + self->numClusters * self->dimension + stats_s2_size(self) + 2;
 }
 
 int gmm_model_read_splits(VlGMM const *self, double const *splits, size_t n, gmm_split *out,
@@ -477,36 +352,48 @@ int gmm_model_stats_accumulate(VlGMM const *self, double *stats, void const *dat
                                size_t numSplits)
 {
   size_t const K = self->numClusters, D = self->dimension;
+  int const cov = self->covType, exact = gmm_model_exact(self);
+  void const *r = ref ? ref : self->means;
   gmm_eparams ep;
   gmm_pass pass;
+  gmm_spass sp;
   gmm_stats st, acc;
   int err;
 
   memset(&pass, 0, sizeof pass);
+  memset(&sp, 0, sizeof sp);
   memset(&acc, 0, sizeof acc);
   if ((err = bounded_eparams(self, &ep))) return err;
-  if ((err = gmm_pass_init(&pass, self->dataType, K, D, numData, &ep, 0)) ||
-      (err = gmm_stats_alloc(&acc, K, D)))
-    goto done;
-  {
-    gmm_pass_opts const opts = {GMM_MIN_POSTERIOR / (double)K, 0, 0, splits, numSplits};
-    GMM_DISPATCH(self->dataType, gmm_pass_run, &pass, &ep, data, NULL, ref ? ref : self->means,
-                 &opts, &acc);
+  if ((err = gmm_stats_alloc_cov(&acc, cov, K, D))) goto done;
+  if (cov == VlGMMFull || cov == VlGMMTied) {
+    if ((err = gmm_spass_init(&sp, &ep, numData, 1))) goto done;
+    GMM_DISPATCH(self->dataType, gmm_spass_run, &sp, &ep, 1, data, NULL, NULL, r, &acc);
+  } else {
+    gmm_pass_opts const opts = {exact ? 0 : GMM_MIN_POSTERIOR / (double)K, 0, 0, splits,
+                                numSplits};
+    if ((err = gmm_pass_init(&pass, self->dataType, K, D, numData, &ep, 0))) goto done;
+    GMM_DISPATCH(self->dataType, gmm_pass_run, &pass, &ep, data, NULL, r, &opts, &acc);
   }
   st = gmm_model_stats_view(self, stats);
   gmm_stats_add(&st, &acc);
-  stats[2 * K + 2 * K * D] = st.ll;
-  stats[2 * K + 2 * K * D + 1] = st.n;
+  stats[2 * K + K * D + st.n2] = st.ll;
+  stats[2 * K + K * D + st.n2 + 1] = st.n;
 done:
   gmm_stats_free(&acc);
   gmm_pass_free(&pass);
+  gmm_spass_free(&sp);
   gmm_eparams_free(&ep);
   return err;
 }
 
-void gmm_model_mstep(VlGMM *self, gmm_stats const *st, void const *ref)
+int gmm_model_mstep(VlGMM *self, gmm_stats const *st, void const *ref, char const *fn)
 {
-  GMM_DISPATCH(self->dataType, mstep, self, st, ref ? ref : self->means);
+  size_t nraised;
+  if (!ref) ref = self->means;
+  if (gmm_model_exact(self))
+    return GMM_DISPATCH(self->dataType, mstep_exact, self, st, ref, fn, &nraised);
+  GMM_DISPATCH(self->dataType, mstep, self, st, ref);
+  return VL_ERR_OK;
 }
 
 size_t gmm_model_plan_restart(VlGMM const *self, double const *mass, size_t numData, size_t start,

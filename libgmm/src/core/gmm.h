@@ -24,7 +24,7 @@ struct VlGMM_ {
   size_t numRepetitions;
   int verbosity;
   void *means;                /* K x D */
-  void *covariances;          /* K x D */
+  void *covariances;          /* covSize, in the layout of covType */
   void *priors;               /* K */
   void *posteriors;           /* numData x K (NULL before init/EM) */
   size_t posteriorsCapacity;  /* in elements */
@@ -38,7 +38,17 @@ struct VlGMM_ {
   double convergence;                /* relative LL change that ends EM (VLFeat: 1e-5) */
   vl_iteration_callback callback;    /* called after every E-step */
   void *callbackUser;
+  int covType;                       /* VlGMMCovarianceType */
+  size_t covSize;                    /* elements of covariances */
+  double regCovar;                   /* added to the covariances' diagonals after M-steps */
+  int exactEM;                       /* the exact variant for the diagonal type (others: always) */
 };
+
+/* Whether EM is the exact variant (vl/libgmm/gmm.h). */
+static inline int gmm_model_exact(VlGMM const *self)
+{
+  return self->exactEM || self->covType != VlGMMDiagonal;
+}
 
 /* ---- lifecycle ---- */
 GMM_HIDDEN VlGMM *gmm_model_new(vl_type dataType, size_t D, size_t K);
@@ -46,6 +56,11 @@ GMM_HIDDEN VlGMM *gmm_model_copy(VlGMM const *self);
 GMM_HIDDEN void gmm_model_delete(VlGMM *self); /* NULL is a no-op */
 /* Frees the posteriors and an owned k-means object; keeps the parameters. */
 GMM_HIDDEN void gmm_model_reset(VlGMM *self);
+/* Grow the posterior buffer to hold N x K (it never shrinks, as in VLFeat);
+ * nothing to do when the object does not keep posteriors. */
+GMM_HIDDEN int gmm_model_ensure_posteriors(VlGMM *self, size_t N);
+/* A known covariance type: storage of its size, parameters zeroed. */
+GMM_HIDDEN int gmm_model_set_covariance_type(VlGMM *self, int type);
 
 /* ---- checks ---- */
 /* N x D data: not NULL, N >= max(1, K), sizes without overflow, finite. */
@@ -55,6 +70,9 @@ GMM_HIDDEN int gmm_model_check_params(VlGMM const *self, char const *fn);
 /* dst = src (n values of the data type): src not NULL, finite, and >= 0 with nonneg. */
 GMM_HIDDEN int gmm_model_set_array(VlGMM *self, void *dst, void const *src, size_t n,
                                    char const *fn, char const *what, int nonneg);
+/* The covariances in the type's layout: finite, variances >= 0, full and
+ * tied matrices symmetric (up to 1e-5 sqrt(a_ii a_jj); stored as (A + A^T)/2). */
+GMM_HIDDEN int gmm_model_set_covariances(VlGMM *self, void const *src, char const *fn);
 /* The k-means object of the VlGMMKMeans initialisation (not owned; NULL: the default). */
 GMM_HIDDEN int gmm_model_set_kmeans(VlGMM *self, VlKMeans *kmeans);
 /* The largest finite value of the data type. */
@@ -66,6 +84,9 @@ GMM_HIDDEN double gmm_model_max_value(VlGMM const *self);
 GMM_HIDDEN double gmm_model_em(VlGMM *self, void const *data, size_t N, int *stopped);
 GMM_HIDDEN int gmm_model_init_rand(VlGMM *self, void const *data, size_t N);
 GMM_HIDDEN int gmm_model_init_kmeans(VlGMM *self, void const *data, size_t N, VlKMeans *kmeansInit);
+/* Labels checked (< K) by the caller. */
+GMM_HIDDEN int gmm_model_init_labels(VlGMM *self, void const *data, size_t N,
+                                     vl_uint32 const *labels);
 /* Initialise and run EM numRepetitions times; keep the best. */
 GMM_HIDDEN double gmm_model_cluster(VlGMM *self, void const *data, size_t N);
 GMM_HIDDEN void gmm_model_report_stopped(char const *fn);
@@ -89,7 +110,8 @@ GMM_HIDDEN int gmm_model_read_splits(VlGMM const *self, double const *splits, si
 GMM_HIDDEN int gmm_model_stats_accumulate(VlGMM const *self, double *stats, void const *data,
                                           size_t numData, void const *ref,
                                           gmm_split const *splits, size_t numSplits);
-GMM_HIDDEN void gmm_model_mstep(VlGMM *self, gmm_stats const *st, void const *ref);
+/* VLFeat's M-step, or the exact one (which may fail, leaving self unchanged). */
+GMM_HIDDEN int gmm_model_mstep(VlGMM *self, gmm_stats const *st, void const *ref, char const *fn);
 GMM_HIDDEN size_t gmm_model_plan_restart(VlGMM const *self, double const *mass, size_t numData,
                                          size_t start, gmm_split *split);
 

@@ -14,7 +14,13 @@
  * data, NaN/Inf data and distances other than L1/L2 are errors; the energy of
  * the last cluster/refine is stored; new_copy copies everything; the L1
  * update computes every median before restarting empty clusters; a failed
- * call leaves the object as it was. */
+ * call leaves the object as it was.
+ *
+ * Sample weights (libgmm's extension, vl/libgmm/kmeans.h) enter the
+ * seeding (probabilities proportional to the weights), the center update
+ * (weighted means, weighted medians for L1), the energy and the
+ * statistics; without weights (or with all weights equal to 1) every
+ * computation is the unweighted one, bit for bit (kmeans_weights.c). */
 #include <string.h>
 
 #include "core/kmeans.h"
@@ -50,12 +56,24 @@ typedef struct {
   vl_iteration_callback callback;
   void *callbackUser;
   int *stopped; /* set when the callback asks to stop */
+  /* Sample weights, as the numerics use them (kmeans_weights.c): NULL when every
+   * point weighs the same; else one weight per point, 0 or 1 when all the
+   * positive weights are equal (`wequal`), otherwise scaled by a power of
+   * two so that the largest is in [1, 2). */
+  double const *w;
+  double wscale;     /* the given weights are wscale x w: energies are reported x wscale */
+  size_t npos;       /* points with a positive weight (N without weights) */
+  size_t const *pos; /* their indices, increasing; NULL when every point has one */
+  int wequal;        /* every positive weight is the same */
 } km_ctx;
+
+/* An energy of the internal weights in the scale of the given ones. */
+static double km_user(km_ctx const *c, double energy) { return energy * c->wscale; }
 
 /* Reports an iteration to the callback; nonzero means stop. */
 static int km_report(km_ctx const *c, size_t t, double energy)
 {
-  if (c->callback && c->callback(c->callbackUser, (vl_size)t, energy)) {
+  if (c->callback && c->callback(c->callbackUser, (vl_size)t, km_user(c, energy))) {
     *c->stopped = 1;
     if (c->verbosity > 0) gmm_printf("kmeans: stopped by the iteration callback");
     return 1;
@@ -66,7 +84,12 @@ static int km_report(km_ctx const *c, size_t t, double energy)
 /* Threads for a loop of `work` element operations. */
 static int km_threads(km_ctx const *c, double work) { return work >= KM_PAR_WORK ? c->nthreads : 1; }
 
+/* The j-th point with a positive weight (j < npos). */
+static size_t km_point(km_ctx const *c, size_t j) { return c->pos ? c->pos[j] : j; }
+
 #define GMM_TEMPLATE "core/kmeans.tc"
+#include "util/instantiate.h"
+#define GMM_TEMPLATE "core/kmeans_weights.tc"
 #include "util/instantiate.h"
 #define GMM_TEMPLATE "core/kmeans_ann.tc"
 #include "util/instantiate.h"
@@ -75,7 +98,8 @@ static int km_threads(km_ctx const *c, double work) { return work >= KM_PAR_WORK
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static void ctx_init(km_ctx *c, VlKMeans const *self, size_t D, size_t K, int *stopped)
+static void ctx_init(km_ctx *c, VlKMeans const *self, size_t D, size_t K, gmm_kmeans_weights const *kw,
+                     int *stopped)
 {
   *stopped = 0;
   c->callback = self->callback;
@@ -93,6 +117,11 @@ static void ctx_init(km_ctx *c, VlKMeans const *self, size_t D, size_t K, int *s
   c->nthreads = gmm_num_threads();
   c->kern = gmm_kernels_get();
   c->rand = gmm_rand_default();
+  c->w = kw ? kw->w : NULL;
+  c->wscale = kw ? kw->scale : 1.0;
+  c->npos = kw ? kw->npos : 0;
+  c->pos = kw ? kw->pos : NULL;
+  c->wequal = kw ? kw->equal : 1;
 }
 
 int gmm_kmeans_check_distance(VlVectorComparisonType distance, char const *fn)
@@ -225,29 +254,33 @@ static void report_stopped(char const *fn)
 }
 
 double gmm_kmeans_cluster(VlKMeans *self, void const *data, size_t dimension, size_t numData,
-                          size_t numCenters)
+                          size_t numCenters, double const *weights, char const *fn)
 {
-  static char const fn[] = "vl_kmeans_cluster";
   km_ctx c;
+  gmm_kmeans_weights kw;
   void *best = NULL;
   int err = VL_ERR_OK, stopped;
   double E;
   if (check_object(self, fn) || check_sizes(dimension, numData, numCenters, fn) ||
-      gmm_check_data(fn, "data", self->dataType, data, numData, dimension))
+      gmm_check_data(fn, "data", self->dataType, data, numData, dimension) ||
+      gmm_kmeans_weights_init(&kw, weights, numData, numCenters, fn))
     return NAN;
-  ctx_init(&c, self, dimension, numCenters, &stopped);
+  ctx_init(&c, self, dimension, numCenters, &kw, &stopped);
   E = GMM_DISPATCH(self->dataType, cluster, &c, self->initialization, self->numRepetitions, data,
                    numData, &best, &err);
+  gmm_kmeans_weights_free(&kw);
   if (err) return NAN;
+  E = km_user(&c, E);
   kmeans_adopt(self, best, dimension, numCenters, E);
   if (stopped) report_stopped(fn);
   return E;
 }
 
-double gmm_kmeans_refine(VlKMeans *self, void const *data, size_t numData)
+double gmm_kmeans_refine(VlKMeans *self, void const *data, size_t numData,
+                         double const *weights, char const *fn)
 {
-  static char const fn[] = "vl_kmeans_refine_centers";
   km_ctx c;
+  gmm_kmeans_weights kw;
   void *work;
   int err = VL_ERR_OK, stopped;
   double E;
@@ -258,30 +291,37 @@ double gmm_kmeans_refine(VlKMeans *self, void const *data, size_t numData)
     return NAN;
   }
   if (check_sizes(self->dimension, numData, self->numCenters, fn) ||
-      gmm_check_data(fn, "data", self->dataType, data, numData, self->dimension))
+      gmm_check_data(fn, "data", self->dataType, data, numData, self->dimension) ||
+      gmm_kmeans_weights_init(&kw, weights, numData, self->numCenters, fn))
     return NAN;
   work = copy_array(self->centers, self->numCenters, self->dimension,
                     gmm_type_size(self->dataType));
-  if (!work) return NAN;
-  ctx_init(&c, self, self->dimension, self->numCenters, &stopped);
+  if (!work) {
+    gmm_kmeans_weights_free(&kw);
+    return NAN;
+  }
+  ctx_init(&c, self, self->dimension, self->numCenters, &kw, &stopped);
   E = GMM_DISPATCH(self->dataType, refine, &c, work, data, numData, &err);
+  gmm_kmeans_weights_free(&kw);
   if (err) {
     gmm_free(work);
     return NAN;
   }
+  E = km_user(&c, E);
   kmeans_adopt(self, work, c.D, c.K, E);
   if (stopped) report_stopped(fn);
   return E;
 }
 
-static int check_quantize(VlKMeans const *self, vl_uint32 const *assignments, void const *data,
-                          size_t numData, char const *fn)
+/* `assignments` is only checked when `need_assignments`. */
+static int check_quantize(VlKMeans const *self, vl_uint32 const *assignments, int need_assignments,
+                          void const *data, size_t numData, char const *fn)
 {
   int err;
   if ((err = check_object(self, fn))) return err;
   GMM_REQUIRE(self->centers, VL_ERR_BAD_STATE, VL_ERR_BAD_STATE,
               "%s: the object has no centers (cluster, set or initialise them first)", fn);
-  GMM_REQUIRE(numData == 0 || assignments, VL_ERR_BAD_ARG, VL_ERR_BAD_ARG,
+  GMM_REQUIRE(numData == 0 || assignments || !need_assignments, VL_ERR_BAD_ARG, VL_ERR_BAD_ARG,
               "%s: assignments is NULL", fn);
   return gmm_check_data(fn, "data", self->dataType, data, numData, self->dimension);
 }
@@ -291,12 +331,42 @@ int gmm_kmeans_quantize(VlKMeans *self, vl_uint32 *assignments, void *distances,
 {
   km_ctx c;
   int stopped;
-  int err = check_quantize(self, assignments, data, numData, "vl_kmeans_quantize");
+  int err = check_quantize(self, assignments, 1, data, numData, "vl_kmeans_quantize");
   if (err) return err;
   if (numData == 0) return VL_ERR_OK;
-  ctx_init(&c, self, self->dimension, self->numCenters, &stopped);
+  ctx_init(&c, self, self->dimension, self->numCenters, NULL, &stopped);
   return GMM_DISPATCH(self->dataType, quantize, &c, self->centers, assignments, distances, data,
                       numData);
+}
+
+double gmm_kmeans_quantize_energy(VlKMeans *self, vl_uint32 *assignments, void *distances,
+                                  void const *data, size_t numData, double const *weights)
+{
+  static char const fn[] = "vl_kmeans_quantize_energy";
+  km_ctx c;
+  int stopped, err;
+  vl_uint32 *assign = assignments, *ownAssign = NULL;
+  void *dist = distances, *ownDist = NULL;
+  double E = NAN;
+  if ((err = check_quantize(self, assignments, 0, data, numData, fn)) ||
+      (err = gmm_check_weights(fn, weights, numData, 1)))
+    return NAN;
+  if (numData == 0) return 0;
+  if ((!assign && !(assign = ownAssign = gmm_alloc_array(numData, 1, sizeof *assign, 0))) ||
+      (!dist &&
+       !(dist = ownDist = gmm_alloc_array(numData, 1, gmm_type_size(self->dataType), 0)))) {
+    err = gmm_last_error();
+    goto done;
+  }
+  ctx_init(&c, self, self->dimension, self->numCenters, NULL, &stopped);
+  if ((err = GMM_DISPATCH(self->dataType, quantize, &c, self->centers, assign, dist, data,
+                          numData)))
+    goto done;
+  E = GMM_DISPATCH(self->dataType, sum, dist, weights, numData);
+done:
+  gmm_free(ownAssign);
+  gmm_free(ownDist);
+  return err ? NAN : E;
 }
 
 int gmm_kmeans_quantize_ann(VlKMeans *self, vl_uint32 *assignments, void *distances,
@@ -305,7 +375,7 @@ int gmm_kmeans_quantize_ann(VlKMeans *self, vl_uint32 *assignments, void *distan
   km_ctx c;
   int stopped;
   size_t where;
-  int err = check_quantize(self, assignments, data, numData, "vl_kmeans_quantize_ann");
+  int err = check_quantize(self, assignments, 1, data, numData, "vl_kmeans_quantize_ann");
   if (err) return err;
   if (numData == 0) return VL_ERR_OK;
   /* the current distances are an input: NaN would silently keep any assignment */
@@ -313,7 +383,7 @@ int gmm_kmeans_quantize_ann(VlKMeans *self, vl_uint32 *assignments, void *distan
     return gmm_error(VL_ERR_BAD_ARG,
                      "vl_kmeans_quantize_ann: distances contain NaN (distance %zu; with "
                      "update the distances of the current assignments are read)", where);
-  ctx_init(&c, self, self->dimension, self->numCenters, &stopped);
+  ctx_init(&c, self, self->dimension, self->numCenters, NULL, &stopped);
   return GMM_DISPATCH(self->dataType, quantize_ann, &c, self->centers, assignments, distances,
                       data, numData, update);
 }
@@ -335,18 +405,24 @@ int gmm_kmeans_set_centers(VlKMeans *self, void const *centers, size_t D, size_t
 }
 
 int gmm_kmeans_init_centers(VlKMeans *self, void const *data, size_t D, size_t N, size_t K,
-                            VlKMeansInitialization init, char const *fn)
+                            VlKMeansInitialization init, double const *weights, char const *fn)
 {
   km_ctx c;
+  gmm_kmeans_weights kw;
   void *centers;
   int err, stopped;
   if ((err = check_object(self, fn)) || (err = check_sizes(D, N, K, fn)) ||
-      (err = gmm_check_data(fn, "data", self->dataType, data, N, D)))
+      (err = gmm_check_data(fn, "data", self->dataType, data, N, D)) ||
+      (err = gmm_kmeans_weights_init(&kw, weights, N, K, fn)))
     return err;
   centers = gmm_alloc_array(K, D, gmm_type_size(self->dataType), 0);
-  if (!centers) return gmm_last_error();
-  ctx_init(&c, self, D, K, &stopped);
+  if (!centers) {
+    gmm_kmeans_weights_free(&kw);
+    return gmm_last_error();
+  }
+  ctx_init(&c, self, D, K, &kw, &stopped);
   err = GMM_DISPATCH(self->dataType, seed, &c, init, data, N, centers, c.rand);
+  gmm_kmeans_weights_free(&kw);
   if (err) {
     gmm_free(centers);
     return err;
@@ -376,6 +452,9 @@ int gmm_kmeans_seed_plusplus(vl_type dataType, VlVectorComparisonType distance, 
   c.nthreads = gmm_num_threads();
   c.kern = gmm_kernels_get();
   c.rand = rand;
+  c.wscale = 1;
+  c.npos = numData;
+  c.wequal = 1;
   return GMM_DISPATCH(dataType, seed_plusplus, &c, data, numData, centers, rand);
 }
 
@@ -397,15 +476,16 @@ size_t gmm_kmeans_stats_size(VlKMeans const *self)
 }
 
 int gmm_kmeans_stats_accumulate(VlKMeans const *self, double *stats, void const *data,
-                                size_t numData)
+                                size_t numData, double const *weights, char const *fn)
 {
-  static char const fn[] = "vl_kmeans_stats_accumulate";
   size_t const K = self->numCenters, D = self->dimension;
   vl_uint32 *assign = NULL;
   void *dist = NULL;
   int err;
   if (numData == 0) return VL_ERR_OK;
-  if ((err = gmm_check_data(fn, "data", self->dataType, data, numData, D))) return err;
+  if ((err = gmm_check_data(fn, "data", self->dataType, data, numData, D)) ||
+      (err = gmm_check_weights(fn, weights, numData, 1)))
+    return err;
   if (!(assign = gmm_alloc_array(numData, 1, sizeof *assign, 0)) ||
       !(dist = gmm_alloc_array(numData, 1, gmm_type_size(self->dataType), 0))) {
     err = gmm_last_error();
@@ -414,7 +494,7 @@ int gmm_kmeans_stats_accumulate(VlKMeans const *self, double *stats, void const 
   if ((err = gmm_kmeans_quantize((VlKMeans *)self, assign, dist, data, numData))) goto done;
   /* sequential sums in double: the same result for any thread count */
   stats[K * (D + 1)] += GMM_DISPATCH(self->dataType, stats_add, data, numData, D, assign, dist,
-                                     stats, stats + K);
+                                     weights, stats, stats + K);
   stats[K * (D + 1) + 1] += (double)numData;
 done:
   gmm_free(dist);

@@ -6,15 +6,32 @@
 #define GMM_TEMPLATE "core/pass.tc"
 #include "util/instantiate.h"
 
+int gmm_stats_s2_size(int cov, size_t K, size_t D, size_t *n2)
+{
+  size_t kd;
+  switch (cov) {
+    case VlGMMFull: return gmm_mul_size(K, D, &kd) || gmm_mul_size(kd, D, n2);
+    case VlGMMTied: return gmm_mul_size(D, D, n2);
+    default: return gmm_mul_size(K, D, n2);
+  }
+}
+
 int gmm_stats_alloc(gmm_stats *st, size_t K, size_t D)
+{
+  return gmm_stats_alloc_cov(st, VlGMMDiagonal, K, D);
+}
+
+int gmm_stats_alloc_cov(gmm_stats *st, int cov, size_t K, size_t D)
 {
   memset(st, 0, sizeof *st);
   st->K = K;
   st->D = D;
+  st->cov = cov;
+  if (gmm_stats_s2_size(cov, K, D, &st->n2)) return gmm_last_error();
   st->s0 = gmm_alloc_array(K, 1, sizeof(double), 1);
   st->s0all = st->s0 ? gmm_alloc_array(K, 1, sizeof(double), 1) : NULL;
   st->s1 = st->s0all ? gmm_alloc_array(K, D, sizeof(double), 1) : NULL;
-  st->s2 = st->s1 ? gmm_alloc_array(K, D, sizeof(double), 1) : NULL;
+  st->s2 = st->s1 ? gmm_alloc_array(st->n2, 1, sizeof(double), 1) : NULL;
   if (!st->s2) {
     gmm_stats_free(st);
     return gmm_last_error();
@@ -36,7 +53,7 @@ void gmm_stats_zero(gmm_stats *st)
   memset(st->s0, 0, st->K * sizeof(double));
   memset(st->s0all, 0, st->K * sizeof(double));
   memset(st->s1, 0, st->K * st->D * sizeof(double));
-  memset(st->s2, 0, st->K * st->D * sizeof(double));
+  memset(st->s2, 0, st->n2 * sizeof(double));
   st->ll = st->nsparse = st->nkept = st->n = 0;
 }
 
@@ -44,7 +61,8 @@ int gmm_stats_finite(gmm_stats const *st)
 {
   int ok = 1;
   for (size_t k = 0; k < st->K; ++k) ok &= (st->s0[k] - st->s0[k] == 0) & (st->s0all[k] - st->s0all[k] == 0);
-  for (size_t j = 0; j < st->K * st->D; ++j) ok &= (st->s1[j] - st->s1[j] == 0) & (st->s2[j] - st->s2[j] == 0);
+  for (size_t j = 0; j < st->K * st->D; ++j) ok &= (st->s1[j] - st->s1[j] == 0);
+  for (size_t j = 0; j < st->n2; ++j) ok &= (st->s2[j] - st->s2[j] == 0);
   return ok;
 }
 
@@ -60,10 +78,8 @@ void gmm_stats_add(gmm_stats *dst, gmm_stats const *src)
     dst->s0[k] += src->s0[k];
     dst->s0all[k] += src->s0all[k];
   }
-  for (size_t j = 0; j < KD; ++j) {
-    dst->s1[j] += src->s1[j];
-    dst->s2[j] += src->s2[j];
-  }
+  for (size_t j = 0; j < KD; ++j) dst->s1[j] += src->s1[j];
+  for (size_t j = 0; j < dst->n2; ++j) dst->s2[j] += src->s2[j];
   dst->ll += src->ll;
   dst->nsparse += src->nsparse;
   dst->nkept += src->nkept;

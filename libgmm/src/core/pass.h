@@ -22,8 +22,11 @@
 
 typedef struct gmm_stats {
   size_t K, D;
+  int cov;            /* VlGMMCovarianceType: the layout of s2 */
+  size_t n2;          /* doubles in s2 */
   double *s0, *s0all; /* K */
-  double *s1, *s2;    /* K x D */
+  double *s1;         /* K x D */
+  double *s2;         /* diagonal, spherical: K x D; full: K x D x D; tied: D x D (vl/libgmm/gmm.h) */
   double ll;          /* summed log-likelihood (E-step passes) */
   double nsparse;     /* posteriors below 1e-2 (for the verbose sparsity report) */
   double nkept;       /* (point, component) pairs kept */
@@ -48,7 +51,12 @@ typedef struct gmm_pass_opts {
   size_t nsplits;
 } gmm_pass_opts;
 
+/* Doubles of the second moments of a covariance type (*n2); nonzero (and
+ * VL_ERR_OVERFLOW set) if that overflows. */
+GMM_HIDDEN int gmm_stats_s2_size(int cov, size_t K, size_t D, size_t *n2);
+/* Statistics of the diagonal type, or of any type (gmm_stats_alloc_cov). */
 GMM_HIDDEN int gmm_stats_alloc(gmm_stats *st, size_t K, size_t D);
+GMM_HIDDEN int gmm_stats_alloc_cov(gmm_stats *st, int cov, size_t K, size_t D);
 GMM_HIDDEN void gmm_stats_free(gmm_stats *st);
 GMM_HIDDEN void gmm_stats_zero(gmm_stats *st);
 /* Bytes of one statistics set (the slab size for gmm_slab_count). */

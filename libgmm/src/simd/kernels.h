@@ -62,15 +62,48 @@ typedef struct gmm_kernels {
   void (*accum_d)(size_t D, double q, double const *x, double const *mu, double *s1,
                   double *s2);
 
-  /* Test hook, not used by the library: y[i] = exp(x[i]) for i < n with the
-   * exp the level's lse uses (libm for scalar), so tests can measure its
-   * accuracy directly. */
   /* Posterior selection for the M-step: colsum[k] += q[k] for k < K, and
    * the indices k (increasing) with q[k] >= thr are written to idx; returns
    * their number. */
   size_t (*select_f)(size_t K, float const *q, float thr, float *colsum, vl_uint32 *idx);
   size_t (*select_d)(size_t K, double const *q, double thr, double *colsum, vl_uint32 *idx);
 
+  /* The full and tied covariance types (core/estep.tc, core/scatter.tc).
+   * Points are stored transposed: xt holds D rows of ldx elements (point i
+   * of row c is xt[c*ldx + i]), ldx a multiple of GMM_KPAD; the kernels
+   * work on whole vectors of points, so they may read xt and write their
+   * output at lanes i in [n, ceil(n / GMM_KPAD) * GMM_KPAD), which must
+   * exist (their values there are meaningless). u is a lower-triangular
+   * D x D matrix, row-major (row stride D); its entries above the diagonal
+   * are never read. In every kernel the sum over c runs in increasing order.
+   *
+   * Mahalanobis distances with a Cholesky factor (full E-step), u = L^{-1}
+   * for the covariance L L^T and um = u (mu - shift):
+   *   out[i] = sum_{r<D} (sum_{c<=r} u[r*D + c] xt[c*ldx + i] - um[r])^2 */
+  void (*chol_dist_f)(size_t n, size_t D, float const *xt, size_t ldx, float const *u,
+                      float const *um, float *out);
+  void (*chol_dist_d)(size_t n, size_t D, double const *xt, size_t ldx, double const *u,
+                      double const *um, double *out);
+
+  /* Whitening (tied E-step): yt[r*ldx + i] = sum_{c<=r} u[r*D + c] xt[c*ldx + i]. */
+  void (*chol_whiten_f)(size_t n, size_t D, float const *xt, size_t ldx, float const *u,
+                        float *yt);
+  void (*chol_whiten_d)(size_t n, size_t D, double const *xt, size_t ldx, double const *u,
+                        double *yt);
+
+  /* Scatter matrix (full and tied M-step): for r < D and r <= c < D,
+   *   acc[r*lda + c] += sum_{i<n} w[i*ldw + r] w[i*ldw + c]
+   * with the sum over i (increasing) in the element type, then added to acc
+   * in double. w has n rows of ldw >= gmm_kpad(D) elements, readable up to
+   * gmm_kpad(D) (kernels load whole vectors of columns; the values past D
+   * are ignored). Entries with c < r may be updated the same way or left
+   * alone; nothing at c >= D is written. */
+  void (*scatter_f)(size_t n, size_t D, float const *w, size_t ldw, double *acc, size_t lda);
+  void (*scatter_d)(size_t n, size_t D, double const *w, size_t ldw, double *acc, size_t lda);
+
+  /* Test hook, not used by the library: y[i] = exp(x[i]) for i < n with the
+   * exp the level's lse uses (libm for scalar), so tests can measure its
+   * accuracy directly. */
   void (*vexp_f)(size_t n, float const *x, float *y);
   void (*vexp_d)(size_t n, double const *x, double *y);
 } gmm_kernels;
@@ -103,6 +136,38 @@ GMM_HIDDEN void gmm_lse_scalar_f(size_t n, size_t K, size_t kp, float const *c, 
                                  float *q, size_t ldq, double *ll);
 GMM_HIDDEN void gmm_lse_scalar_d(size_t n, size_t K, size_t kp, double const *c, double *tile,
                                  double *q, size_t ldq, double *ll);
+
+/* The scalar covariance-type kernels, for tables of levels without their own. */
+GMM_HIDDEN void gmm_chol_dist_scalar_f(size_t n, size_t D, float const *xt, size_t ldx,
+                                       float const *u, float const *um, float *out);
+GMM_HIDDEN void gmm_chol_dist_scalar_d(size_t n, size_t D, double const *xt, size_t ldx,
+                                       double const *u, double const *um, double *out);
+GMM_HIDDEN void gmm_chol_whiten_scalar_f(size_t n, size_t D, float const *xt, size_t ldx,
+                                         float const *u, float *yt);
+GMM_HIDDEN void gmm_chol_whiten_scalar_d(size_t n, size_t D, double const *xt, size_t ldx,
+                                         double const *u, double *yt);
+GMM_HIDDEN void gmm_scatter_scalar_f(size_t n, size_t D, float const *w, size_t ldw, double *acc,
+                                     size_t lda);
+GMM_HIDDEN void gmm_scatter_scalar_d(size_t n, size_t D, double const *w, size_t ldw,
+                                     double *acc, size_t lda);
+
+/* The covariance-type kernels of the SIMD levels (kernels_cov_<isa>.c,
+ * defined only when compiled; their tables point to them). */
+#define GMM_DECLARE_COV_KERNELS(isa)                                                          \
+  GMM_HIDDEN void gmm_chol_dist_##isa##_f(size_t n, size_t D, float const *xt, size_t ldx,   \
+                                          float const *u, float const *um, float *out);     \
+  GMM_HIDDEN void gmm_chol_dist_##isa##_d(size_t n, size_t D, double const *xt, size_t ldx,  \
+                                          double const *u, double const *um, double *out);  \
+  GMM_HIDDEN void gmm_chol_whiten_##isa##_f(size_t n, size_t D, float const *xt, size_t ldx, \
+                                            float const *u, float *yt);                     \
+  GMM_HIDDEN void gmm_chol_whiten_##isa##_d(size_t n, size_t D, double const *xt,            \
+                                            size_t ldx, double const *u, double *yt);       \
+  GMM_HIDDEN void gmm_scatter_##isa##_f(size_t n, size_t D, float const *w, size_t ldw,      \
+                                        double *acc, size_t lda);                           \
+  GMM_HIDDEN void gmm_scatter_##isa##_d(size_t n, size_t D, double const *w, size_t ldw,     \
+                                        double *acc, size_t lda);
+GMM_DECLARE_COV_KERNELS(avx2)
+GMM_DECLARE_COV_KERNELS(avx512)
 
 /* Round K up to the padding multiple. */
 static inline size_t gmm_kpad(size_t K) { return (K + GMM_KPAD - 1) / GMM_KPAD * GMM_KPAD; }

@@ -538,6 +538,12 @@ gmm_kernels const gmm_kernels_avx2 = {
   .accum_d = accum_d,
   .select_f = select_f,
   .select_d = select_d,
+  .chol_dist_f = gmm_chol_dist_avx2_f,
+  .chol_dist_d = gmm_chol_dist_avx2_d,
+  .chol_whiten_f = gmm_chol_whiten_avx2_f,
+  .chol_whiten_d = gmm_chol_whiten_avx2_d,
+  .scatter_f = gmm_scatter_avx2_f,
+  .scatter_d = gmm_scatter_avx2_d,
   .vexp_f = vexp_f,
   .vexp_d = vexp_d,
 };

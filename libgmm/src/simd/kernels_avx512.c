@@ -578,6 +578,12 @@ gmm_kernels const gmm_kernels_avx512 = {
   .accum_d = accum_d,
   .select_f = select_f,
   .select_d = select_d,
+  .chol_dist_f = gmm_chol_dist_avx512_f,
+  .chol_dist_d = gmm_chol_dist_avx512_d,
+  .chol_whiten_f = gmm_chol_whiten_avx512_f,
+  .chol_whiten_d = gmm_chol_whiten_avx512_d,
+  .scatter_f = gmm_scatter_avx512_f,
+  .scatter_d = gmm_scatter_avx512_d,
   .vexp_f = vexp_f,
   .vexp_d = vexp_d,
 };

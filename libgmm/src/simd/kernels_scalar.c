@@ -22,6 +22,12 @@ gmm_kernels const gmm_kernels_scalar = {
   .accum_d = accum_d,
   .select_f = select_f,
   .select_d = select_d,
+  .chol_dist_f = gmm_chol_dist_scalar_f,
+  .chol_dist_d = gmm_chol_dist_scalar_d,
+  .chol_whiten_f = gmm_chol_whiten_scalar_f,
+  .chol_whiten_d = gmm_chol_whiten_scalar_d,
+  .scatter_f = gmm_scatter_scalar_f,
+  .scatter_d = gmm_scatter_scalar_d,
   .vexp_f = vexp_f,
   .vexp_d = vexp_d,
 };

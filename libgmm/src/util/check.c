@@ -99,6 +99,22 @@ done:
   return err;
 }
 
+int gmm_check_weights(char const *fn, double const *w, size_t n, int allow_all_zero)
+{
+  int any = 0;
+  if (!w) return VL_ERR_OK;
+  for (size_t i = 0; i < n; ++i) {
+    if (!(w[i] >= 0) || !isfinite(w[i]))
+      return gmm_error(VL_ERR_BAD_ARG, "%s: weights[%zu] is %g (must be finite and >= 0)", fn, i,
+                       w[i]);
+    any |= w[i] > 0;
+  }
+  if (!any && !allow_all_zero && n > 0)
+    return gmm_error(VL_ERR_BAD_ARG,
+                     "%s: every weight is 0 (at least one point needs a positive weight)", fn);
+  return VL_ERR_OK;
+}
+
 static double max_abs(double const *a, size_t n, double m)
 {
   for (size_t j = 0; j < n; ++j)

@@ -131,6 +131,11 @@ GMM_HIDDEN int gmm_check_gmm_params(char const *fn, vl_type t, size_t K, size_t 
                                     void const *means, void const *covs, void const *priors,
                                     double const *bounds, int require_prior, int *any_prior);
 
+/* n sample weights: each finite and >= 0, and (unless `allow_all_zero`) not
+ * all 0. NULL is fine (every point weighs 1). BAD_ARG "<fn>: weights[i] is
+ * -1 (must be finite and >= 0)" / "<fn>: every weight is 0 (...)". */
+GMM_HIDDEN int gmm_check_weights(char const *fn, double const *w, size_t n, int allow_all_zero);
+
 /* Copies the numImages + 1 offsets of a batch (*out, freed with gmm_free)
  * and checks the copy and the data: see check.c. */
 GMM_HIDDEN int gmm_batch_offsets(char const *fn, vl_type type, void const *data, size_t D,

@@ -193,6 +193,9 @@ if [ -n "$readelf" ]; then
   for lib in $needed; do
     case $lib in
       libc.so.*|libm.so.*|libpthread.so.*|ld-linux*.so.*) ;;
+      # a GMM_SANITIZE build links the sanitizers' runtimes (never a release)
+      libasan.so.*|libubsan.so.*|libtsan.so.*|liblsan.so.*)
+        [ -n "${GMM_SANITIZE_BUILD:-}" ] || fail "libgmm depends on $lib but was not built with GMM_SANITIZE" ;;
       *) fail "libgmm depends on $lib (only libc, libm and libpthread are expected)" ;;
     esac
   done
