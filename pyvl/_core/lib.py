@@ -34,6 +34,7 @@ from ctypes import (
 from typing import Any
 
 from .errors import error_for_code
+from .libname import is_windows, wrong_platform_message
 
 _PACKAGE = __name__.split(".")[0]  # "pyvl"
 
@@ -365,13 +366,25 @@ def library_path() -> str:
     if override:
         return override
     directory, info = _libinfo()
+    problem = wrong_platform_message(str(info["LIBRARY_FILE"]), sys.platform, int(info["ABI_VERSION"]))
+    if problem:
+        raise ImportError(problem)
     return os.path.join(directory, info["LIBRARY_FILE"])
 
 
+# Windows: the DLL's folder stays on the DLL search path while pyvl is loaded.
+_dll_directory: Any = None
+
+
 def _load() -> ctypes.CDLL:
+    global _dll_directory
     path = library_path()
-    if sys.platform == "win32":  # the DLL's own folder, for any DLL it needs beside it
-        os.add_dll_directory(os.path.dirname(os.path.abspath(path)))
+    if is_windows(sys.platform):
+        # Python 3.8+ loads a DLL's own dependencies only from the system and
+        # from directories added here: add the DLL's folder, for a DLL the
+        # build may put beside it (libgmm itself needs only Windows' DLLs).
+        folder = os.path.dirname(os.path.abspath(path))
+        _dll_directory = os.add_dll_directory(folder)  # type: ignore[attr-defined]
     lib = ctypes.CDLL(path)
     get_code = lib.vl_get_last_error
     get_code.restype, get_code.argtypes = c_int, []

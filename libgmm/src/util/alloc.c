@@ -71,6 +71,9 @@ void *gmm_alloc_aligned(size_t a, size_t b, size_t elem)
   if (!injected_failure()) {
 #if defined(_WIN32)
     p = _aligned_malloc(bytes, GMM_ALIGN);
+#elif defined(__APPLE__)
+    /* aligned_alloc needs macOS 10.15; posix_memalign is there since 10.6 */
+    if (posix_memalign(&p, GMM_ALIGN, bytes) != 0) p = NULL;
 #else
     p = aligned_alloc(GMM_ALIGN, bytes); /* bytes is a multiple of GMM_ALIGN */
 #endif

@@ -17,7 +17,15 @@
 #include "vl/libgmm.h"
 #include "vl/random.h"
 
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+#if (defined(__GNUC__) || defined(__clang__)) && defined(_WIN32)
+/* mingw-w64: a DLL exports only what is marked dllexport (VL_EXPORT), so
+ * nothing needs hiding; the build defines __USE_MINGW_ANSI_STDIO, so
+ * vsnprintf is mingw's C99 one (%zu, %lld) and checked as such (gnu_printf). */
+#  define GMM_HIDDEN
+#  define GMM_PRINTF(a, b) __attribute__((format(gnu_printf, a, b)))
+#  define GMM_LIKELY(x) __builtin_expect(!!(x), 1)
+#  define GMM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#elif defined(__GNUC__) || defined(__clang__)
 #  define GMM_HIDDEN __attribute__((visibility("hidden")))
 #  define GMM_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #  define GMM_LIKELY(x) __builtin_expect(!!(x), 1)

@@ -4,7 +4,9 @@
 
 #include "util/thread.h"
 
-#if !defined(_WIN32)
+#if defined(_WIN32)
+#  include <fenv.h>
+#else
 #  include <sched.h>
 #  include <unistd.h>
 #endif
@@ -26,14 +28,24 @@ static int injected_failure(void)
 typedef struct start_arg {
   gmm_thread_fn fn;
   void *arg;
+#if defined(_WIN32)
+  fenv_t fenv; /* the creating thread's floating-point environment */
+#endif
 } start_arg;
 
 #if defined(_WIN32)
 
+/* A POSIX thread starts with its creator's floating-point environment; a
+ * Win32 thread starts with Windows' default one, whose x87 precision is 53
+ * bits where mingw-w64's startup code sets 64. mingw-w64's exp and log use
+ * x87 instructions, so a worker would round some results differently from
+ * the calling thread, and results would depend on the number of threads.
+ * Workers therefore take their creator's environment, as on POSIX. */
 static DWORD WINAPI trampoline(LPVOID p)
 {
   start_arg a = *(start_arg *)p;
   free(p);
+  fesetenv(&a.fenv);
   a.fn(a.arg);
   return 0;
 }
@@ -45,6 +57,7 @@ int gmm_thread_start(gmm_thread_fn fn, void *arg)
   if (injected_failure() || !(a = malloc(sizeof *a))) return 1;
   a->fn = fn;
   a->arg = arg;
+  fegetenv(&a->fenv);
   h = CreateThread(NULL, GMM_THREAD_STACK, trampoline, a, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
   if (!h) {
     free(a);

@@ -344,6 +344,11 @@ set -- -S "$here" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_T
 [ -z "$build_cc" ] || set -- "$@" -DCMAKE_C_COMPILER="$build_cc"
 toolchain=$(cache_get CMAKE_TOOLCHAIN_FILE)
 [ -z "$toolchain" ] || set -- "$@" -DCMAKE_TOOLCHAIN_FILE="$toolchain"
+# the settings of toolchains/zig.cmake (its target and its zig)
+for var in GMM_ZIG GMM_ZIG_TARGET; do
+  value=$(cache_get $var)
+  [ -z "$value" ] || set -- "$@" -D$var="$value"
+done
 if [ -n "$cxx_compilers" ]; then
   set -- "$@" -DCMAKE_CXX_COMPILER="$(command -v "$(first $cxx_compilers)")"
 else
