@@ -15,7 +15,7 @@
 #
 # Environment: SANITIZE_BUILD_DIR (default /tmp/libgmm-sanitize-build),
 #   SANITIZE_VENV (/tmp/libgmm-sanitize-venv), PYTHON (python3),
-#   SANITIZE_PYTEST_TIMEOUT (seconds, default 900), SANITIZE_PYTEST_ARGS
+#   SANITIZE_PYTEST_TIMEOUT (seconds, default 1500), SANITIZE_PYTEST_ARGS
 #   (extra pytest arguments).
 #
 # Sanitizer options, and why:
@@ -46,7 +46,7 @@ ROOT=$PWD
 BUILD=${SANITIZE_BUILD_DIR:-/tmp/libgmm-sanitize-build}
 VENV=${SANITIZE_VENV:-/tmp/libgmm-sanitize-venv}
 PY=${PYTHON:-python3}
-PYTEST_TIMEOUT=${SANITIZE_PYTEST_TIMEOUT:-900}
+PYTEST_TIMEOUT=${SANITIZE_PYTEST_TIMEOUT:-1500}
 LOGS="$BUILD/sanitizer-logs"
 t0=$(date +%s)
 

@@ -17,7 +17,9 @@
  * trip counts are constants once inlined), so the accumulator arrays become
  * registers even below -O3. Clang's unroll(full) waits for a constant trip
  * count, where its "GCC unroll" would unroll the not-yet-inlined body. */
-#if defined(__clang__)
+#if defined(GMM_NO_FORCED_UNROLL) /* sanitizer builds (libgmm/CMakeLists.txt) */
+#define GMM_UNROLL
+#elif defined(__clang__)
 #define GMM_UNROLL _Pragma("clang loop unroll(full)")
 #elif defined(__GNUC__)
 #define GMM_UNROLL _Pragma("GCC unroll 16")
