@@ -57,3 +57,29 @@ def restore_threads():
     yield
     pyvl.vl_set_num_threads(0)
     assert pyvl.vl_get_max_threads() == before
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A Dask cluster for the module that asks for it (closed after it, so that no other
+    test runs with a default Dask client): 2 worker processes, 1 thread each."""
+    import os
+
+    import distributed  # a test dependency (the [test] extra)
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(pyvl.__file__)))
+    saved = os.environ.get("PYTHONPATH")
+    # workers are new processes: they import this pyvl (and PYVL_LIBRARY, if set)
+    os.environ["PYTHONPATH"] = os.pathsep.join([here] + ([saved] if saved else []))
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                       dashboard_address=":0")
+    c = distributed.Client(cluster)
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved

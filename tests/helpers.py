@@ -29,8 +29,12 @@ C encoders
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
-from collections.abc import Sequence
+import logging
+import os
+import signal
+from collections.abc import Iterator, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -236,3 +240,25 @@ def fisher_encoder_f32():
     return E.FisherEncoder.from_gmm(
         MU.astype(np.float32), COV.astype(np.float32), PRI.astype(np.float32)
     )
+
+
+@contextlib.contextmanager
+def sigint_at_log(text: str) -> Iterator[None]:
+    """Ctrl-C from inside a fit: SIGINT to this process when pyvl logs a record containing
+    ``text`` (e.g. "iteration 3:", logged from inside the C call), not after a delay that a
+    busy machine would make meaningless. The logger is restored on exit."""
+
+    class CtrlC(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if text in record.getMessage():
+                os.kill(os.getpid(), signal.SIGINT)
+
+    logger = logging.getLogger("pyvl")
+    handler, level = CtrlC(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -7,9 +7,7 @@ chunk; errors and Ctrl-C."""
 from __future__ import annotations
 
 import json
-import logging
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -17,7 +15,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import VLFEAT, assert_allclose_scaled, mixture_data
+from helpers import VLFEAT, assert_allclose_scaled, mixture_data, sigint_at_log
 from sklearn.exceptions import ConvergenceWarning
 
 import pyvl
@@ -257,23 +255,10 @@ def test_ctrl_c_stops_a_chunked_fit_with_a_valid_model():
     machine the first pass may not be over by then): the fit stops within one pass."""
     X = mixture_data(100000, 16, 32, np.float32, seed=1)
 
-    class CtrlC(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if "iteration 3:" in record.getMessage():
-                os.kill(os.getpid(), signal.SIGINT)
-
-    logger = logging.getLogger("pyvl")
-    handler, level = CtrlC(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
     g = pyvl.GaussianMixture(32, init_params="k-means++", tol=0.0, max_iter=10000,
                              random_state=0, chunk_size=5000, **VLFEAT)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            g.fit(lambda: iter(split(X, 20000)))
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    with sigint_at_log("iteration 3:"), pytest.raises(KeyboardInterrupt):
+        g.fit(lambda: iter(split(X, 20000)))
     # the pass of iteration 3 is complete when its record is logged; the model kept is
     # that of the last iteration reported before the interrupt (2), or of 3
     assert g.n_iter_ in (2, 3)

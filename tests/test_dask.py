@@ -30,25 +30,6 @@ N, D, K = 3000, 6, 5
 CHUNKS = (3, 997, 1000, 1000)
 
 
-@pytest.fixture(scope="module")
-def client():
-    """One cluster for the module: 2 worker processes, 1 thread each."""
-    here = os.path.dirname(os.path.dirname(os.path.abspath(pyvl.__file__)))
-    saved = os.environ.get("PYTHONPATH")
-    # workers are new processes: they import this pyvl (and PYVL_LIBRARY, if set)
-    os.environ["PYTHONPATH"] = os.pathsep.join([here] + ([saved] if saved else []))
-    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       dashboard_address=":0")
-    c = distributed.Client(cluster)
-    try:
-        yield c
-    finally:
-        c.close()
-        cluster.close()
-        if saved is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = saved
 
 
 def data(dtype=np.float64):

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import VLFEAT, mixture_data
+from helpers import VLFEAT, mixture_data, sigint_at_log
 from reference import posteriors as ref_posteriors
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -185,22 +185,9 @@ def test_ctrl_c_stops_em_within_an_iteration_and_leaves_a_valid_model():
     re-raised."""
     X = mixture_data(20000, 16, 32, np.float32, seed=1)
 
-    class CtrlC(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if "iteration 3:" in record.getMessage():
-                os.kill(os.getpid(), signal.SIGINT)
-
-    logger = logging.getLogger("pyvl")
-    handler, level = CtrlC(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
     g = pyvl.GaussianMixture(32, init_params="k-means++", tol=0.0, max_iter=1000, random_state=0, **VLFEAT)
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            g.fit(X)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    with sigint_at_log("iteration 3:"), pytest.raises(KeyboardInterrupt):
+        g.fit(X)
     assert g.n_iter_ in (3, 4)  # stopped within one iteration of the interrupt
     assert np.all(np.isfinite(g.means_)) and g.weights_.sum() == pytest.approx(1, abs=1e-5)
     assert np.all(g.covariances_ >= 1e-4 * (1 - 1e-6))

@@ -5,7 +5,6 @@ same explicit initialisation, and chunked / Dask training against in-memory trai
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import numpy as np
@@ -269,24 +268,6 @@ def test_chunked_equals_in_memory(kind, dtype, tmp_path):
         assert got.lower_bound_ == pytest.approx(ref.lower_bound_, rel=tol)
 
 
-@pytest.fixture(scope="module")
-def client():
-    distributed = pytest.importorskip("distributed")
-    here = os.path.dirname(os.path.dirname(os.path.abspath(pyvl.__file__)))
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([here] + ([saved] if saved else []))
-    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       dashboard_address=":0")
-    c = distributed.Client(cluster)
-    try:
-        yield c
-    finally:
-        c.close()
-        cluster.close()
-        if saved is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = saved
 
 
 @pytest.mark.parametrize("kind", TYPES)
