@@ -128,6 +128,7 @@ pytest_rc=0
 # shellcheck disable=SC2086
 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
 PYVL_LIBRARY="$BUILD/libgmm/libgmm.so.1" \
+PYVL_KNOWN_SKIPS="$ROOT/tests/known_skips.txt:$ROOT/.ci/known_skips_sanitize.txt" \
 LD_PRELOAD="$libasan $libstdcxx" \
 ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:quarantine_size_mb=16:log_path=$LOGS/asan" \
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$LOGS/ubsan" \

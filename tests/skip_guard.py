@@ -16,7 +16,8 @@ its list is the one for its own directory; any other skip there (a test that ski
 itself, a missing TOML reader) must be listed here like everywhere else.
 
 ``tests/conftest.py`` loads this plugin, so the README's test command (the one CI runs)
-enforces it. ``PYVL_KNOWN_SKIPS=/path`` reads another list; ``PYVL_KNOWN_SKIPS=off``
+enforces it. ``PYVL_KNOWN_SKIPS=/path`` reads another list (several, separated by
+``os.pathsep``: the sanitizer run adds ``.ci/known_skips_sanitize.txt``); ``PYVL_KNOWN_SKIPS=off``
 disables the check (e.g. on a machine without some optional tool).
 """
 
@@ -85,7 +86,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     setting = os.environ.get("PYVL_KNOWN_SKIPS", "")
     if setting.lower() == "off" or not _SKIPPED:
         return
-    listed = known_skips(Path(setting) if setting else DEFAULT_LIST)
+    paths = [Path(p) for p in setting.split(os.pathsep) if p] if setting else [DEFAULT_LIST]
+    listed = [pattern for path in paths for pattern in known_skips(path)]
     unexpected = [(n, r) for n, r in _SKIPPED
                   if not _declared(session.config, n, r) and not any(matches(n, p) for p in listed)]
     if not unexpected:

@@ -67,6 +67,26 @@ def test_module_skipped_at_collection_fails(tmp_path):
     assert "test_extra.py" in out and "no_such_module_pyvl" in out
 
 
+def test_several_lists_separated_by_pathsep(tmp_path):
+    """PYVL_KNOWN_SKIPS may name several lists (the sanitizer run adds its own): a skip
+    listed in the second one passes, and one in neither still fails."""
+    extra = 'import pytest\n\ndef test_other():\n    pytest.skip("other")\n'
+    (tmp_path / "test_sample.py").write_text(SAMPLE)
+    (tmp_path / "test_extra.py").write_text(extra)
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("test_sample.py::test_listed\n")
+    for listed_second, want in (("test_extra.py::test_other\n", 0), ("# nothing\n", 1)):
+        second.write_text(listed_second)
+        env = dict(os.environ, PYTHONPATH=str(HERE),
+                   PYVL_KNOWN_SKIPS=os.pathsep.join([str(first), str(second)]))
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "skip_guard", "-p", "no:cacheprovider", "-q",
+             "--rootdir", str(tmp_path), str(tmp_path)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert proc.returncode == want, proc.stdout + proc.stderr
+
+
 def test_patterns_match(tmp_path):
     code, out = run_pytest(tmp_path, ["test_sample.py::test_*"])
     assert code == 0, out
