@@ -62,16 +62,6 @@ GMM_KINLINE void add_row_d(__m512d t, double *row, size_t c, size_t D)
 #define V_SUB(a, b) _mm512_sub_ps(a, b)
 #define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #include "simd/kernels_cov.tc"
-#undef T
-#undef SFX
-#undef V
-#undef VL
-#undef V_ZERO
-#undef V_LOAD
-#undef V_STORE
-#undef V_SET1
-#undef V_SUB
-#undef V_FMA
 
 #define T double
 #define SFX d

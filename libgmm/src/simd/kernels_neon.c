@@ -68,23 +68,6 @@
 #define V_MAXNMV(v) vmaxnmvq_f32(v)
 #define V_EXP(v) gmm_vexpf_neon(v)
 #include "simd/kernels_neon.tc"
-#undef T
-#undef SFX
-#undef V
-#undef VL
-#undef V_DUP
-#undef V_LOAD
-#undef V_STORE
-#undef V_LOAD_DUP
-#undef V_ADD
-#undef V_SUB
-#undef V_MUL
-#undef V_MAXNM
-#undef V_FMA
-#undef V_FMS
-#undef V_ADDV
-#undef V_MAXNMV
-#undef V_EXP
 
 #define T double
 #define SFX d
@@ -104,23 +87,6 @@
 #define V_MAXNMV(v) vmaxnmvq_f64(v)
 #define V_EXP(v) gmm_vexp_neon(v)
 #include "simd/kernels_neon.tc"
-#undef T
-#undef SFX
-#undef V
-#undef VL
-#undef V_DUP
-#undef V_LOAD
-#undef V_STORE
-#undef V_LOAD_DUP
-#undef V_ADD
-#undef V_SUB
-#undef V_MUL
-#undef V_MAXNM
-#undef V_FMA
-#undef V_FMS
-#undef V_ADDV
-#undef V_MAXNMV
-#undef V_EXP
 
 /* ---- accumulation (float keeps s2 in double) ---------------------------- */
 
