@@ -97,6 +97,10 @@ def _uses(arr: np.ndarray) -> None:
         warnings.simplefilter("ignore")
         gm = pyvl.GaussianMixture(K, random_state=0, max_iter=5, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(arr)
         pyvl.GaussianMixture(K, random_state=0, max_iter=5, chunk_size=256, covariance_type="diag", em="vlfeat", reg_covar=0.0).fit(arr)
+        # scikit-learn's defaults (full covariances, exact EM), and another type by chunks
+        pyvl.GaussianMixture(K, random_state=0, max_iter=3).fit(arr)
+        pyvl.GaussianMixture(K, random_state=0, max_iter=3, covariance_type="tied",
+                             chunk_size=256).fit(arr)
         pyvl.KMeans(K, random_state=0, max_iter=5).fit(arr)
         pyvl.KMeans(K, random_state=0, max_iter=5, chunk_size=300).fit(arr)
         gm.predict_proba(arr), gm.score_samples(arr)
@@ -118,6 +122,49 @@ def test_no_array_changes(kinds):
             assert _digest(path) == file_before, name
         if name == "memmap_c":  # the private edit is still there; the file never saw it
             assert arr[3, 2] == 99.0
+
+
+def test_sample_weight_arrays_are_not_changed(tmp_path):
+    """sample_weight of every kind (memmaps in each mode, with an edit in 'c' and 'r+', an
+    astype copy, shared memory, a buffer over mmap) is read-only to KMeans, in memory and by
+    chunks: the same bytes in memory and in the file afterwards."""
+    x = _values(3)
+    w = np.random.default_rng(4).uniform(0.5, 2.0, N)
+    kinds = []
+    for mode in ("r", "r+", "c"):
+        path = _file(tmp_path, w, f"w_{mode}.dat")
+        mm = np.memmap(path, dtype=np.float64, mode=mode, shape=(N,))
+        if mode != "r":
+            mm[7] = 3.0
+        kinds.append((f"memmap_{mode}", mm, path))
+    path = _file(tmp_path, w.astype(np.float32), "w32.dat")
+    kinds.append(("memmap_astype", np.memmap(path, dtype=np.float32, mode="r", shape=(N,))
+                  .astype(np.float64), path))
+    raw = mmap.mmap(-1, w.nbytes)
+    fb = np.frombuffer(raw, dtype=np.float64)
+    fb[...] = w
+    kinds.append(("frombuffer_mmap", fb, None))
+    shm = shared_memory.SharedMemory(create=True, size=w.nbytes)
+    try:
+        sh = np.ndarray((N,), dtype=np.float64, buffer=shm.buf)
+        sh[...] = w
+        kinds.append(("shared_memory", sh, None))
+        for name, arr, path in kinds:
+            before = np.array(arr, copy=True)
+            file_before = _digest(path) if path else None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                km = pyvl.KMeans(K, random_state=0, max_iter=5).fit(x, sample_weight=arr)
+                pyvl.KMeans(K, random_state=0, max_iter=5, chunk_size=300).fit(
+                    [x[:500], x[500:]], sample_weight=arr)
+                km.score(x, sample_weight=arr)
+            np.testing.assert_array_equal(arr, before, err_msg=name)
+            if path:
+                assert _digest(path) == file_before, name
+        del sh, kinds
+    finally:
+        shm.close()
+        shm.unlink()
 
 
 def test_memmap_and_array_give_the_same_model(tmp_path):
