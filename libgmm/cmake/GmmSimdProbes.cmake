@@ -25,14 +25,15 @@ if(GMM_ENABLE_SSE2)
 #include <emmintrin.h>
 int main(void) { __m128d a = _mm_set1_pd(1.0); a = _mm_add_pd(a, a); return (int)_mm_cvtsd_f64(a); }")
 endif()
-if(GMM_ENABLE_AVX2)
+# AVX2 and AVX-512 need the SSE2 level too: their tables share its row copy.
+if(GMM_ENABLE_AVX2 AND GMM_HAVE_SSE2)
   gmm_probe(GMM_HAVE_AVX2 "${GMM_AVX2_FLAGS}" "
 #include <immintrin.h>
 int main(void) { __m256 a = _mm256_set1_ps(1.f); a = _mm256_fmadd_ps(a, a, a);
   __m256i b = _mm256_add_epi32(_mm256_set1_epi32(1), _mm256_set1_epi32(2));
   return (int)_mm256_cvtss_f32(a) + _mm256_extract_epi32(b, 0); }")
 endif()
-if(GMM_ENABLE_AVX512)
+if(GMM_ENABLE_AVX512 AND GMM_HAVE_SSE2)
   gmm_probe(GMM_HAVE_AVX512 "${GMM_AVX512_FLAGS}" "
 #include <immintrin.h>
 int main(void) { __m512 a = _mm512_set1_ps(1.f); a = _mm512_fmadd_ps(a, a, a);

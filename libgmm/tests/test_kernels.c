@@ -708,6 +708,39 @@ static void test_vexp_level(gmm_kernels const *kt, int assert_ulp)
 DEFINE_TEST_SELECT(float, f)
 DEFINE_TEST_SELECT(double, d)
 
+/* copy_rows: every element of the n x K block lands at its place, nothing
+ * around it is written (guard values in the padding of dst and after its
+ * last row), whatever the alignment of dst (offsets 0..3 elements) and K
+ * (below, at and past a vector, odd), for src rows padded to kp. */
+#define DEFINE_TEST_COPY_ROWS(T, SFX)                                                       \
+  static void test_copy_rows_##SFX(gmm_kernels const *kt)                                   \
+  {                                                                                         \
+    static size_t const Ks[] = {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 33, 256, 257};             \
+    size_t const n = 13;                                                                    \
+    for (size_t c = 0; c < COUNT(Ks); ++c)                                                  \
+      for (size_t off = 0; off < 4; ++off) {                                                \
+        size_t const K = Ks[c], kp = (K + 15) / 16 * 16, ldd = K + (off & 1);               \
+        size_t const total = off + n * ldd + 4;                                             \
+        T *src = xmalloc(n * kp * sizeof(T)), *buf = xmalloc(total * sizeof(T));            \
+        T *dst = buf + off;                                                                 \
+        int ok = 1;                                                                         \
+        for (size_t j = 0; j < n * kp; ++j) src[j] = (T)test_normal();                      \
+        for (size_t j = 0; j < total; ++j) buf[j] = (T)-7;                                  \
+        kt->copy_rows_##SFX(n, K, src, kp, dst, ldd);                                       \
+        for (size_t j = 0; j < off; ++j) ok &= buf[j] == (T)-7;                             \
+        for (size_t i = 0; i < n; ++i)                                                      \
+          for (size_t k = 0; k < ldd; ++k)                                                  \
+            ok &= k < K ? memcmp(&dst[i * ldd + k], &src[i * kp + k], sizeof(T)) == 0       \
+                        : dst[i * ldd + k] == (T)-7;                                        \
+        for (size_t j = off + n * ldd; j < total; ++j) ok &= buf[j] == (T)-7;               \
+        CHECK_MSG(ok, "copy_rows_" #SFX " K=%zu offset %zu ldd %zu", K, off, ldd);          \
+        free(src);                                                                          \
+        free(buf);                                                                          \
+      }                                                                                     \
+  }
+DEFINE_TEST_COPY_ROWS(float, f)
+DEFINE_TEST_COPY_ROWS(double, d)
+
 /* moments: the rows of a block that kept a component, in registers.
  * (1) At this level, moments equals accum of every listed row into sums
  *     that start at zero, then added to the outputs: bit for bit (the pass
@@ -937,6 +970,8 @@ static void test_level(gmm_kernels const *kt)
   test_exp_zero_bound(kt);
   test_select_f(kt);
   test_select_d(kt);
+  test_copy_rows_f(kt);
+  test_copy_rows_d(kt);
   test_moments_f(kt);
   test_moments_d(kt);
   test_l2argmin_f(kt);
@@ -969,6 +1004,8 @@ int main(int argc, char **argv)
     test_vexp_level(&gmm_kernels_scalar, 0);
     test_moments_f(&gmm_kernels_scalar);
     test_moments_d(&gmm_kernels_scalar);
+    test_copy_rows_f(&gmm_kernels_scalar);
+    test_copy_rows_d(&gmm_kernels_scalar);
     test_l2argmin_f(&gmm_kernels_scalar);
     test_l2argmin_d(&gmm_kernels_scalar);
     TEST_EXIT();
@@ -990,7 +1027,7 @@ int main(int argc, char **argv)
     CHECK(strcmp(kt->name, name) == 0);
     /* a level's table may borrow scalar kernels, but has no empty entry */
     CHECK(kt->lse_f && kt->lse_d && kt->select_f && kt->select_d && kt->moments_f &&
-          kt->moments_d && kt->l2argmin_f && kt->l2argmin_d);
+          kt->moments_d && kt->l2argmin_f && kt->l2argmin_d && kt->copy_rows_f && kt->copy_rows_d);
     test_level(kt);
     printf("level %d (%s): %s\n", level, name, g_failures ? "FAILED" : "ok");
   }

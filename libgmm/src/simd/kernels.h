@@ -130,6 +130,15 @@ typedef struct gmm_kernels {
   void (*scatter_f)(size_t n, size_t D, float const *w, size_t ldw, double *acc, size_t lda);
   void (*scatter_d)(size_t n, size_t D, double const *w, size_t ldw, double *acc, size_t lda);
 
+  /* Rows written once and not read back soon (the stored N x K posteriors):
+   *   dst[i*ldd + k] = src[i*lds + k] for i < n, k < K.
+   * Levels with non-temporal stores use them where dst is aligned (the
+   * lines of dst are not read into the cache first, which halves the memory
+   * traffic of a large write) and fence them before returning. */
+  void (*copy_rows_f)(size_t n, size_t K, float const *src, size_t lds, float *dst, size_t ldd);
+  void (*copy_rows_d)(size_t n, size_t K, double const *src, size_t lds, double *dst,
+                      size_t ldd);
+
   /* Test hook, not used by the library: y[i] = exp(x[i]) for i < n with the
    * exp the level's lse uses (libm for scalar), so tests can measure its
    * accuracy directly. */
@@ -165,6 +174,17 @@ GMM_HIDDEN void gmm_lse_scalar_f(size_t n, size_t K, size_t kp, float const *c, 
                                  float *q, size_t ldq, double *ll);
 GMM_HIDDEN void gmm_lse_scalar_d(size_t n, size_t K, size_t kp, double const *c, double *tile,
                                  double *q, size_t ldq, double *ll);
+
+/* Row copies: plain stores (scalar, NEON), and SSE2's non-temporal ones
+ * (the SSE2, AVX2 and AVX-512 tables). */
+GMM_HIDDEN void gmm_copy_rows_scalar_f(size_t n, size_t K, float const *src, size_t lds,
+                                       float *dst, size_t ldd);
+GMM_HIDDEN void gmm_copy_rows_scalar_d(size_t n, size_t K, double const *src, size_t lds,
+                                       double *dst, size_t ldd);
+GMM_HIDDEN void gmm_copy_rows_sse2_f(size_t n, size_t K, float const *src, size_t lds, float *dst,
+                                     size_t ldd);
+GMM_HIDDEN void gmm_copy_rows_sse2_d(size_t n, size_t K, double const *src, size_t lds,
+                                     double *dst, size_t ldd);
 
 /* The scalar covariance-type kernels, for tables of levels without their own. */
 GMM_HIDDEN void gmm_chol_dist_scalar_f(size_t n, size_t D, float const *xt, size_t ldx,

@@ -729,6 +729,8 @@ gmm_kernels const gmm_kernels_avx2 = {
   .chol_whiten_d = gmm_chol_whiten_avx2_d,
   .scatter_f = gmm_scatter_avx2_f,
   .scatter_d = gmm_scatter_avx2_d,
+  .copy_rows_f = gmm_copy_rows_sse2_f,
+  .copy_rows_d = gmm_copy_rows_sse2_d,
   .vexp_f = vexp_f,
   .vexp_d = vexp_d,
 };

@@ -965,6 +965,8 @@ gmm_kernels const gmm_kernels_avx512 = {
   .chol_whiten_d = gmm_chol_whiten_avx512_d,
   .scatter_f = gmm_scatter_avx512_f,
   .scatter_d = gmm_scatter_avx512_d,
+  .copy_rows_f = gmm_copy_rows_sse2_f,
+  .copy_rows_d = gmm_copy_rows_sse2_d,
   .vexp_f = vexp_f,
   .vexp_d = vexp_d,
 };

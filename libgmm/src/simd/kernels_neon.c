@@ -284,6 +284,8 @@ gmm_kernels const gmm_kernels_neon = {
   .chol_whiten_d = gmm_chol_whiten_scalar_d,
   .scatter_f = gmm_scatter_scalar_f,
   .scatter_d = gmm_scatter_scalar_d,
+  .copy_rows_f = gmm_copy_rows_scalar_f,
+  .copy_rows_d = gmm_copy_rows_scalar_d,
   .vexp_f = vexp_f,
   .vexp_d = vexp_d,
 };

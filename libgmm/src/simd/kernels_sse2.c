@@ -23,6 +23,7 @@
 #else
 
 #include <emmintrin.h>
+#include <stdint.h>
 
 #include "simd/kernels.h"
 #include "simd/kinline.h"
@@ -694,6 +695,38 @@ static void l2argmin_d(size_t n, size_t D, size_t kp, size_t K, double const *x,
   gmm_l2argmin_tile_d(l2dist_d, n, D, kp, K, x, ldx, c, tile, assign, dist);
 }
 
+/* ---- row copies ---------------------------------------------------------- */
+
+/* Non-temporal 16-byte stores from the first aligned element of each row
+ * (the lines are filled whole in the write-combining buffers), plain stores
+ * for the head and tail; one fence at the end. */
+void gmm_copy_rows_sse2_f(size_t n, size_t K, float const *src, size_t lds, float *dst, size_t ldd)
+{
+  for (size_t i = 0; i < n; ++i) {
+    float const *s = src + i * lds;
+    float *d = dst + i * ldd;
+    size_t k = 0;
+    for (; k < K && ((uintptr_t)(d + k) & 15u); ++k) d[k] = s[k];
+    for (; k + 4 <= K; k += 4) _mm_stream_ps(d + k, _mm_loadu_ps(s + k));
+    for (; k < K; ++k) d[k] = s[k];
+  }
+  _mm_sfence();
+}
+
+void gmm_copy_rows_sse2_d(size_t n, size_t K, double const *src, size_t lds, double *dst,
+                          size_t ldd)
+{
+  for (size_t i = 0; i < n; ++i) {
+    double const *s = src + i * lds;
+    double *d = dst + i * ldd;
+    size_t k = 0;
+    for (; k < K && ((uintptr_t)(d + k) & 15u); ++k) d[k] = s[k];
+    for (; k + 2 <= K; k += 2) _mm_stream_pd(d + k, _mm_loadu_pd(s + k));
+    for (; k < K; ++k) d[k] = s[k];
+  }
+  _mm_sfence();
+}
+
 gmm_kernels const gmm_kernels_sse2 = {
   .name = "sse2",
   .level = VL_SIMD_SSE2,
@@ -719,6 +752,8 @@ gmm_kernels const gmm_kernels_sse2 = {
   .chol_whiten_d = gmm_chol_whiten_scalar_d,
   .scatter_f = gmm_scatter_scalar_f,
   .scatter_d = gmm_scatter_scalar_d,
+  .copy_rows_f = gmm_copy_rows_sse2_f,
+  .copy_rows_d = gmm_copy_rows_sse2_d,
   .vexp_f = vexp_f,
   .vexp_d = vexp_d,
 };
