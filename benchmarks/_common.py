@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from typing import Callable
 
 # Some machines set these for every process, which pins OpenBLAS to an older
@@ -39,6 +40,33 @@ def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> floa
         fn()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+def paired_times(fns: Sequence[Callable[[], object]], repeats: int, pause: float = 0.05,
+                 warmup: int = 1, batch: int = 1) -> list[float]:
+    """Median wall times of several functions measured in alternation.
+
+    Each round runs every function in order, each after `pause` seconds
+    (spinning thread pools of the previous call go idle). A shared machine's
+    load drifts over seconds; alternating makes the drift hit every function
+    alike, so ratios of these medians are steadier than ratios of medians
+    taken one after the other. With `batch` > 1 a function runs batch + 1
+    times back to back per round and the first run is not counted: the
+    times of calls that follow each other (warm caches, awake threads)."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, ts in zip(fns, times):
+            time.sleep(pause)
+            if batch > 1:
+                fn()
+            for _ in range(batch):
+                t = time.perf_counter()
+                fn()
+                ts.append(time.perf_counter() - t)
+    return [statistics.median(ts) for ts in times]
 
 
 def machine_info() -> dict[str, str]:

@@ -10,6 +10,7 @@
  *
  * Every result is compared bit for bit with the one-thread result of the
  * same process. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_* (Linux) */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -223,6 +224,83 @@ static void test_callers(void)
 
 /* ---- fork ---------------------------------------------------------------------------------- */
 
+/* ---- moving a woken worker off the caller's processor (Linux) ------------------------- */
+
+#if defined(__linux__)
+#include <dirent.h>
+#include <sched.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* gmm_thread_leave_cpu moves the calling thread to another processor and
+ * leaves its allowed set as it was; with a single allowed processor it does
+ * nothing. Run on a thread of its own (its affinity is changed). */
+static void *leave_cpu_thread(void *arg)
+{
+  cpu_set_t before, after, one;
+  int const cpu = gmm_current_cpu();
+  (void)arg;
+  CHECK(cpu >= 0);
+  CHECK(sched_getaffinity(0, sizeof before, &before) == 0);
+  gmm_thread_leave_cpu(cpu);
+  CHECK(sched_getaffinity(0, sizeof after, &after) == 0);
+  CHECK_MSG(CPU_EQUAL(&before, &after), "the allowed set changed");
+  if (CPU_COUNT(&before) >= 2) CHECK_MSG(gmm_current_cpu() != cpu, "still on processor %d", cpu);
+  CPU_ZERO(&one);
+  CPU_SET(gmm_current_cpu(), &one);
+  CHECK(sched_setaffinity(0, sizeof one, &one) == 0);
+  gmm_thread_leave_cpu(gmm_current_cpu());
+  CHECK(sched_getaffinity(0, sizeof after, &after) == 0);
+  CHECK_MSG(CPU_EQUAL(&one, &after), "a single allowed processor was changed");
+  return NULL;
+}
+
+/* Every thread of the process (the pool's workers included) allowed on the
+ * same processors as the main thread. */
+static void check_all_threads_allowed(cpu_set_t const *want)
+{
+  DIR *d = opendir("/proc/self/task");
+  struct dirent *e;
+  int seen = 0;
+  CHECK(d != NULL);
+  if (!d) return;
+  while ((e = readdir(d))) {
+    cpu_set_t set;
+    pid_t const tid = (pid_t)atoi(e->d_name);
+    if (tid <= 0 || sched_getaffinity(tid, sizeof set, &set) != 0) continue;
+    CHECK_MSG(CPU_EQUAL(&set, want), "thread %d: allowed set changed", (int)tid);
+    ++seen;
+  }
+  closedir(d);
+  CHECK(seen >= 2);
+}
+
+static void test_leave_cpu(void)
+{
+  pthread_t th;
+  cpu_set_t mine;
+  static atomic_int count[64];
+  count_job j;
+  CHECK(pthread_create(&th, NULL, leave_cpu_thread, NULL) == 0);
+  pthread_join(th, NULL);
+  /* the pool's workers asleep, then woken (and maybe moved) by a loop */
+  CHECK(sched_getaffinity(0, sizeof mine, &mine) == 0);
+  for (int round = 0; round < 5; ++round) {
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    for (int i = 0; i < 64; ++i) atomic_store(&count[i], 0);
+    j.count = count;
+    j.bound = 2;
+    atomic_init(&j.bad_worker, 0);
+    gmm_run(64, 2, count_item, &j);
+    for (int i = 0; i < 64; ++i) CHECK(atomic_load(&count[i]) == 1);
+  }
+  check_all_threads_allowed(&mine);
+}
+#else
+static void test_leave_cpu(void) { printf("leave_cpu: Linux only\n"); }
+#endif
+
 #if defined(_WIN32)
 static void test_fork(void) { printf("fork: none on Windows\n"); }
 #else
@@ -298,6 +376,7 @@ int main(int argc, char **argv)
   test_thread_counts();
   CHECK(gmm_pool_workers() >= 7);
   test_callers();
+  test_leave_cpu();
   test_fork();
   free(g_ref.bytes);
   TEST_EXIT();

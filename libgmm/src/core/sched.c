@@ -37,6 +37,7 @@
 #define GMM_CLAIM_MASK (((uint64_t)1 << GMM_CLAIM_BITS) - 1)
 #define GMM_SPIN 4000                      /* polls before a worker sleeps (~50 us) */
 #define GMM_OWNER_SPIN 20000               /* polls before a caller sleeps on its job */
+#define GMM_YIELD_EVERY 256                /* polls between two yields of a spin */
 
 typedef struct job_slot {
   _Atomic uint64_t claim;        /* generation << 40 | next item */
@@ -58,6 +59,7 @@ static struct pool {
   atomic_uint epoch;             /* bumped when a job is published */
   atomic_int started;            /* workers started (and alive in this process) */
   atomic_int sleeping;
+  atomic_int waker_cpu;          /* the processor of the last wake-up call, or -1 */
   job_slot slots[GMM_JOB_SLOTS];
 } g_pool;
 
@@ -69,6 +71,7 @@ static void pool_reset(int child)
   gmm_cond_init(&g_pool.wake);
   atomic_store(&g_pool.started, 0);
   atomic_store(&g_pool.sleeping, 0);
+  atomic_store(&g_pool.waker_cpu, -1);
   for (int s = 0; s < GMM_JOB_SLOTS; ++s) {
     job_slot *j = &g_pool.slots[s];
     uint64_t const gen = child ? (atomic_load(&j->claim) >> GMM_CLAIM_BITS) : 0;
@@ -145,19 +148,33 @@ static size_t help_any(void)
   return ran;
 }
 
+/* One poll of an idle worker's spin: a pause, and now and then a yield, so
+ * that a worker sharing a processor with a caller (see gmm_run's wake-up)
+ * does not keep it from running. */
+static void spin_poll(int i)
+{
+  gmm_cpu_relax();
+  if (i % GMM_YIELD_EVERY == GMM_YIELD_EVERY - 1) gmm_thread_yield();
+}
+
 static void worker_main(void *arg)
 {
   (void)arg;
   for (;;) {
     unsigned const e = atomic_load(&g_pool.epoch);
     if (help_any()) continue;
-    for (int i = 0; i < GMM_SPIN && atomic_load(&g_pool.epoch) == e; ++i) gmm_cpu_relax();
+    for (int i = 0; i < GMM_SPIN && atomic_load(&g_pool.epoch) == e; ++i) spin_poll(i);
     if (atomic_load(&g_pool.epoch) != e) continue;
     gmm_mutex_lock(&g_pool.lock);
     atomic_fetch_add(&g_pool.sleeping, 1);
     while (atomic_load(&g_pool.epoch) == e) gmm_cond_wait(&g_pool.wake, &g_pool.lock);
     atomic_fetch_sub(&g_pool.sleeping, 1);
     gmm_mutex_unlock(&g_pool.lock);
+    {
+      /* woken onto the caller's processor (see gmm_run): move off it */
+      int const cpu = atomic_load(&g_pool.waker_cpu);
+      if (cpu >= 0 && gmm_current_cpu() == cpu) gmm_thread_leave_cpu(cpu);
+    }
   }
 }
 
@@ -189,6 +206,7 @@ void gmm_run(size_t n, int nthreads, gmm_item_fn fn, void *ctx)
   int const nw = gmm_workers(n, nthreads);
   job_slot *j = NULL;
   uint64_t gen;
+  int woke;
   if (nw > 1 && n <= GMM_CLAIM_MASK) {
     pool_init();
     ensure_workers(nw - 1);
@@ -211,8 +229,18 @@ void gmm_run(size_t n, int nthreads, gmm_item_fn fn, void *ctx)
   atomic_store(&j->claim, (gen & (((uint64_t)1 << (64 - GMM_CLAIM_BITS)) - 1)) << GMM_CLAIM_BITS);
   gmm_mutex_lock(&g_pool.lock);
   atomic_fetch_add(&g_pool.epoch, 1);
-  if (atomic_load(&g_pool.sleeping)) gmm_cond_broadcast(&g_pool.wake);
+  woke = atomic_load(&g_pool.sleeping) > 0;
+  if (woke) {
+    atomic_store(&g_pool.waker_cpu, gmm_current_cpu());
+    gmm_cond_broadcast(&g_pool.wake);
+  }
   gmm_mutex_unlock(&g_pool.lock);
+  /* On virtual machines Linux often queues a worker woken after an idle
+   * spell on the waker's processor rather than on an idle virtual CPU (seen
+   * on the 2-core benchmark machine: 19 wake-ups in 20), where it would wait
+   * for the caller's items to run out: yield once so that it runs now and
+   * moves itself to another processor (worker_main). */
+  if (woke) gmm_thread_yield();
 
   help(j, 0);
   /* every item is claimed: wait for the ones still running */

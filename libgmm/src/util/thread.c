@@ -74,6 +74,9 @@ void gmm_cond_init(gmm_cond *c) { InitializeConditionVariable(c); }
 void gmm_cond_wait(gmm_cond *c, gmm_mutex *m) { SleepConditionVariableSRW(c, m, INFINITE, 0); }
 void gmm_cond_broadcast(gmm_cond *c) { WakeAllConditionVariable(c); }
 void gmm_cpu_relax(void) { YieldProcessor(); }
+void gmm_thread_yield(void) { SwitchToThread(); }
+int gmm_current_cpu(void) { return -1; }
+void gmm_thread_leave_cpu(int cpu) { (void)cpu; }
 
 int gmm_cpu_count(void)
 {
@@ -138,6 +141,32 @@ void gmm_cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
+#endif
+}
+
+void gmm_thread_yield(void) { sched_yield(); }
+
+int gmm_current_cpu(void)
+{
+#if defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
+void gmm_thread_leave_cpu(int cpu)
+{
+#if defined(__linux__)
+  cpu_set_t set, other;
+  if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof set, &set) != 0 ||
+      !CPU_ISSET(cpu, &set) || CPU_COUNT(&set) < 2)
+    return;
+  other = set;
+  CPU_CLR(cpu, &other);
+  if (sched_setaffinity(0, sizeof other, &other) == 0) sched_setaffinity(0, sizeof set, &set);
+#else
+  (void)cpu;
 #endif
 }
 

@@ -37,6 +37,17 @@ GMM_HIDDEN void gmm_cond_broadcast(gmm_cond *c);
 /* A hint inside spin loops (x86 PAUSE). */
 GMM_HIDDEN void gmm_cpu_relax(void);
 
+/* Offers the processor to another runnable thread (sched_yield / SwitchToThread). */
+GMM_HIDDEN void gmm_thread_yield(void);
+
+/* The processor the calling thread runs on, or -1 where that is not known. */
+GMM_HIDDEN int gmm_current_cpu(void);
+
+/* Moves the calling thread off processor `cpu` to another one it may run on
+ * (its allowed set is restored at once, so only the move remains); nothing
+ * where that is not supported or `cpu` is its only processor. */
+GMM_HIDDEN void gmm_thread_leave_cpu(int cpu);
+
 /* Processors this process may run on (at least 1). */
 GMM_HIDDEN int gmm_cpu_count(void);
 
