@@ -386,37 +386,41 @@ def main() -> int:
         G.vl_gmm_set_max_num_iterations(g, 5)
         G.vl_gmm_em(g, xe)
 
-    def after_matmul(fn, repeats: int) -> float:
+    def after_matmul(fns, repeats: int) -> list[float]:
         # no pause: the matmul's BLAS threads are still spinning when fn starts
-        times = []
-        for _ in range(repeats + 1):
-            a_mm @ b_mm
-            t = time.perf_counter()
+        times: list[list[float]] = [[] for _ in fns]
+        for r in range(repeats + 1):
+            for fn, ts in zip(fns, times):
+                a_mm @ b_mm
+                t = time.perf_counter()
+                fn()
+                if r:
+                    ts.append(time.perf_counter() - t)
+        return [statistics.median(ts) for ts in times]
+
+    def threads(n: int, fn):
+        def run() -> None:
+            pyvl.vl_set_num_threads(n)
             fn()
-            times.append(time.perf_counter() - t)
-        return statistics.median(times[1:])
+        return run
 
-    def per_threads(measure) -> tuple[float, float]:
-        pyvl.vl_set_num_threads(1)
-        t1 = measure()
-        pyvl.vl_set_num_threads(2)
-        t2 = measure()
-        pyvl.vl_set_num_threads(0)
-        return t1, t2
-
-    fv_reps = reps * 10
-    q1, q2 = per_threads(lambda: median_time(fv, fv_reps))
+    # 1 and 2 threads in alternation, as everywhere (the thread count is set
+    # before each call: microseconds)
+    one_two = [threads(1, fv), threads(2, fv)]
+    fv_reps = reps * 4
+    q1, q2 = paired_times(one_two, fv_reps, batch=5)
     # every call after 10 ms asleep (a pipeline that does other things between images)
-    i1, i2 = per_threads(lambda: paired_times([fv], fv_reps, pause=0.01)[0])
-    m1, m2 = per_threads(lambda: after_matmul(fv, fv_reps))
+    i1, i2 = paired_times(one_two, fv_reps * 5, pause=0.01)
+    m1, m2 = after_matmul(one_two, fv_reps * 5)
     spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.5)
-        b1, b2 = per_threads(lambda: median_time(fv, fv_reps))
-        e1, e2 = per_threads(lambda: median_time(em5, max(2, reps // 2)) / 5)
+        b1, b2 = paired_times(one_two, fv_reps, batch=5)
+        e1, e2 = (t / 5 for t in paired_times([threads(1, em5), threads(2, em5)], max(2, reps // 2), pause=0.3))
     finally:
         spin.kill()
         spin.wait()
+        pyvl.vl_set_num_threads(0)
     # the yardstick is the bare SGEMM of the E-step's shape (its operand built beforehand)
     a_e = np.concatenate([xe, xe * xe], axis=1)
     t_em5, t_gemm = paired_times([em5, lambda: a_e @ b_mm], max(3, reps), pause=0.3, batch=2)
