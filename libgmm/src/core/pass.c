@@ -89,6 +89,56 @@ void gmm_stats_add(gmm_stats *dst, gmm_stats const *src)
   dst->n += src->n;
 }
 
+typedef struct stats_sum_job {
+  gmm_stats *out;
+  gmm_stats const *slabs;
+  size_t ns;
+} stats_sum_job;
+
+/* Array f of a statistics set: s0, s0all, s1, s2. */
+static double *stats_field(gmm_stats const *st, int f)
+{
+  return f == 0 ? st->s0 : f == 1 ? st->s0all : f == 2 ? st->s1 : st->s2;
+}
+
+/* Elements [a, b) of the index space s0 (K), s0all (K), s1 (K x D), s2 (n2):
+ * out = 0 + slab 0 + slab 1 + ..., in that order. */
+static void stats_sum_range(void *ctx, size_t a, size_t b, int worker)
+{
+  stats_sum_job const *j = (stats_sum_job const *)ctx;
+  size_t const K = j->out->K, KD = K * j->out->D;
+  size_t const lo[4] = {0, K, 2 * K, 2 * K + KD};
+  size_t const hi[4] = {K, 2 * K, 2 * K + KD, 2 * K + KD + j->out->n2};
+  (void)worker;
+  for (int f = 0; f < 4; ++f) {
+    size_t const i0 = (a > lo[f] ? a : lo[f]) - lo[f], i1 = (b < hi[f] ? b : hi[f]) - lo[f];
+    double *out = stats_field(j->out, f);
+    if (a >= hi[f] || b <= lo[f]) continue;
+    for (size_t i = i0; i < i1; ++i) out[i] = 0;
+    for (size_t s = 0; s < j->ns; ++s) {
+      double const *in = stats_field(&j->slabs[s], f);
+      for (size_t i = i0; i < i1; ++i) out[i] += in[i];
+    }
+  }
+}
+
+/* Elements per range of a parallel sum. */
+#define GMM_STATS_SUM_GRAIN 4096
+
+void gmm_stats_sum(gmm_stats *out, gmm_stats const *slabs, size_t ns, int nthreads)
+{
+  stats_sum_job j = {out, slabs, ns};
+  size_t const K = out->K;
+  out->ll = out->nsparse = out->nkept = out->n = 0;
+  for (size_t s = 0; s < ns; ++s) {
+    out->ll += slabs[s].ll;
+    out->nsparse += slabs[s].nsparse;
+    out->nkept += slabs[s].nkept;
+    out->n += slabs[s].n;
+  }
+  gmm_run_ranges(2 * K + K * out->D + out->n2, GMM_STATS_SUM_GRAIN, nthreads, stats_sum_range, &j);
+}
+
 int gmm_pass_init(gmm_pass *p, vl_type type, size_t K, size_t D, size_t N, gmm_eparams const *ep,
                   int span_workers)
 {

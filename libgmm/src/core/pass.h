@@ -65,6 +65,10 @@ GMM_HIDDEN size_t gmm_stats_bytes(size_t K, size_t D);
 GMM_HIDDEN int gmm_stats_finite(gmm_stats const *st);
 /* dst += src, element by element. */
 GMM_HIDDEN void gmm_stats_add(gmm_stats *dst, gmm_stats const *src);
+/* out = the sum of slabs[0..ns) taken in order, element by element from 0
+ * (the bits of gmm_stats_zero(out), then gmm_stats_add of each slab), the
+ * elements split over `nthreads` threads. */
+GMM_HIDDEN void gmm_stats_sum(gmm_stats *out, gmm_stats const *slabs, size_t ns, int nthreads);
 
 typedef struct gmm_pass {
   vl_type type;
