@@ -45,7 +45,9 @@ GMM_HIDDEN int gmm_current_cpu(void);
 
 /* Moves the calling thread off processor `cpu` to another one it may run on
  * (its allowed set is restored at once, so only the move remains); nothing
- * where that is not supported or `cpu` is its only processor. */
+ * where that is not supported or `cpu` is its only processor. Another
+ * thread that reads this thread's allowed set in that instant sees it
+ * narrowed, and one that sets it then has its change undone. */
 GMM_HIDDEN void gmm_thread_leave_cpu(int cpu);
 
 /* Processors this process may run on (at least 1). */
