@@ -24,6 +24,7 @@
 
 #include <emmintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "simd/kernels.h"
 #include "simd/kinline.h"
@@ -697,34 +698,38 @@ static void l2argmin_d(size_t n, size_t D, size_t kp, size_t K, double const *x,
 
 /* ---- row copies ---------------------------------------------------------- */
 
-/* Non-temporal 16-byte stores from the first aligned element of each row
- * (the lines are filled whole in the write-combining buffers), plain stores
- * for the head and tail; one fence at the end. */
-void gmm_copy_rows_sse2_f(size_t n, size_t K, float const *src, size_t lds, float *dst, size_t ldd)
+/* `bytes` of each of n rows: non-temporal 16-byte stores from the first
+ * aligned byte of a row (the lines are filled whole in the write-combining
+ * buffers), plain copies for the head and tail; one fence at the end. The
+ * float and double copies are this one, by bytes (a copy is exact). */
+static void copy_rows_bytes(size_t n, size_t bytes, char const *src, size_t lds, char *dst,
+                            size_t ldd)
 {
   for (size_t i = 0; i < n; ++i) {
-    float const *s = src + i * lds;
-    float *d = dst + i * ldd;
-    size_t k = 0;
-    for (; k < K && ((uintptr_t)(d + k) & 15u); ++k) d[k] = s[k];
-    for (; k + 4 <= K; k += 4) _mm_stream_ps(d + k, _mm_loadu_ps(s + k));
-    for (; k < K; ++k) d[k] = s[k];
+    char const *s = src + i * lds;
+    char *d = dst + i * ldd;
+    size_t k = (16u - ((uintptr_t)d & 15u)) & 15u;
+    if (k > bytes) k = bytes;
+    memcpy(d, s, k);
+    for (; k + 16 <= bytes; k += 16)
+      _mm_stream_si128((__m128i *)(void *)(d + k),
+                       _mm_loadu_si128((__m128i const *)(void const *)(s + k)));
+    memcpy(d + k, s + k, bytes - k);
   }
   _mm_sfence();
+}
+
+void gmm_copy_rows_sse2_f(size_t n, size_t K, float const *src, size_t lds, float *dst, size_t ldd)
+{
+  copy_rows_bytes(n, K * sizeof *src, (char const *)src, lds * sizeof *src, (char *)dst,
+                  ldd * sizeof *dst);
 }
 
 void gmm_copy_rows_sse2_d(size_t n, size_t K, double const *src, size_t lds, double *dst,
                           size_t ldd)
 {
-  for (size_t i = 0; i < n; ++i) {
-    double const *s = src + i * lds;
-    double *d = dst + i * ldd;
-    size_t k = 0;
-    for (; k < K && ((uintptr_t)(d + k) & 15u); ++k) d[k] = s[k];
-    for (; k + 2 <= K; k += 2) _mm_stream_pd(d + k, _mm_loadu_pd(s + k));
-    for (; k < K; ++k) d[k] = s[k];
-  }
-  _mm_sfence();
+  copy_rows_bytes(n, K * sizeof *src, (char const *)src, lds * sizeof *src, (char *)dst,
+                  ldd * sizeof *dst);
 }
 
 gmm_kernels const gmm_kernels_sse2 = {
