@@ -328,16 +328,21 @@ def file_times(junit: Path) -> dict[str, float]:
     return times
 
 
+def workspace(prefix: str, args: argparse.Namespace) -> tuple[Path, Path, Tree]:
+    """A fresh temporary directory, its log directory (or --logs) and the tree to mutate in it."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    logdir = Path(args.logs) if args.logs else work / "logs"
+    logdir.mkdir(parents=True, exist_ok=True)
+    return work, logdir, Tree(work / "tree", logdir, sys.executable)
+
+
 def run_curated(args: argparse.Namespace) -> int:
     mutations, _ = load_list(Path(args.list))
     chosen = select(mutations, args)
     if not chosen:
         log("no mutation matches the selection")
         return 2
-    work = Path(tempfile.mkdtemp(prefix="pyvl-mutation-"))
-    logdir = Path(args.logs) if args.logs else work / "logs"
-    logdir.mkdir(parents=True, exist_ok=True)
-    tree = Tree(work / "tree", logdir, sys.executable)
+    work, logdir, tree = workspace("pyvl-mutation-", args)
     results: list[Result] = []
     try:
         make_copy(tree.root, args.rev)
@@ -542,10 +547,7 @@ def run_broad(args: argparse.Namespace) -> int:
     budget = args.budget if args.budget is not None else (600 if args.quick else 3600)
     tests = sorted({t for m in modules for t in table[m]["tests"]})
 
-    work = Path(tempfile.mkdtemp(prefix="pyvl-mutmut-"))
-    logdir = Path(args.logs) if args.logs else work / "logs"
-    logdir.mkdir(parents=True, exist_ok=True)
-    tree = Tree(work / "tree", logdir, sys.executable)
+    work, logdir, tree = workspace("pyvl-mutmut-", args)
     results: list[Result] = []
     try:
         make_copy(tree.root, args.rev)
