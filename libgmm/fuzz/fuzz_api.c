@@ -750,6 +750,7 @@ static double tol_of(vl_type t) { return t == VL_TYPE_FLOAT ? 1e-3 : 1e-9; }
 /* ---- GMM ---------------------------------------------------------------------------- */
 
 static int km_trees_huge(VlKMeans *k);
+static int km_sklearn_l1(VlKMeans *k);
 
 static VlGMM *rd_gmm(rd_t *r, int *slot)
 {
@@ -1074,7 +1075,8 @@ static void op_gmm_train(rd_t *r)
   {
     must_fail = !x.p || N == 0 || N < K || x.dummy || !x.finite ||
                 (which == 1 && !params_ok) || (which == 0 && init == VlGMMCustom && !params_ok) ||
-                (which == 3 && km && vl_kmeans_get_data_type(km) != t);
+                (which == 3 && km && vl_kmeans_get_data_type(km) != t) ||
+                (uses_km && ukm && km_sklearn_l1(ukm));
     /* a user k-means object with a huge number of trees may overflow (ANN);
      * data whose variance does not fit in the data type (a spread beyond
      * ~1.8e19 in float, ~1.3e154 in double) cannot be given a "rand"
