@@ -19,27 +19,37 @@ int gmm_stats_s2_size(int cov, size_t K, size_t D, size_t *n2)
   }
 }
 
-int gmm_stats_alloc(gmm_stats *st, size_t K, size_t D)
-{
-  return gmm_stats_alloc_cov(st, VlGMMDiagonal, K, D);
-}
-
-int gmm_stats_alloc_cov(gmm_stats *st, int cov, size_t K, size_t D)
+static int stats_alloc(gmm_stats *st, int cov, size_t K, size_t D, int zero)
 {
   memset(st, 0, sizeof *st);
   st->K = K;
   st->D = D;
   st->cov = cov;
   if (gmm_stats_s2_size(cov, K, D, &st->n2)) return gmm_last_error();
-  st->s0 = gmm_alloc_array(K, 1, sizeof(double), 1);
-  st->s0all = st->s0 ? gmm_alloc_array(K, 1, sizeof(double), 1) : NULL;
-  st->s1 = st->s0all ? gmm_alloc_array(K, D, sizeof(double), 1) : NULL;
-  st->s2 = st->s1 ? gmm_alloc_array(st->n2, 1, sizeof(double), 1) : NULL;
+  st->s0 = gmm_alloc_array(K, 1, sizeof(double), zero);
+  st->s0all = st->s0 ? gmm_alloc_array(K, 1, sizeof(double), zero) : NULL;
+  st->s1 = st->s0all ? gmm_alloc_array(K, D, sizeof(double), zero) : NULL;
+  st->s2 = st->s1 ? gmm_alloc_array(st->n2, 1, sizeof(double), zero) : NULL;
   if (!st->s2) {
     gmm_stats_free(st);
     return gmm_last_error();
   }
   return VL_ERR_OK;
+}
+
+int gmm_stats_alloc(gmm_stats *st, size_t K, size_t D)
+{
+  return stats_alloc(st, VlGMMDiagonal, K, D, 1);
+}
+
+int gmm_stats_alloc_cov(gmm_stats *st, int cov, size_t K, size_t D)
+{
+  return stats_alloc(st, cov, K, D, 1);
+}
+
+int gmm_stats_alloc_unset(gmm_stats *st, size_t K, size_t D)
+{
+  return stats_alloc(st, VlGMMDiagonal, K, D, 0);
 }
 
 void gmm_stats_free(gmm_stats *st)
@@ -93,6 +103,7 @@ typedef struct stats_sum_job {
   gmm_stats *out;
   gmm_stats const *slabs;
   size_t ns;
+  atomic_int nonfinite;
 } stats_sum_job;
 
 /* Array f of a statistics set: s0, s0all, s1, s2. */
@@ -102,10 +113,11 @@ static double *stats_field(gmm_stats const *st, int f)
 }
 
 /* Elements [a, b) of the index space s0 (K), s0all (K), s1 (K x D), s2 (n2):
- * out = 0 + slab 0 + slab 1 + ..., in that order. */
+ * out = 0 + slab 0 + slab 1 + ..., in that order; and whether each is finite. */
 static void stats_sum_range(void *ctx, size_t a, size_t b, int worker)
 {
-  stats_sum_job const *j = (stats_sum_job const *)ctx;
+  stats_sum_job *j = (stats_sum_job *)ctx;
+  int ok = 1;
   size_t const K = j->out->K, KD = K * j->out->D;
   size_t const lo[4] = {0, K, 2 * K, 2 * K + KD};
   size_t const hi[4] = {K, 2 * K, 2 * K + KD, 2 * K + KD + j->out->n2};
@@ -119,16 +131,22 @@ static void stats_sum_range(void *ctx, size_t a, size_t b, int worker)
       double const *in = stats_field(&j->slabs[s], f);
       for (size_t i = i0; i < i1; ++i) out[i] += in[i];
     }
+    for (size_t i = i0; i < i1; ++i) ok &= (out[i] - out[i] == 0);
   }
+  if (!ok) atomic_store(&j->nonfinite, 1);
 }
 
 /* Elements per range of a parallel sum. */
 #define GMM_STATS_SUM_GRAIN 4096
 
-void gmm_stats_sum(gmm_stats *out, gmm_stats const *slabs, size_t ns, int nthreads)
+int gmm_stats_sum(gmm_stats *out, gmm_stats const *slabs, size_t ns, int nthreads)
 {
-  stats_sum_job j = {out, slabs, ns};
+  stats_sum_job j;
   size_t const K = out->K;
+  j.out = out;
+  j.slabs = slabs;
+  j.ns = ns;
+  atomic_init(&j.nonfinite, 0);
   out->ll = out->nsparse = out->nkept = out->n = 0;
   for (size_t s = 0; s < ns; ++s) {
     out->ll += slabs[s].ll;
@@ -137,6 +155,7 @@ void gmm_stats_sum(gmm_stats *out, gmm_stats const *slabs, size_t ns, int nthrea
     out->n += slabs[s].n;
   }
   gmm_run_ranges(2 * K + K * out->D + out->n2, GMM_STATS_SUM_GRAIN, nthreads, stats_sum_range, &j);
+  return !atomic_load(&j.nonfinite);
 }
 
 int gmm_pass_init(gmm_pass *p, vl_type type, size_t K, size_t D, size_t N, gmm_eparams const *ep,
@@ -159,7 +178,7 @@ int gmm_pass_init(gmm_pass *p, vl_type type, size_t K, size_t D, size_t N, gmm_e
 
   if (!(p->slab = gmm_alloc_array(p->nslabs, 1, sizeof(gmm_stats), 1))) goto done;
   for (size_t s = 0; s < p->nslabs; ++s)
-    if (gmm_stats_alloc(&p->slab[s], K, D) != VL_ERR_OK) goto done;
+    if (gmm_stats_alloc_unset(&p->slab[s], K, D) != VL_ERR_OK) goto done; /* zeroed by their pass */
   if (!(p->acc = gmm_alloc_array((size_t)p->nw, 1, sizeof(void *), 1))) goto done;
   for (int t = 0; t < p->nw; ++t)
     if (!(p->acc[t] = gmm_alloc_array(accbytes, 1, 1, 1))) goto done;

@@ -57,6 +57,9 @@ GMM_HIDDEN int gmm_stats_s2_size(int cov, size_t K, size_t D, size_t *n2);
 /* Statistics of the diagonal type, or of any type (gmm_stats_alloc_cov). */
 GMM_HIDDEN int gmm_stats_alloc(gmm_stats *st, size_t K, size_t D);
 GMM_HIDDEN int gmm_stats_alloc_cov(gmm_stats *st, int cov, size_t K, size_t D);
+/* gmm_stats_alloc without zeroing: the sums are undefined until
+ * gmm_stats_zero or gmm_stats_sum sets them. */
+GMM_HIDDEN int gmm_stats_alloc_unset(gmm_stats *st, size_t K, size_t D);
 GMM_HIDDEN void gmm_stats_free(gmm_stats *st);
 GMM_HIDDEN void gmm_stats_zero(gmm_stats *st);
 /* Bytes of one statistics set (the slab size for gmm_slab_count). */
@@ -67,8 +70,8 @@ GMM_HIDDEN int gmm_stats_finite(gmm_stats const *st);
 GMM_HIDDEN void gmm_stats_add(gmm_stats *dst, gmm_stats const *src);
 /* out = the sum of slabs[0..ns) taken in order, element by element from 0
  * (the bits of gmm_stats_zero(out), then gmm_stats_add of each slab), the
- * elements split over `nthreads` threads. */
-GMM_HIDDEN void gmm_stats_sum(gmm_stats *out, gmm_stats const *slabs, size_t ns, int nthreads);
+ * elements split over `nthreads` threads; gmm_stats_finite(out). */
+GMM_HIDDEN int gmm_stats_sum(gmm_stats *out, gmm_stats const *slabs, size_t ns, int nthreads);
 
 typedef struct gmm_pass {
   vl_type type;
