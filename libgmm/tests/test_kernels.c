@@ -43,6 +43,7 @@
  * except NEON on aarch64 when the build enables it (GMM_TEST_NEON_ENABLED):
  * NEON is baseline there, so a NEON case that cannot run fails, never skips.
  */
+#include <float.h>
 #include <stdint.h>
 
 #include "test_util.h"
@@ -741,6 +742,90 @@ DEFINE_TEST_SELECT(double, d)
 DEFINE_TEST_COPY_ROWS(float, f)
 DEFINE_TEST_COPY_ROWS(double, d)
 
+/* fisher_terms: the scalar kernel gives the formula of kernels.h, and every
+ * level the scalar bits (division and square roots are correctly rounded,
+ * nothing is fused); D below, at and past a vector; u and v of both signs
+ * and -0 (whose root keeps its sign), with and without the signed roots;
+ * nothing past D is written. */
+#define DEFINE_TEST_FISHER_TERMS(T, SFX)                                                     \
+  static void test_fisher_terms_##SFX(gmm_kernels const *kt)                                 \
+  {                                                                                          \
+    static size_t const Ds[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 64, 67};             \
+    for (size_t c = 0; c < COUNT(Ds); ++c)                                                   \
+      for (int sq = 0; sq < 2; ++sq) {                                                       \
+        size_t const D = Ds[c], bytes = (D + 1) * sizeof(double);                            \
+        double const a = 0.01 + test_uniform(), b = 0.01 + test_uniform(),                   \
+                     s0 = 3 * test_uniform();                                                \
+        T *cov = xmalloc(D * sizeof(T));                                                     \
+        double *u = xmalloc(bytes), *v = xmalloc(bytes), *u2 = xmalloc(bytes);               \
+        double *v2 = xmalloc(bytes), *ru = xmalloc(bytes), *rv = xmalloc(bytes);             \
+        for (size_t d = 0; d < D; ++d) {                                                     \
+          cov[d] = (T)pow(10.0, -3.0 + 6.0 * test_uniform());                                \
+          u[d] = d == 1 ? -0.0 : 5 * test_normal();                                          \
+          v[d] = 5 * test_normal();                                                          \
+          ru[d] = u[d] * sqrt(1.0 / (double)cov[d]) * a;                                     \
+          rv[d] = (v[d] * (1.0 / (double)cov[d]) - s0) * b;                                  \
+          if (sq) {                                                                          \
+            ru[d] = signbit(ru[d]) ? -sqrt(-ru[d]) : sqrt(ru[d]);                            \
+            rv[d] = signbit(rv[d]) ? -sqrt(-rv[d]) : sqrt(rv[d]);                            \
+          }                                                                                  \
+        }                                                                                    \
+        u[D] = v[D] = ru[D] = rv[D] = g_guard;                                               \
+        memcpy(u2, u, bytes);                                                                \
+        memcpy(v2, v, bytes);                                                                \
+        gmm_kernels_scalar.fisher_terms_##SFX(D, cov, a, b, s0, sq, u, v);                   \
+        kt->fisher_terms_##SFX(D, cov, a, b, s0, sq, u2, v2);                                \
+        CHECK_MSG(memcmp(u, ru, bytes) == 0 && memcmp(v, rv, bytes) == 0,                    \
+                  "fisher_terms_" #SFX " D=%zu sqrt=%d: scalar is not the formula", D, sq);  \
+        CHECK_MSG(memcmp(u, u2, bytes) == 0 && memcmp(v, v2, bytes) == 0,                    \
+                  "fisher_terms_" #SFX " D=%zu sqrt=%d: not the scalar bits", D, sq);        \
+        free(cov);                                                                           \
+        free(u);                                                                             \
+        free(v);                                                                             \
+        free(u2);                                                                            \
+        free(v2);                                                                            \
+        free(ru);                                                                            \
+        free(rv);                                                                            \
+      }                                                                                      \
+  }
+DEFINE_TEST_FISHER_TERMS(float, f)
+DEFINE_TEST_FISHER_TERMS(double, d)
+
+/* all_above: 1 exactly when lo < x[i] < +inf for every i < n, for lo = -inf
+ * (finite) and 0 (positive), n below, at and past a vector, one bad value
+ * (NaN, +-inf, 0, -1, the largest finite, the smallest positive) at each
+ * place in turn; the values past n (NaN) are never looked at. */
+#define DEFINE_TEST_ALL_ABOVE(T, SFX, TMAX, TMIN)                                           \
+  static void test_all_above_##SFX(gmm_kernels const *kt)                                   \
+  {                                                                                         \
+    static size_t const ns[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100};   \
+    T const bad[] = {(T)NAN, (T)INFINITY, (T)-INFINITY, 0, -1, TMAX, TMIN};                 \
+    T const los[] = {(T)-INFINITY, 0};                                                      \
+    T *x = xmalloc(101 * sizeof(T));                                                        \
+    for (size_t a = 0; a < COUNT(ns); ++a)                                                  \
+      for (size_t l = 0; l < COUNT(los); ++l) {                                             \
+        size_t const n = ns[a];                                                             \
+        T const lo = los[l];                                                                \
+        for (size_t i = 0; i < n; ++i) x[i] = (T)(1 + test_uniform());                      \
+        x[n] = (T)NAN;                                                                      \
+        CHECK_MSG(kt->all_above_##SFX(n, x, lo) == 1, "all_above_" #SFX " n=%zu lo=%g", n,  \
+                  (double)lo);                                                              \
+        for (size_t p = 0; p < n; ++p)                                                      \
+          for (size_t b = 0; b < COUNT(bad); ++b) {                                         \
+            T const keep = x[p];                                                            \
+            int const want = bad[b] > lo && bad[b] < (T)INFINITY;                           \
+            x[p] = bad[b];                                                                  \
+            CHECK_MSG(kt->all_above_##SFX(n, x, lo) == want,                                \
+                      "all_above_" #SFX " n=%zu lo=%g x[%zu]=%g", n, (double)lo, p,         \
+                      (double)bad[b]);                                                      \
+            x[p] = keep;                                                                    \
+          }                                                                                 \
+      }                                                                                     \
+    free(x);                                                                                \
+  }
+DEFINE_TEST_ALL_ABOVE(float, f, FLT_MAX, FLT_TRUE_MIN)
+DEFINE_TEST_ALL_ABOVE(double, d, DBL_MAX, DBL_TRUE_MIN)
+
 /* moments: the rows of a block that kept a component, in registers.
  * (1) At this level, moments equals accum of every listed row into sums
  *     that start at zero, then added to the outputs: bit for bit (the pass
@@ -972,6 +1057,10 @@ static void test_level(gmm_kernels const *kt)
   test_select_d(kt);
   test_copy_rows_f(kt);
   test_copy_rows_d(kt);
+  test_all_above_f(kt);
+  test_all_above_d(kt);
+  test_fisher_terms_f(kt);
+  test_fisher_terms_d(kt);
   test_moments_f(kt);
   test_moments_d(kt);
   test_l2argmin_f(kt);
@@ -1006,6 +1095,10 @@ int main(int argc, char **argv)
     test_moments_d(&gmm_kernels_scalar);
     test_copy_rows_f(&gmm_kernels_scalar);
     test_copy_rows_d(&gmm_kernels_scalar);
+    test_all_above_f(&gmm_kernels_scalar);
+    test_all_above_d(&gmm_kernels_scalar);
+    test_fisher_terms_f(&gmm_kernels_scalar);
+    test_fisher_terms_d(&gmm_kernels_scalar);
     test_l2argmin_f(&gmm_kernels_scalar);
     test_l2argmin_d(&gmm_kernels_scalar);
     TEST_EXIT();
@@ -1027,7 +1120,8 @@ int main(int argc, char **argv)
     CHECK(strcmp(kt->name, name) == 0);
     /* a level's table may borrow scalar kernels, but has no empty entry */
     CHECK(kt->lse_f && kt->lse_d && kt->select_f && kt->select_d && kt->moments_f &&
-          kt->moments_d && kt->l2argmin_f && kt->l2argmin_d && kt->copy_rows_f && kt->copy_rows_d);
+          kt->moments_d && kt->l2argmin_f && kt->l2argmin_d && kt->copy_rows_f && kt->copy_rows_d &&
+          kt->all_above_f && kt->all_above_d && kt->fisher_terms_f && kt->fisher_terms_d);
     test_level(kt);
     printf("level %d (%s): %s\n", level, name, g_failures ? "FAILED" : "ok");
   }

@@ -139,6 +139,22 @@ typedef struct gmm_kernels {
   void (*copy_rows_d)(size_t n, size_t K, double const *src, size_t lds, double *dst,
                       size_t ldd);
 
+  /* The Fisher vector's terms of one component (core/fisher.tc), in double:
+   * for d < D, with w = 1 / (double)cov[d],
+   *   u[d] = u[d] * sqrt(w) * a;  v[d] = (v[d] * w - s0) * b;
+   * then, if `sqroot`, u[d] = copysign(sqrt(|u[d]|), u[d]) and the same for
+   * v[d]. Each operation is correctly rounded and taken in this order (no
+   * FMA), so every level gives the scalar kernel's bits. */
+  void (*fisher_terms_f)(size_t D, float const *cov, double a, double b, double s0, int sqroot,
+                         double *u, double *v);
+  void (*fisher_terms_d)(size_t D, double const *cov, double a, double b, double s0, int sqroot,
+                         double *u, double *v);
+
+  /* Argument checks: 1 if lo < x[i] < +inf for every i < n (so NaN fails;
+   * lo = -inf asks "all finite", lo = 0 "all finite and positive"), else 0. */
+  int (*all_above_f)(size_t n, float const *x, float lo);
+  int (*all_above_d)(size_t n, double const *x, double lo);
+
   /* Test hook, not used by the library: y[i] = exp(x[i]) for i < n with the
    * exp the level's lse uses (libm for scalar), so tests can measure its
    * accuracy directly. */
@@ -174,6 +190,16 @@ GMM_HIDDEN void gmm_lse_scalar_f(size_t n, size_t K, size_t kp, float const *c, 
                                  float *q, size_t ldq, double *ll);
 GMM_HIDDEN void gmm_lse_scalar_d(size_t n, size_t K, size_t kp, double const *c, double *tile,
                                  double *q, size_t ldq, double *ll);
+
+/* The scalar Fisher terms, for tables of levels without their own. */
+GMM_HIDDEN void gmm_fisher_terms_scalar_f(size_t D, float const *cov, double a, double b,
+                                          double s0, int sqroot, double *u, double *v);
+GMM_HIDDEN void gmm_fisher_terms_scalar_d(size_t D, double const *cov, double a, double b,
+                                          double s0, int sqroot, double *u, double *v);
+
+/* The scalar check, for tables of levels without their own. */
+GMM_HIDDEN int gmm_all_above_scalar_f(size_t n, float const *x, float lo);
+GMM_HIDDEN int gmm_all_above_scalar_d(size_t n, double const *x, double lo);
 
 /* Row copies: plain stores (scalar, NEON), and SSE2's non-temporal ones
  * (the SSE2, AVX2 and AVX-512 tables). */

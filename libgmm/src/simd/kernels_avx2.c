@@ -624,6 +624,80 @@ static void lse_d(size_t n, size_t K, size_t kp, double const *c, double *tile, 
   }
 }
 
+/* Fisher terms: w = 1/cov, sqrt(w), the products and the signed square
+ * roots over 4 doubles at a time (cov converted to double first); the tail
+ * in scalar code. Division and square roots are correctly rounded, as in
+ * the scalar kernel, and no operation is fused: the same bits. */
+GMM_KINLINE __m256d signed_sqrt_pd(__m256d x)
+{
+  __m256d const sign = _mm256_set1_pd(-0.0);
+  return _mm256_or_pd(_mm256_sqrt_pd(_mm256_andnot_pd(sign, x)), _mm256_and_pd(sign, x));
+}
+
+GMM_KINLINE void fisher_terms_v(__m256d w, double *u, double *v, __m256d a, __m256d b, __m256d s0,
+                                int sqroot)
+{
+  __m256d uu = _mm256_mul_pd(_mm256_mul_pd(_mm256_loadu_pd(u), _mm256_sqrt_pd(w)), a);
+  __m256d vv = _mm256_mul_pd(_mm256_sub_pd(_mm256_mul_pd(_mm256_loadu_pd(v), w), s0), b);
+  if (sqroot) {
+    uu = signed_sqrt_pd(uu);
+    vv = signed_sqrt_pd(vv);
+  }
+  _mm256_storeu_pd(u, uu);
+  _mm256_storeu_pd(v, vv);
+}
+
+static void fisher_terms_f(size_t D, float const *cov, double a, double b, double s0, int sqroot,
+                           double *u, double *v)
+{
+  __m256d const av = _mm256_set1_pd(a), bv = _mm256_set1_pd(b), sv = _mm256_set1_pd(s0);
+  __m256d const one = _mm256_set1_pd(1.0);
+  size_t d = 0;
+  for (; d + 4 <= D; d += 4)
+    fisher_terms_v(_mm256_div_pd(one, _mm256_cvtps_pd(_mm_loadu_ps(cov + d))), u + d, v + d, av,
+                   bv, sv, sqroot);
+  gmm_fisher_terms_scalar_f(D - d, cov + d, a, b, s0, sqroot, u + d, v + d);
+}
+
+static void fisher_terms_d(size_t D, double const *cov, double a, double b, double s0, int sqroot,
+                           double *u, double *v)
+{
+  __m256d const av = _mm256_set1_pd(a), bv = _mm256_set1_pd(b), sv = _mm256_set1_pd(s0);
+  __m256d const one = _mm256_set1_pd(1.0);
+  size_t d = 0;
+  for (; d + 4 <= D; d += 4)
+    fisher_terms_v(_mm256_div_pd(one, _mm256_loadu_pd(cov + d)), u + d, v + d, av, bv, sv, sqroot);
+  gmm_fisher_terms_scalar_d(D - d, cov + d, a, b, s0, sqroot, u + d, v + d);
+}
+
+/* Argument checks: both comparisons of every vector (ordered: NaN fails),
+ * and-ed over the array; the tail in scalar code. */
+static int all_above_f(size_t n, float const *x, float lo)
+{
+  __m256 const l = _mm256_set1_ps(lo), inf = _mm256_set1_ps(INFINITY);
+  __m256 ok = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 const v = _mm256_loadu_ps(x + i);
+    ok = _mm256_and_ps(ok, _mm256_and_ps(_mm256_cmp_ps(v, l, _CMP_GT_OQ),
+                                         _mm256_cmp_ps(v, inf, _CMP_LT_OQ)));
+  }
+  return (_mm256_movemask_ps(ok) == 0xFF) & gmm_all_above_scalar_f(n - i, x + i, lo);
+}
+
+static int all_above_d(size_t n, double const *x, double lo)
+{
+  __m256d const l = _mm256_set1_pd(lo), inf = _mm256_set1_pd(INFINITY);
+  __m256d ok = _mm256_castsi256_pd(_mm256_set1_epi32(-1));
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    __m256d const v = _mm256_loadu_pd(x + i);
+    ok = _mm256_and_pd(ok, _mm256_and_pd(_mm256_cmp_pd(v, l, _CMP_GT_OQ),
+                                         _mm256_cmp_pd(v, inf, _CMP_LT_OQ)));
+  }
+  return (_mm256_movemask_pd(ok) == 0xF) & gmm_all_above_scalar_d(n - i, x + i, lo);
+}
+
 /* Test hook: y = exp(x) with this level's vector exp. */
 static void vexp_f(size_t n, float const *x, float *y)
 {
@@ -731,6 +805,10 @@ gmm_kernels const gmm_kernels_avx2 = {
   .scatter_d = gmm_scatter_avx2_d,
   .copy_rows_f = gmm_copy_rows_sse2_f,
   .copy_rows_d = gmm_copy_rows_sse2_d,
+  .fisher_terms_f = fisher_terms_f,
+  .fisher_terms_d = fisher_terms_d,
+  .all_above_f = all_above_f,
+  .all_above_d = all_above_d,
   .vexp_f = vexp_f,
   .vexp_d = vexp_d,
 };

@@ -877,6 +877,97 @@ static void l2argmin_d(size_t n, size_t D, size_t kp, size_t K, double const *x,
   }
 }
 
+/* Fisher terms: w = 1/cov, sqrt(w), the products and the signed square
+ * roots over 8 doubles at a time (cov converted to double first); the tail
+ * under a mask. Division and square roots are correctly rounded, as in the
+ * scalar kernel, and no operation is fused: the same bits. */
+GMM_KINLINE __m512d signed_sqrt_pd(__m512d x)
+{
+  __m512i const sign = _mm512_set1_epi64((long long)0x8000000000000000ULL);
+  __m512i const xi = _mm512_castpd_si512(x);
+  __m512d const r = _mm512_sqrt_pd(_mm512_castsi512_pd(_mm512_andnot_si512(sign, xi)));
+  return _mm512_castsi512_pd(_mm512_or_si512(_mm512_castpd_si512(r), _mm512_and_si512(sign, xi)));
+}
+
+GMM_KINLINE void fisher_terms_v(__m512d w, __mmask8 mk, double *u, double *v, __m512d a,
+                                __m512d b, __m512d s0, int sqroot)
+{
+  __m512d uu = _mm512_mul_pd(_mm512_mul_pd(_mm512_maskz_loadu_pd(mk, u), _mm512_sqrt_pd(w)), a);
+  __m512d vv = _mm512_mul_pd(_mm512_sub_pd(_mm512_mul_pd(_mm512_maskz_loadu_pd(mk, v), w), s0), b);
+  if (sqroot) {
+    uu = signed_sqrt_pd(uu);
+    vv = signed_sqrt_pd(vv);
+  }
+  _mm512_mask_storeu_pd(u, mk, uu);
+  _mm512_mask_storeu_pd(v, mk, vv);
+}
+
+static void fisher_terms_f(size_t D, float const *cov, double a, double b, double s0, int sqroot,
+                           double *u, double *v)
+{
+  __m512d const av = _mm512_set1_pd(a), bv = _mm512_set1_pd(b), sv = _mm512_set1_pd(s0);
+  __m512d const one = _mm512_set1_pd(1.0);
+  size_t d = 0;
+  for (; d < D; d += 8) {
+    __mmask8 const mk = D - d >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (D - d)) - 1u);
+    __m512d const c =
+        _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps((__mmask16)mk, cov + d)));
+    /* masked-off lanes divide 1 by 0: inf, never stored */
+    fisher_terms_v(_mm512_div_pd(one, c), mk, u + d, v + d, av, bv, sv, sqroot);
+  }
+}
+
+static void fisher_terms_d(size_t D, double const *cov, double a, double b, double s0, int sqroot,
+                           double *u, double *v)
+{
+  __m512d const av = _mm512_set1_pd(a), bv = _mm512_set1_pd(b), sv = _mm512_set1_pd(s0);
+  __m512d const one = _mm512_set1_pd(1.0);
+  size_t d = 0;
+  for (; d < D; d += 8) {
+    __mmask8 const mk = D - d >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (D - d)) - 1u);
+    fisher_terms_v(_mm512_div_pd(one, _mm512_maskz_loadu_pd(mk, cov + d)), mk, u + d, v + d, av,
+                   bv, sv, sqroot);
+  }
+}
+
+/* Argument checks: both comparisons of every vector into one mask (ordered:
+ * NaN fails), and-ed over the array; the tail under a mask of its lanes. */
+static int all_above_f(size_t n, float const *x, float lo)
+{
+  __m512 const l = _mm512_set1_ps(lo), inf = _mm512_set1_ps(INFINITY);
+  __mmask16 ok = 0xFFFF;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512 const v = _mm512_loadu_ps(x + i);
+    ok &= _mm512_cmp_ps_mask(v, l, _CMP_GT_OQ) & _mm512_cmp_ps_mask(v, inf, _CMP_LT_OQ);
+  }
+  if (i < n) {
+    __mmask16 const mk = (__mmask16)((1u << (n - i)) - 1u);
+    __m512 const v = _mm512_maskz_loadu_ps(mk, x + i);
+    ok &= (__mmask16)(_mm512_mask_cmp_ps_mask(mk, v, l, _CMP_GT_OQ) &
+                      _mm512_mask_cmp_ps_mask(mk, v, inf, _CMP_LT_OQ)) | (__mmask16)~mk;
+  }
+  return ok == 0xFFFF;
+}
+
+static int all_above_d(size_t n, double const *x, double lo)
+{
+  __m512d const l = _mm512_set1_pd(lo), inf = _mm512_set1_pd(INFINITY);
+  __mmask8 ok = 0xFF;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m512d const v = _mm512_loadu_pd(x + i);
+    ok &= _mm512_cmp_pd_mask(v, l, _CMP_GT_OQ) & _mm512_cmp_pd_mask(v, inf, _CMP_LT_OQ);
+  }
+  if (i < n) {
+    __mmask8 const mk = (__mmask8)((1u << (n - i)) - 1u);
+    __m512d const v = _mm512_maskz_loadu_pd(mk, x + i);
+    ok &= (__mmask8)(_mm512_mask_cmp_pd_mask(mk, v, l, _CMP_GT_OQ) &
+                     _mm512_mask_cmp_pd_mask(mk, v, inf, _CMP_LT_OQ)) | (__mmask8)~mk;
+  }
+  return ok == 0xFF;
+}
+
 /* Test hook: y = exp(x) with this level's vector exp. */
 static void vexp_f(size_t n, float const *x, float *y)
 {
@@ -967,6 +1058,10 @@ gmm_kernels const gmm_kernels_avx512 = {
   .scatter_d = gmm_scatter_avx512_d,
   .copy_rows_f = gmm_copy_rows_sse2_f,
   .copy_rows_d = gmm_copy_rows_sse2_d,
+  .fisher_terms_f = fisher_terms_f,
+  .fisher_terms_d = fisher_terms_d,
+  .all_above_f = all_above_f,
+  .all_above_d = all_above_d,
   .vexp_f = vexp_f,
   .vexp_d = vexp_d,
 };

@@ -759,6 +759,10 @@ gmm_kernels const gmm_kernels_sse2 = {
   .scatter_d = gmm_scatter_scalar_d,
   .copy_rows_f = gmm_copy_rows_sse2_f,
   .copy_rows_d = gmm_copy_rows_sse2_d,
+  .fisher_terms_f = gmm_fisher_terms_scalar_f,
+  .fisher_terms_d = gmm_fisher_terms_scalar_d,
+  .all_above_f = gmm_all_above_scalar_f,
+  .all_above_d = gmm_all_above_scalar_d,
   .vexp_f = vexp_f,
   .vexp_d = vexp_d,
 };

@@ -1,6 +1,7 @@
 /* check.c: the argument validators, one per concern. */
 #include <string.h>
 
+#include "simd/kernels.h"
 #include "util/internal.h"
 
 #define GMM_TEMPLATE "util/check.tc"
