@@ -38,8 +38,15 @@
 #define KM_TILE_ELEMS 65536
 #define KM_BLOCK_MIN 8
 #define KM_BLOCK_MAX 256
-/* Dimensions per task of the parallel L2 center update (one cache line of floats). */
-#define KM_DCHUNK 16
+/* The parallel L2 center update: ranges of dimensions, a multiple of
+ * KM_DCHUNK wide, at most KM_DRANGES_PER_THREAD per thread. Each range walks
+ * every point and reads its piece of each row: the update streams the data
+ * from memory, and pieces of 256 bytes or more read it at full speed where
+ * 64-byte pieces (one range per cache line) took 1.3x as long at D=128 (a
+ * single thread reading whole rows of 64 floats is as fast as two threads
+ * reading halves of them). */
+#define KM_DCHUNK 64
+#define KM_DRANGES_PER_THREAD 1
 /* Parallel loops only for at least this many element operations (small
  * problems run faster on one thread), over ranges of KM_GRAIN points. */
 #define KM_PAR_WORK 65536.0
