@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import platform
 import statistics
@@ -133,8 +134,10 @@ class Table:
 
 
 def fmt_s(t: float) -> str:
+    if math.isnan(t):
+        return "n/a"
     return f"{t * 1e3:.1f} ms" if t < 1 else f"{t:.3f} s"
 
 
 def ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}x"
+    return "n/a" if math.isnan(a) or math.isnan(b) else f"{a / b:.2f}x"
