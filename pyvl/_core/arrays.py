@@ -272,14 +272,16 @@ def as_int32_centers(values: Any, shape: tuple[int, int], name: str = "centers")
     return c_array(arr, np.int32).reshape(k, m)
 
 
-def ptr(arr: np.ndarray | None) -> Any:
-    """``void*`` to the array's data (None for None); the array must come
-    from :func:`c_array` (C-contiguous and aligned)."""
+def ptr(arr: np.ndarray | None) -> int | None:
+    """The address of the array's data, for a ``void*`` parameter (None for
+    None: NULL); the array must come from :func:`c_array` (C-contiguous and
+    aligned) and the caller keeps it alive during the call. (A plain int:
+    ``arr.ctypes.data_as`` builds a ctypes object, 2.5 us a pointer.)"""
     if arr is None:
         return None
     if not (arr.flags.c_contiguous and arr.flags.aligned):
         raise ValueError("internal error: array passed to libgmm is not C-contiguous and aligned")
-    return arr.ctypes.data_as(ctypes.c_void_p)
+    return int(arr.ctypes.data)
 
 
 def typed_ptr(arr: np.ndarray | None, ctype: Any) -> Any:
