@@ -70,6 +70,16 @@ def paired_times(fns: Sequence[Callable[[], object]], repeats: int, pause: float
     return [statistics.median(ts) for ts in times]
 
 
+def iteration_time(run: Callable[[int], object], lo: int, hi: int, repeats: int,
+                   pause: float = 0.3) -> float:
+    """Time of one iteration of an iterative fit: (t(hi) - t(lo)) / (hi - lo),
+    where run(m) fits with m iterations, the two timed in alternation
+    (paired_times); NaN if the difference is not positive (noise larger than
+    the iterations: printed as n/a, never as a negative or zero time)."""
+    t_lo, t_hi = paired_times([lambda: run(lo), lambda: run(hi)], repeats, pause=pause)
+    return (t_hi - t_lo) / (hi - lo) if t_hi > t_lo else float("nan")
+
+
 def machine_info() -> dict[str, str]:
     cpu = platform.processor() or "?"
     flags = ""

@@ -27,6 +27,7 @@ from _common import (
     Table,
     clean_blas_environment,
     fmt_s,
+    iteration_time,
     machine_info,
     median_time,
     paired_times,
@@ -85,13 +86,11 @@ def start_params(x: np.ndarray, k: int, seed: int = 1, warmup: int = 8):
 
 
 def em_time_vl_api(api_em, repeats: int) -> float:
-    """Time of one EM iteration (an E-step and an M-step) of a vl_gmm_em-like
-    runner: t(1) - t(0), where max_num_iterations = 1 runs E, M, E and 0 runs
-    one E-step. (With more iterations VLFeat may stop early on its own
+    """Time of one EM iteration (an E-step and an M-step) of VLFeat's
+    vl_gmm_em: t(1) - t(0), where max_num_iterations = 1 runs E, M, E and 0
+    runs one E-step. (With more iterations VLFeat may stop early on its own
     convergence test, which has no switch, and the difference would undercount.)"""
-    t0 = median_time(lambda: api_em(0), repeats)
-    t1 = median_time(lambda: api_em(1), repeats)
-    return max(t1 - t0, 1e-9)
+    return iteration_time(api_em, 0, 1, repeats)
 
 
 def pyvl_em_runner(x, start, store_posteriors: bool):
@@ -139,10 +138,9 @@ def sklearn_em_time(x, start, repeats: int) -> float:
                 means_init=start[0], weights_init=start[2], precisions_init=1.0 / start[1],
             ).fit(x)
 
-    # (t(3) - t(1)) / 2 in alternation (a one-iteration difference timed one
-    # after the other came out <= 0 on a noisy machine); NaN if still <= 0
-    t1, t3 = paired_times([lambda: fit(1), lambda: fit(3)], repeats, pause=0.3)
-    return (t3 - t1) / 2 if t3 > t1 else float("nan")
+    # two iterations' difference (one, timed one after the other, came out
+    # <= 0 on a noisy machine)
+    return iteration_time(fit, 1, 3, repeats)
 
 
 # ---- main --------------------------------------------------------------------------
@@ -188,7 +186,7 @@ def main() -> int:
         t_ours_post = max((t_p4 - t_p0) / 4, 1e-9)
         x64 = x.astype(np.float64)
         start64 = tuple(p.astype(np.float64) for p in start)
-        t_ours64 = em_time_vl_api(pyvl_em_runner(x64, start64, False), reps)
+        t_ours64 = iteration_time(pyvl_em_runner(x64, start64, False), 0, 4, reps)
         t_vl = em_time_vl_api(vlfeat_em_runner(vl, x, start), max(2, reps // 2)) if vl else float("nan")
         t_sk = sklearn_em_time(x, start, max(2, reps // 2))
         t_em.add(f"D={d}", "numpy sgemm (N x 2D)@(2D x K)", fmt_s(t_gemm), "1.00x (yardstick)")
@@ -303,8 +301,9 @@ def main() -> int:
         # One iteration = one assignment of every point + one center update,
         # from the same initial centers: (t(4) - t(0)) / 4 for pyvl (0 runs
         # one assignment; a single difference t(1) - t(0) scattered by 15%
-        # from run to run), t(1) - t(0) for VLFeat's API, t(niter=2) -
-        # t(niter=1) for faiss and scikit-learn. The yardstick: numpy's matmul
+        # from run to run), t(1) - t(0) for VLFeat's API, (t(niter=3) -
+        # t(niter=1)) / 2 for faiss and scikit-learn (iteration_time: a
+        # one-iteration difference came out negative). The yardstick: numpy's matmul
         # of the iteration's distance GEMM, (N x D) @ (D x K); in alternation
         # with pyvl's two runs.
         c0t = np.ascontiguousarray(c0.T)
@@ -326,7 +325,7 @@ def main() -> int:
         # VLFeat's Elkan runs one update even with max_num_iterations = 0, so
         # its first iteration is the whole call (initial assignment and bounds included).
         t_vl = median_time(lambda: vlf(0, 1), 1) if vl else float("nan")
-        t_vl_lloyd = (median_time(lambda: vlf(1, 0), 1) - median_time(lambda: vlf(0, 0), 1)) if vl else float("nan")
+        t_vl_lloyd = iteration_time(lambda m: vlf(m, 0), 0, 1, 1) if vl else float("nan")
         t_faiss = float("nan")
         try:
             import faiss
@@ -339,7 +338,7 @@ def main() -> int:
                 faiss.copy_array_to_vector(c0.ravel(), cl.centroids)
                 cl.train(x, faiss.IndexFlatL2(d))
 
-            t_faiss = median_time(lambda: fa(2), reps) - median_time(lambda: fa(1), reps)
+            t_faiss = iteration_time(fa, 1, 3, reps)
         except ImportError:
             pass
         import warnings
@@ -351,7 +350,7 @@ def main() -> int:
                 warnings.simplefilter("ignore")
                 SkKMeans(K, init=c0, n_init=1, max_iter=iters, tol=0.0, algorithm="lloyd").fit(x)
 
-        t_sk = median_time(lambda: sk(2), max(2, reps // 2)) - median_time(lambda: sk(1), max(2, reps // 2))
+        t_sk = iteration_time(sk, 1, 3, max(2, reps // 2))
         t_km.add(f"D={d}", "numpy sgemm (N x D)@(D x K)", fmt_s(t_dgemm), "1.00x (yardstick)")
         t_km.add(f"D={d}", "pyvl Lloyd", fmt_s(t_ours), f"{ratio(t_ours, t_dgemm)} of sgemm")
         t_km.add(f"D={d}", "faiss Clustering", fmt_s(t_faiss), f"pyvl {ratio(t_faiss, t_ours)} faster")
