@@ -791,6 +791,46 @@ DEFINE_TEST_COPY_ROWS(double, d)
 DEFINE_TEST_FISHER_TERMS(float, f)
 DEFINE_TEST_FISHER_TERMS(double, d)
 
+/* eparams_row: the scalar kernel gives the formula of kernels.h and every
+ * level the scalar bits; D below, at and past a vector, variances over
+ * twelve decades, nothing past D written. */
+#define DEFINE_TEST_EPARAMS_ROW(T, SFX)                                                      \
+  static void test_eparams_row_##SFX(gmm_kernels const *kt)                                  \
+  {                                                                                          \
+    static size_t const Ds[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 64, 67};             \
+    for (size_t c = 0; c < COUNT(Ds); ++c) {                                                 \
+      size_t const D = Ds[c], bytes = (D + 1) * sizeof(T);                                   \
+      T *cov = xmalloc(bytes), *mean = xmalloc(bytes), *shift = xmalloc(bytes);              \
+      T *s = xmalloc(bytes), *m = xmalloc(bytes), *s2 = xmalloc(bytes), *m2 = xmalloc(bytes); \
+      T *rs = xmalloc(bytes), *rm = xmalloc(bytes);                                          \
+      for (size_t d = 0; d < D; ++d) {                                                       \
+        cov[d] = (T)pow(10.0, -6.0 + 12.0 * test_uniform());                                 \
+        mean[d] = (T)(100 * test_normal());                                                  \
+        shift[d] = (T)(100 * test_normal());                                                 \
+        rs[d] = (T)(1.0 / sqrt((double)cov[d]));                                             \
+        rm[d] = (T)(((double)mean[d] - (double)shift[d]) * (1.0 / sqrt((double)cov[d])));    \
+      }                                                                                      \
+      s[D] = m[D] = s2[D] = m2[D] = rs[D] = rm[D] = (T)g_guard;                              \
+      gmm_kernels_scalar.eparams_row_##SFX(D, cov, mean, shift, s, m);                       \
+      kt->eparams_row_##SFX(D, cov, mean, shift, s2, m2);                                    \
+      CHECK_MSG(memcmp(s, rs, bytes) == 0 && memcmp(m, rm, bytes) == 0,                      \
+                "eparams_row_" #SFX " D=%zu: scalar is not the formula", D);                 \
+      CHECK_MSG(memcmp(s, s2, bytes) == 0 && memcmp(m, m2, bytes) == 0,                      \
+                "eparams_row_" #SFX " D=%zu: not the scalar bits", D);                       \
+      free(cov);                                                                             \
+      free(mean);                                                                            \
+      free(shift);                                                                           \
+      free(s);                                                                               \
+      free(m);                                                                               \
+      free(s2);                                                                              \
+      free(m2);                                                                              \
+      free(rs);                                                                              \
+      free(rm);                                                                              \
+    }                                                                                        \
+  }
+DEFINE_TEST_EPARAMS_ROW(float, f)
+DEFINE_TEST_EPARAMS_ROW(double, d)
+
 /* all_above: 1 exactly when lo < x[i] < +inf for every i < n, for lo = -inf
  * (finite) and 0 (positive), n below, at and past a vector, one bad value
  * (NaN, +-inf, 0, -1, the largest finite, the smallest positive) at each
@@ -1061,6 +1101,8 @@ static void test_level(gmm_kernels const *kt)
   test_all_above_d(kt);
   test_fisher_terms_f(kt);
   test_fisher_terms_d(kt);
+  test_eparams_row_f(kt);
+  test_eparams_row_d(kt);
   test_moments_f(kt);
   test_moments_d(kt);
   test_l2argmin_f(kt);
@@ -1099,6 +1141,8 @@ int main(int argc, char **argv)
     test_all_above_d(&gmm_kernels_scalar);
     test_fisher_terms_f(&gmm_kernels_scalar);
     test_fisher_terms_d(&gmm_kernels_scalar);
+    test_eparams_row_f(&gmm_kernels_scalar);
+    test_eparams_row_d(&gmm_kernels_scalar);
     test_l2argmin_f(&gmm_kernels_scalar);
     test_l2argmin_d(&gmm_kernels_scalar);
     TEST_EXIT();
@@ -1121,7 +1165,8 @@ int main(int argc, char **argv)
     /* a level's table may borrow scalar kernels, but has no empty entry */
     CHECK(kt->lse_f && kt->lse_d && kt->select_f && kt->select_d && kt->moments_f &&
           kt->moments_d && kt->l2argmin_f && kt->l2argmin_d && kt->copy_rows_f && kt->copy_rows_d &&
-          kt->all_above_f && kt->all_above_d && kt->fisher_terms_f && kt->fisher_terms_d);
+          kt->all_above_f && kt->all_above_d && kt->fisher_terms_f && kt->fisher_terms_d &&
+          kt->eparams_row_f && kt->eparams_row_d);
     test_level(kt);
     printf("level %d (%s): %s\n", level, name, g_failures ? "FAILED" : "ok");
   }

@@ -150,6 +150,16 @@ typedef struct gmm_kernels {
   void (*fisher_terms_d)(size_t D, double const *cov, double a, double b, double s0, int sqroot,
                          double *u, double *v);
 
+  /* The diagonal E-step set-up of one component (core/estep.tc), in double
+   * from the variances cov (already bounded), for d < D:
+   *   s[d] = (T)(1 / sqrt(cov[d])),  m[d] = (T)((mean[d] - shift[d]) * (1 / sqrt(cov[d])))
+   * (each operation correctly rounded, none fused: every level gives the
+   * scalar kernel's bits). */
+  void (*eparams_row_f)(size_t D, float const *cov, float const *mean, float const *shift,
+                        float *s, float *m);
+  void (*eparams_row_d)(size_t D, double const *cov, double const *mean, double const *shift,
+                        double *s, double *m);
+
   /* Argument checks: 1 if lo < x[i] < +inf for every i < n (so NaN fails;
    * lo = -inf asks "all finite", lo = 0 "all finite and positive"), else 0. */
   int (*all_above_f)(size_t n, float const *x, float lo);
@@ -196,6 +206,12 @@ GMM_HIDDEN void gmm_fisher_terms_scalar_f(size_t D, float const *cov, double a, 
                                           double s0, int sqroot, double *u, double *v);
 GMM_HIDDEN void gmm_fisher_terms_scalar_d(size_t D, double const *cov, double a, double b,
                                           double s0, int sqroot, double *u, double *v);
+
+/* The scalar E-step set-up row, for tables of levels without their own. */
+GMM_HIDDEN void gmm_eparams_row_scalar_f(size_t D, float const *cov, float const *mean,
+                                         float const *shift, float *s, float *m);
+GMM_HIDDEN void gmm_eparams_row_scalar_d(size_t D, double const *cov, double const *mean,
+                                         double const *shift, double *s, double *m);
 
 /* The scalar check, for tables of levels without their own. */
 GMM_HIDDEN int gmm_all_above_scalar_f(size_t n, float const *x, float lo);

@@ -670,6 +670,40 @@ static void fisher_terms_d(size_t D, double const *cov, double a, double b, doub
   gmm_fisher_terms_scalar_d(D - d, cov + d, a, b, s0, sqroot, u + d, v + d);
 }
 
+/* E-step set-up row: 1/sqrt(cov) and (mean - shift) times it, 4 doubles at
+ * a time (the float arrays converted first, the results rounded back); the
+ * tail in scalar code. Correctly rounded operations, none fused: the scalar
+ * bits. */
+static void eparams_row_f(size_t D, float const *cov, float const *mean, float const *shift,
+                          float *s, float *m)
+{
+  __m256d const one = _mm256_set1_pd(1.0);
+  size_t d = 0;
+  for (; d + 4 <= D; d += 4) {
+    __m256d const inv = _mm256_div_pd(one, _mm256_sqrt_pd(_mm256_cvtps_pd(_mm_loadu_ps(cov + d))));
+    __m256d const mm = _mm256_mul_pd(
+        _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(mean + d)), _mm256_cvtps_pd(_mm_loadu_ps(shift + d))),
+        inv);
+    _mm_storeu_ps(s + d, _mm256_cvtpd_ps(inv));
+    _mm_storeu_ps(m + d, _mm256_cvtpd_ps(mm));
+  }
+  gmm_eparams_row_scalar_f(D - d, cov + d, mean + d, shift + d, s + d, m + d);
+}
+
+static void eparams_row_d(size_t D, double const *cov, double const *mean, double const *shift,
+                          double *s, double *m)
+{
+  __m256d const one = _mm256_set1_pd(1.0);
+  size_t d = 0;
+  for (; d + 4 <= D; d += 4) {
+    __m256d const inv = _mm256_div_pd(one, _mm256_sqrt_pd(_mm256_loadu_pd(cov + d)));
+    _mm256_storeu_pd(s + d, inv);
+    _mm256_storeu_pd(m + d,
+                     _mm256_mul_pd(_mm256_sub_pd(_mm256_loadu_pd(mean + d), _mm256_loadu_pd(shift + d)), inv));
+  }
+  gmm_eparams_row_scalar_d(D - d, cov + d, mean + d, shift + d, s + d, m + d);
+}
+
 /* Argument checks: both comparisons of every vector (ordered: NaN fails),
  * and-ed over the array; the tail in scalar code. */
 static int all_above_f(size_t n, float const *x, float lo)
@@ -807,6 +841,8 @@ gmm_kernels const gmm_kernels_avx2 = {
   .copy_rows_d = gmm_copy_rows_sse2_d,
   .fisher_terms_f = fisher_terms_f,
   .fisher_terms_d = fisher_terms_d,
+  .eparams_row_f = eparams_row_f,
+  .eparams_row_d = eparams_row_d,
   .all_above_f = all_above_f,
   .all_above_d = all_above_d,
   .vexp_f = vexp_f,

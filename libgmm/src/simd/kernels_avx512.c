@@ -930,6 +930,42 @@ static void fisher_terms_d(size_t D, double const *cov, double a, double b, doub
   }
 }
 
+/* E-step set-up row: 1/sqrt(cov) and (mean - shift) times it, 8 doubles at
+ * a time (the float arrays converted first, the results rounded back);
+ * the tail under a mask. Correctly rounded operations, none fused: the
+ * scalar bits. */
+static void eparams_row_f(size_t D, float const *cov, float const *mean, float const *shift,
+                          float *s, float *m)
+{
+  __m512d const one = _mm512_set1_pd(1.0);
+  for (size_t d = 0; d < D; d += 8) {
+    __mmask8 const mk = D - d >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (D - d)) - 1u);
+    __mmask16 const mk16 = (__mmask16)mk;
+#define LOAD_F(p) _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(mk16, (p) + d)))
+    /* masked-off lanes: 1 / sqrt(0) = inf, never stored */
+    __m512d const inv = _mm512_div_pd(one, _mm512_sqrt_pd(LOAD_F(cov)));
+    __m512d const mm = _mm512_mul_pd(_mm512_sub_pd(LOAD_F(mean), LOAD_F(shift)), inv);
+#undef LOAD_F
+    _mm512_mask_storeu_ps(s + d, mk16, _mm512_castps256_ps512(_mm512_cvtpd_ps(inv)));
+    _mm512_mask_storeu_ps(m + d, mk16, _mm512_castps256_ps512(_mm512_cvtpd_ps(mm)));
+  }
+}
+
+static void eparams_row_d(size_t D, double const *cov, double const *mean, double const *shift,
+                          double *s, double *m)
+{
+  __m512d const one = _mm512_set1_pd(1.0);
+  for (size_t d = 0; d < D; d += 8) {
+    __mmask8 const mk = D - d >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (D - d)) - 1u);
+    __m512d const inv = _mm512_div_pd(one, _mm512_sqrt_pd(_mm512_maskz_loadu_pd(mk, cov + d)));
+    __m512d const mm = _mm512_mul_pd(
+        _mm512_sub_pd(_mm512_maskz_loadu_pd(mk, mean + d), _mm512_maskz_loadu_pd(mk, shift + d)),
+        inv);
+    _mm512_mask_storeu_pd(s + d, mk, inv);
+    _mm512_mask_storeu_pd(m + d, mk, mm);
+  }
+}
+
 /* Argument checks: both comparisons of every vector into one mask (ordered:
  * NaN fails), and-ed over the array; the tail under a mask of its lanes. */
 static int all_above_f(size_t n, float const *x, float lo)
@@ -1060,6 +1096,8 @@ gmm_kernels const gmm_kernels_avx512 = {
   .copy_rows_d = gmm_copy_rows_sse2_d,
   .fisher_terms_f = fisher_terms_f,
   .fisher_terms_d = fisher_terms_d,
+  .eparams_row_f = eparams_row_f,
+  .eparams_row_d = eparams_row_d,
   .all_above_f = all_above_f,
   .all_above_d = all_above_d,
   .vexp_f = vexp_f,
