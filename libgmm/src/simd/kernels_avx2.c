@@ -624,113 +624,79 @@ static void lse_d(size_t n, size_t K, size_t kp, double const *c, double *tile, 
   }
 }
 
-/* Fisher terms: w = 1/cov, sqrt(w), the products and the signed square
- * roots over 4 doubles at a time (cov converted to double first); the tail
- * in scalar code. Division and square roots are correctly rounded, as in
- * the scalar kernel, and no operation is fused: the same bits. */
+/* The double-precision kernels over arrays of either type (Fisher terms,
+ * E-step set-up row): 4 lanes at a time, the elements read as doubles
+ * (as_pd_f converts floats) and written back rounded to the array's type
+ * (store_pd_f); the tail by the scalar kernel. Division and square roots are
+ * correctly rounded, as in the scalar kernels, and no operation is fused:
+ * the same bits. */
+GMM_KINLINE __m256d as_pd_f(float const *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+GMM_KINLINE __m256d as_pd_d(double const *p) { return _mm256_loadu_pd(p); }
+GMM_KINLINE void store_pd_f(float *p, __m256d v) { _mm_storeu_ps(p, _mm256_cvtpd_ps(v)); }
+GMM_KINLINE void store_pd_d(double *p, __m256d v) { _mm256_storeu_pd(p, v); }
+
+/* sign(x) sqrt(|x|), -0 kept */
 GMM_KINLINE __m256d signed_sqrt_pd(__m256d x)
 {
   __m256d const sign = _mm256_set1_pd(-0.0);
   return _mm256_or_pd(_mm256_sqrt_pd(_mm256_andnot_pd(sign, x)), _mm256_and_pd(sign, x));
 }
 
-GMM_KINLINE void fisher_terms_v(__m256d w, double *u, double *v, __m256d a, __m256d b, __m256d s0,
-                                int sqroot)
-{
-  __m256d uu = _mm256_mul_pd(_mm256_mul_pd(_mm256_loadu_pd(u), _mm256_sqrt_pd(w)), a);
-  __m256d vv = _mm256_mul_pd(_mm256_sub_pd(_mm256_mul_pd(_mm256_loadu_pd(v), w), s0), b);
-  if (sqroot) {
-    uu = signed_sqrt_pd(uu);
-    vv = signed_sqrt_pd(vv);
+#define DEFINE_PD_KERNELS(T, SFX)                                                               \
+  static void fisher_terms_##SFX(size_t D, T const *cov, double a, double b, double s0,         \
+                                 int sqroot, double *u, double *v)                              \
+  {                                                                                             \
+    __m256d const av = _mm256_set1_pd(a), bv = _mm256_set1_pd(b), sv = _mm256_set1_pd(s0);     \
+    size_t d = 0;                                                                               \
+    for (; d + 4 <= D; d += 4) {                                                                \
+      __m256d const w = _mm256_div_pd(_mm256_set1_pd(1.0), as_pd_##SFX(cov + d));               \
+      __m256d uu = _mm256_mul_pd(_mm256_mul_pd(as_pd_d(u + d), _mm256_sqrt_pd(w)), av);         \
+      __m256d vv = _mm256_mul_pd(_mm256_sub_pd(_mm256_mul_pd(as_pd_d(v + d), w), sv), bv);      \
+      if (sqroot) {                                                                             \
+        uu = signed_sqrt_pd(uu);                                                                \
+        vv = signed_sqrt_pd(vv);                                                                \
+      }                                                                                         \
+      store_pd_d(u + d, uu);                                                                    \
+      store_pd_d(v + d, vv);                                                                    \
+    }                                                                                           \
+    gmm_fisher_terms_scalar_##SFX(D - d, cov + d, a, b, s0, sqroot, u + d, v + d);              \
+  }                                                                                             \
+  static void eparams_row_##SFX(size_t D, T const *cov, T const *mean, T const *shift, T *s,    \
+                                T *m)                                                           \
+  {                                                                                             \
+    size_t d = 0;                                                                               \
+    for (; d + 4 <= D; d += 4) {                                                                \
+      __m256d const sd = _mm256_sqrt_pd(as_pd_##SFX(cov + d));                                  \
+      __m256d const inv = _mm256_div_pd(_mm256_set1_pd(1.0), sd);                               \
+      __m256d const z = _mm256_sub_pd(as_pd_##SFX(mean + d), as_pd_##SFX(shift + d));           \
+      store_pd_##SFX(s + d, inv);                                                               \
+      store_pd_##SFX(m + d, _mm256_mul_pd(z, inv));                                             \
+    }                                                                                           \
+    gmm_eparams_row_scalar_##SFX(D - d, cov + d, mean + d, shift + d, s + d, m + d);            \
   }
-  _mm256_storeu_pd(u, uu);
-  _mm256_storeu_pd(v, vv);
-}
-
-static void fisher_terms_f(size_t D, float const *cov, double a, double b, double s0, int sqroot,
-                           double *u, double *v)
-{
-  __m256d const av = _mm256_set1_pd(a), bv = _mm256_set1_pd(b), sv = _mm256_set1_pd(s0);
-  __m256d const one = _mm256_set1_pd(1.0);
-  size_t d = 0;
-  for (; d + 4 <= D; d += 4)
-    fisher_terms_v(_mm256_div_pd(one, _mm256_cvtps_pd(_mm_loadu_ps(cov + d))), u + d, v + d, av,
-                   bv, sv, sqroot);
-  gmm_fisher_terms_scalar_f(D - d, cov + d, a, b, s0, sqroot, u + d, v + d);
-}
-
-static void fisher_terms_d(size_t D, double const *cov, double a, double b, double s0, int sqroot,
-                           double *u, double *v)
-{
-  __m256d const av = _mm256_set1_pd(a), bv = _mm256_set1_pd(b), sv = _mm256_set1_pd(s0);
-  __m256d const one = _mm256_set1_pd(1.0);
-  size_t d = 0;
-  for (; d + 4 <= D; d += 4)
-    fisher_terms_v(_mm256_div_pd(one, _mm256_loadu_pd(cov + d)), u + d, v + d, av, bv, sv, sqroot);
-  gmm_fisher_terms_scalar_d(D - d, cov + d, a, b, s0, sqroot, u + d, v + d);
-}
-
-/* E-step set-up row: 1/sqrt(cov) and (mean - shift) times it, 4 doubles at
- * a time (the float arrays converted first, the results rounded back); the
- * tail in scalar code. Correctly rounded operations, none fused: the scalar
- * bits. */
-static void eparams_row_f(size_t D, float const *cov, float const *mean, float const *shift,
-                          float *s, float *m)
-{
-  __m256d const one = _mm256_set1_pd(1.0);
-  size_t d = 0;
-  for (; d + 4 <= D; d += 4) {
-    __m256d const inv = _mm256_div_pd(one, _mm256_sqrt_pd(_mm256_cvtps_pd(_mm_loadu_ps(cov + d))));
-    __m256d const mm = _mm256_mul_pd(
-        _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(mean + d)), _mm256_cvtps_pd(_mm_loadu_ps(shift + d))),
-        inv);
-    _mm_storeu_ps(s + d, _mm256_cvtpd_ps(inv));
-    _mm_storeu_ps(m + d, _mm256_cvtpd_ps(mm));
-  }
-  gmm_eparams_row_scalar_f(D - d, cov + d, mean + d, shift + d, s + d, m + d);
-}
-
-static void eparams_row_d(size_t D, double const *cov, double const *mean, double const *shift,
-                          double *s, double *m)
-{
-  __m256d const one = _mm256_set1_pd(1.0);
-  size_t d = 0;
-  for (; d + 4 <= D; d += 4) {
-    __m256d const inv = _mm256_div_pd(one, _mm256_sqrt_pd(_mm256_loadu_pd(cov + d)));
-    _mm256_storeu_pd(s + d, inv);
-    _mm256_storeu_pd(m + d,
-                     _mm256_mul_pd(_mm256_sub_pd(_mm256_loadu_pd(mean + d), _mm256_loadu_pd(shift + d)), inv));
-  }
-  gmm_eparams_row_scalar_d(D - d, cov + d, mean + d, shift + d, s + d, m + d);
-}
+DEFINE_PD_KERNELS(float, f)
+DEFINE_PD_KERNELS(double, d)
+#undef DEFINE_PD_KERNELS
 
 /* Argument checks: both comparisons of every vector (ordered: NaN fails),
- * and-ed over the array; the tail in scalar code. */
-static int all_above_f(size_t n, float const *x, float lo)
-{
-  __m256 const l = _mm256_set1_ps(lo), inf = _mm256_set1_ps(INFINITY);
-  __m256 ok = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m256 const v = _mm256_loadu_ps(x + i);
-    ok = _mm256_and_ps(ok, _mm256_and_ps(_mm256_cmp_ps(v, l, _CMP_GT_OQ),
-                                         _mm256_cmp_ps(v, inf, _CMP_LT_OQ)));
+ * and-ed over the array; the tail in scalar code. One body for both types:
+ * VL lanes, ALL the movemask of all of them, PS the intrinsics' suffix. */
+#define DEFINE_ALL_ABOVE(T, SFX, V, VL, ALL, PS)                                             \
+  static int all_above_##SFX(size_t n, T const *x, T lo)                                    \
+  {                                                                                         \
+    V const l = _mm256_set1_##PS(lo), inf = _mm256_set1_##PS((T)INFINITY);                  \
+    V ok = _mm256_castsi256_##PS(_mm256_set1_epi32(-1));                                    \
+    size_t i = 0;                                                                           \
+    for (; i + VL <= n; i += VL) {                                                          \
+      V const v = _mm256_loadu_##PS(x + i);                                                 \
+      ok = _mm256_and_##PS(ok, _mm256_and_##PS(_mm256_cmp_##PS(v, l, _CMP_GT_OQ),            \
+                                               _mm256_cmp_##PS(v, inf, _CMP_LT_OQ)));        \
+    }                                                                                       \
+    return (_mm256_movemask_##PS(ok) == ALL) & gmm_all_above_scalar_##SFX(n - i, x + i, lo); \
   }
-  return (_mm256_movemask_ps(ok) == 0xFF) & gmm_all_above_scalar_f(n - i, x + i, lo);
-}
-
-static int all_above_d(size_t n, double const *x, double lo)
-{
-  __m256d const l = _mm256_set1_pd(lo), inf = _mm256_set1_pd(INFINITY);
-  __m256d ok = _mm256_castsi256_pd(_mm256_set1_epi32(-1));
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    __m256d const v = _mm256_loadu_pd(x + i);
-    ok = _mm256_and_pd(ok, _mm256_and_pd(_mm256_cmp_pd(v, l, _CMP_GT_OQ),
-                                         _mm256_cmp_pd(v, inf, _CMP_LT_OQ)));
-  }
-  return (_mm256_movemask_pd(ok) == 0xF) & gmm_all_above_scalar_d(n - i, x + i, lo);
-}
+DEFINE_ALL_ABOVE(float, f, __m256, 8, 0xFF, ps)
+DEFINE_ALL_ABOVE(double, d, __m256d, 4, 0xF, pd)
+#undef DEFINE_ALL_ABOVE
 
 /* Test hook: y = exp(x) with this level's vector exp. */
 static void vexp_f(size_t n, float const *x, float *y)

@@ -877,10 +877,28 @@ static void l2argmin_d(size_t n, size_t D, size_t kp, size_t K, double const *x,
   }
 }
 
-/* Fisher terms: w = 1/cov, sqrt(w), the products and the signed square
- * roots over 8 doubles at a time (cov converted to double first); the tail
- * under a mask. Division and square roots are correctly rounded, as in the
- * scalar kernel, and no operation is fused: the same bits. */
+/* The double-precision kernels over arrays of either type (Fisher terms,
+ * E-step set-up row): 8 lanes at a time, the elements read as doubles
+ * (as_pd_f converts floats) and written back rounded to the array's type
+ * (store_pd_f); the tail under a mask (masked-off lanes compute on zeros
+ * and are never stored). Division and square roots are correctly rounded,
+ * as in the scalar kernels, and no operation is fused: the same bits. */
+GMM_KINLINE __m512d as_pd_f(__mmask8 mk, float const *p)
+{
+  return _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps((__mmask16)mk, p)));
+}
+GMM_KINLINE __m512d as_pd_d(__mmask8 mk, double const *p) { return _mm512_maskz_loadu_pd(mk, p); }
+GMM_KINLINE void store_pd_f(float *p, __mmask8 mk, __m512d v)
+{
+  _mm512_mask_storeu_ps(p, (__mmask16)mk, _mm512_castps256_ps512(_mm512_cvtpd_ps(v)));
+}
+GMM_KINLINE void store_pd_d(double *p, __mmask8 mk, __m512d v) { _mm512_mask_storeu_pd(p, mk, v); }
+GMM_KINLINE __mmask8 lanes8(size_t left)
+{
+  return left >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << left) - 1u);
+}
+
+/* sign(x) sqrt(|x|), -0 kept */
 GMM_KINLINE __m512d signed_sqrt_pd(__m512d x)
 {
   __m512i const sign = _mm512_set1_epi64((long long)0x8000000000000000ULL);
@@ -889,120 +907,67 @@ GMM_KINLINE __m512d signed_sqrt_pd(__m512d x)
   return _mm512_castsi512_pd(_mm512_or_si512(_mm512_castpd_si512(r), _mm512_and_si512(sign, xi)));
 }
 
-GMM_KINLINE void fisher_terms_v(__m512d w, __mmask8 mk, double *u, double *v, __m512d a,
-                                __m512d b, __m512d s0, int sqroot)
-{
-  __m512d uu = _mm512_mul_pd(_mm512_mul_pd(_mm512_maskz_loadu_pd(mk, u), _mm512_sqrt_pd(w)), a);
-  __m512d vv = _mm512_mul_pd(_mm512_sub_pd(_mm512_mul_pd(_mm512_maskz_loadu_pd(mk, v), w), s0), b);
-  if (sqroot) {
-    uu = signed_sqrt_pd(uu);
-    vv = signed_sqrt_pd(vv);
+#define DEFINE_PD_KERNELS(T, SFX)                                                               \
+  static void fisher_terms_##SFX(size_t D, T const *cov, double a, double b, double s0,         \
+                                 int sqroot, double *u, double *v)                              \
+  {                                                                                             \
+    __m512d const av = _mm512_set1_pd(a), bv = _mm512_set1_pd(b), sv = _mm512_set1_pd(s0);     \
+    for (size_t d = 0; d < D; d += 8) {                                                         \
+      __mmask8 const mk = lanes8(D - d);                                                        \
+      __m512d const w = _mm512_div_pd(_mm512_set1_pd(1.0), as_pd_##SFX(mk, cov + d));          \
+      __m512d uu = _mm512_mul_pd(_mm512_mul_pd(as_pd_d(mk, u + d), _mm512_sqrt_pd(w)), av);     \
+      __m512d vv = _mm512_mul_pd(_mm512_sub_pd(_mm512_mul_pd(as_pd_d(mk, v + d), w), sv), bv);  \
+      if (sqroot) {                                                                             \
+        uu = signed_sqrt_pd(uu);                                                                \
+        vv = signed_sqrt_pd(vv);                                                                \
+      }                                                                                         \
+      store_pd_d(u + d, mk, uu);                                                                \
+      store_pd_d(v + d, mk, vv);                                                                \
+    }                                                                                           \
+  }                                                                                             \
+  static void eparams_row_##SFX(size_t D, T const *cov, T const *mean, T const *shift, T *s,    \
+                                T *m)                                                           \
+  {                                                                                             \
+    for (size_t d = 0; d < D; d += 8) {                                                         \
+      __mmask8 const mk = lanes8(D - d);                                                        \
+      __m512d const sd = _mm512_sqrt_pd(as_pd_##SFX(mk, cov + d));                             \
+      __m512d const inv = _mm512_div_pd(_mm512_set1_pd(1.0), sd);                               \
+      __m512d const z = _mm512_sub_pd(as_pd_##SFX(mk, mean + d), as_pd_##SFX(mk, shift + d));  \
+      store_pd_##SFX(s + d, mk, inv);                                                           \
+      store_pd_##SFX(m + d, mk, _mm512_mul_pd(z, inv));                                         \
+    }                                                                                           \
   }
-  _mm512_mask_storeu_pd(u, mk, uu);
-  _mm512_mask_storeu_pd(v, mk, vv);
-}
-
-static void fisher_terms_f(size_t D, float const *cov, double a, double b, double s0, int sqroot,
-                           double *u, double *v)
-{
-  __m512d const av = _mm512_set1_pd(a), bv = _mm512_set1_pd(b), sv = _mm512_set1_pd(s0);
-  __m512d const one = _mm512_set1_pd(1.0);
-  size_t d = 0;
-  for (; d < D; d += 8) {
-    __mmask8 const mk = D - d >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (D - d)) - 1u);
-    __m512d const c =
-        _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps((__mmask16)mk, cov + d)));
-    /* masked-off lanes divide 1 by 0: inf, never stored */
-    fisher_terms_v(_mm512_div_pd(one, c), mk, u + d, v + d, av, bv, sv, sqroot);
-  }
-}
-
-static void fisher_terms_d(size_t D, double const *cov, double a, double b, double s0, int sqroot,
-                           double *u, double *v)
-{
-  __m512d const av = _mm512_set1_pd(a), bv = _mm512_set1_pd(b), sv = _mm512_set1_pd(s0);
-  __m512d const one = _mm512_set1_pd(1.0);
-  size_t d = 0;
-  for (; d < D; d += 8) {
-    __mmask8 const mk = D - d >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (D - d)) - 1u);
-    fisher_terms_v(_mm512_div_pd(one, _mm512_maskz_loadu_pd(mk, cov + d)), mk, u + d, v + d, av,
-                   bv, sv, sqroot);
-  }
-}
-
-/* E-step set-up row: 1/sqrt(cov) and (mean - shift) times it, 8 doubles at
- * a time (the float arrays converted first, the results rounded back);
- * the tail under a mask. Correctly rounded operations, none fused: the
- * scalar bits. */
-static void eparams_row_f(size_t D, float const *cov, float const *mean, float const *shift,
-                          float *s, float *m)
-{
-  __m512d const one = _mm512_set1_pd(1.0);
-  for (size_t d = 0; d < D; d += 8) {
-    __mmask8 const mk = D - d >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (D - d)) - 1u);
-    __mmask16 const mk16 = (__mmask16)mk;
-#define LOAD_F(p) _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(mk16, (p) + d)))
-    /* masked-off lanes: 1 / sqrt(0) = inf, never stored */
-    __m512d const inv = _mm512_div_pd(one, _mm512_sqrt_pd(LOAD_F(cov)));
-    __m512d const mm = _mm512_mul_pd(_mm512_sub_pd(LOAD_F(mean), LOAD_F(shift)), inv);
-#undef LOAD_F
-    _mm512_mask_storeu_ps(s + d, mk16, _mm512_castps256_ps512(_mm512_cvtpd_ps(inv)));
-    _mm512_mask_storeu_ps(m + d, mk16, _mm512_castps256_ps512(_mm512_cvtpd_ps(mm)));
-  }
-}
-
-static void eparams_row_d(size_t D, double const *cov, double const *mean, double const *shift,
-                          double *s, double *m)
-{
-  __m512d const one = _mm512_set1_pd(1.0);
-  for (size_t d = 0; d < D; d += 8) {
-    __mmask8 const mk = D - d >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (D - d)) - 1u);
-    __m512d const inv = _mm512_div_pd(one, _mm512_sqrt_pd(_mm512_maskz_loadu_pd(mk, cov + d)));
-    __m512d const mm = _mm512_mul_pd(
-        _mm512_sub_pd(_mm512_maskz_loadu_pd(mk, mean + d), _mm512_maskz_loadu_pd(mk, shift + d)),
-        inv);
-    _mm512_mask_storeu_pd(s + d, mk, inv);
-    _mm512_mask_storeu_pd(m + d, mk, mm);
-  }
-}
+DEFINE_PD_KERNELS(float, f)
+DEFINE_PD_KERNELS(double, d)
+#undef DEFINE_PD_KERNELS
 
 /* Argument checks: both comparisons of every vector into one mask (ordered:
- * NaN fails), and-ed over the array; the tail under a mask of its lanes. */
-static int all_above_f(size_t n, float const *x, float lo)
-{
-  __m512 const l = _mm512_set1_ps(lo), inf = _mm512_set1_ps(INFINITY);
-  __mmask16 ok = 0xFFFF;
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m512 const v = _mm512_loadu_ps(x + i);
-    ok &= _mm512_cmp_ps_mask(v, l, _CMP_GT_OQ) & _mm512_cmp_ps_mask(v, inf, _CMP_LT_OQ);
+ * NaN fails), and-ed over the array; the tail under a mask of its lanes.
+ * One body for both types: M is the mask type (VL lanes, all set: FULL),
+ * PS the intrinsics' suffix. */
+#define DEFINE_ALL_ABOVE(T, SFX, V, M, VL, FULL, PS)                                         \
+  static int all_above_##SFX(size_t n, T const *x, T lo)                                    \
+  {                                                                                         \
+    V const l = _mm512_set1_##PS(lo), inf = _mm512_set1_##PS((T)INFINITY);                  \
+    M ok = FULL;                                                                            \
+    size_t i = 0;                                                                           \
+    for (; i + VL <= n; i += VL) {                                                          \
+      V const v = _mm512_loadu_##PS(x + i);                                                 \
+      ok &= _mm512_cmp_##PS##_mask(v, l, _CMP_GT_OQ) &                                       \
+            _mm512_cmp_##PS##_mask(v, inf, _CMP_LT_OQ);                                      \
+    }                                                                                       \
+    if (i < n) {                                                                            \
+      M const mk = (M)((1u << (n - i)) - 1u);                                               \
+      V const v = _mm512_maskz_loadu_##PS(mk, x + i);                                       \
+      ok &= (M)(_mm512_mask_cmp_##PS##_mask(mk, v, l, _CMP_GT_OQ) &                         \
+                _mm512_mask_cmp_##PS##_mask(mk, v, inf, _CMP_LT_OQ)) |                      \
+            (M)~mk;                                                                         \
+    }                                                                                       \
+    return ok == FULL;                                                                      \
   }
-  if (i < n) {
-    __mmask16 const mk = (__mmask16)((1u << (n - i)) - 1u);
-    __m512 const v = _mm512_maskz_loadu_ps(mk, x + i);
-    ok &= (__mmask16)(_mm512_mask_cmp_ps_mask(mk, v, l, _CMP_GT_OQ) &
-                      _mm512_mask_cmp_ps_mask(mk, v, inf, _CMP_LT_OQ)) | (__mmask16)~mk;
-  }
-  return ok == 0xFFFF;
-}
-
-static int all_above_d(size_t n, double const *x, double lo)
-{
-  __m512d const l = _mm512_set1_pd(lo), inf = _mm512_set1_pd(INFINITY);
-  __mmask8 ok = 0xFF;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    __m512d const v = _mm512_loadu_pd(x + i);
-    ok &= _mm512_cmp_pd_mask(v, l, _CMP_GT_OQ) & _mm512_cmp_pd_mask(v, inf, _CMP_LT_OQ);
-  }
-  if (i < n) {
-    __mmask8 const mk = (__mmask8)((1u << (n - i)) - 1u);
-    __m512d const v = _mm512_maskz_loadu_pd(mk, x + i);
-    ok &= (__mmask8)(_mm512_mask_cmp_pd_mask(mk, v, l, _CMP_GT_OQ) &
-                     _mm512_mask_cmp_pd_mask(mk, v, inf, _CMP_LT_OQ)) | (__mmask8)~mk;
-  }
-  return ok == 0xFF;
-}
+DEFINE_ALL_ABOVE(float, f, __m512, __mmask16, 16, 0xFFFF, ps)
+DEFINE_ALL_ABOVE(double, d, __m512d, __mmask8, 8, 0xFF, pd)
+#undef DEFINE_ALL_ABOVE
 
 /* Test hook: y = exp(x) with this level's vector exp. */
 static void vexp_f(size_t n, float const *x, float *y)
